@@ -1,0 +1,276 @@
+//! What a measured scope saw: counts, bytes and size-class histograms.
+
+use std::fmt;
+
+use super::size_class::{MacosHistogram, RequestHistogram};
+
+/// One call into the allocator, as the counting allocator records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// `alloc` (`zeroed: false`) or `alloc_zeroed` (`zeroed: true`).
+    Alloc { size: usize, zeroed: bool },
+    /// `dealloc` of a block of this size.
+    Dealloc { size: usize },
+    /// `realloc` from `old` to `new` bytes: one event of its own kind, not
+    /// an allocation plus a deallocation.
+    Realloc { old: usize, new: usize },
+}
+
+/// Counters for one class of allocator calls (forbidden or permitted).
+///
+/// Only calls that succeeded are counted (a null return is not a block).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Counts {
+    /// Calls to `alloc` and `alloc_zeroed`.
+    pub allocations: u64,
+    /// Of [`allocations`](Self::allocations), those made by `alloc_zeroed`.
+    pub zeroed: u64,
+    /// Calls to `dealloc`.
+    pub deallocations: u64,
+    /// Calls to `realloc`.
+    pub reallocations: u64,
+    /// Bytes requested by `alloc` and `alloc_zeroed`.
+    pub bytes_allocated: u64,
+    /// Bytes released by `dealloc`.
+    pub bytes_deallocated: u64,
+    /// Sum of the old sizes passed to `realloc`.
+    pub realloc_bytes_from: u64,
+    /// Sum of the new sizes requested by `realloc`.
+    pub realloc_bytes_to: u64,
+    /// Sum of the growth of the `realloc` calls that grew a block.
+    pub realloc_bytes_grown: u64,
+    /// Sum of the shrinkage of the `realloc` calls that shrank a block.
+    pub realloc_bytes_shrunk: u64,
+    /// Largest size requested by one `alloc`, `alloc_zeroed` or `realloc`.
+    pub largest_request: u64,
+}
+
+impl Counts {
+    /// All counters at zero.
+    pub const fn new() -> Self {
+        Counts {
+            allocations: 0,
+            zeroed: 0,
+            deallocations: 0,
+            reallocations: 0,
+            bytes_allocated: 0,
+            bytes_deallocated: 0,
+            realloc_bytes_from: 0,
+            realloc_bytes_to: 0,
+            realloc_bytes_grown: 0,
+            realloc_bytes_shrunk: 0,
+            largest_request: 0,
+        }
+    }
+
+    /// Allocator calls of every kind: allocations, deallocations and
+    /// reallocations.
+    pub fn calls(&self) -> u64 {
+        self.allocations
+            .saturating_add(self.deallocations)
+            .saturating_add(self.reallocations)
+    }
+
+    /// True when no allocator call was counted.
+    pub fn is_zero(&self) -> bool {
+        self.calls() == 0
+    }
+
+    /// Bytes asked for: allocations plus the new sizes of reallocations.
+    pub fn bytes_requested(&self) -> u64 {
+        self.bytes_allocated.saturating_add(self.realloc_bytes_to)
+    }
+
+    /// Change in live heap bytes over the scope (negative when it freed
+    /// more than it obtained).
+    pub fn net_bytes(&self) -> i128 {
+        i128::from(self.bytes_allocated) - i128::from(self.bytes_deallocated)
+            + i128::from(self.realloc_bytes_to)
+            - i128::from(self.realloc_bytes_from)
+    }
+
+    pub(crate) fn apply(&mut self, event: Event) {
+        let requested = match event {
+            Event::Alloc { size, zeroed } => {
+                self.allocations += 1;
+                self.zeroed += u64::from(zeroed);
+                self.bytes_allocated = self.bytes_allocated.saturating_add(size as u64);
+                Some(size)
+            }
+            Event::Dealloc { size } => {
+                self.deallocations += 1;
+                self.bytes_deallocated = self.bytes_deallocated.saturating_add(size as u64);
+                None
+            }
+            Event::Realloc { old, new } => {
+                self.reallocations += 1;
+                self.realloc_bytes_from = self.realloc_bytes_from.saturating_add(old as u64);
+                self.realloc_bytes_to = self.realloc_bytes_to.saturating_add(new as u64);
+                let grown = new.saturating_sub(old) as u64;
+                let shrunk = old.saturating_sub(new) as u64;
+                self.realloc_bytes_grown = self.realloc_bytes_grown.saturating_add(grown);
+                self.realloc_bytes_shrunk = self.realloc_bytes_shrunk.saturating_add(shrunk);
+                Some(new)
+            }
+        };
+        if let Some(size) = requested {
+            self.largest_request = self.largest_request.max(size as u64);
+        }
+    }
+
+    /// Adds other counts to these; the largest request is the larger one.
+    pub fn merge(&mut self, o: &Counts) {
+        self.allocations = self.allocations.saturating_add(o.allocations);
+        self.zeroed = self.zeroed.saturating_add(o.zeroed);
+        self.deallocations = self.deallocations.saturating_add(o.deallocations);
+        self.reallocations = self.reallocations.saturating_add(o.reallocations);
+        self.bytes_allocated = self.bytes_allocated.saturating_add(o.bytes_allocated);
+        self.bytes_deallocated = self.bytes_deallocated.saturating_add(o.bytes_deallocated);
+        self.realloc_bytes_from = self.realloc_bytes_from.saturating_add(o.realloc_bytes_from);
+        self.realloc_bytes_to = self.realloc_bytes_to.saturating_add(o.realloc_bytes_to);
+        self.realloc_bytes_grown = self.realloc_bytes_grown.saturating_add(o.realloc_bytes_grown);
+        self.realloc_bytes_shrunk = self
+            .realloc_bytes_shrunk
+            .saturating_add(o.realloc_bytes_shrunk);
+        self.largest_request = self.largest_request.max(o.largest_request);
+    }
+}
+
+impl fmt::Display for Counts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} allocations ({} bytes), {} reallocations, {} deallocations",
+            self.allocations,
+            self.bytes_allocated,
+            self.reallocations,
+            self.deallocations
+        )
+    }
+}
+
+/// Everything the counting allocator saw on one thread during one measured
+/// scope (nested scopes included).
+///
+/// Calls made inside a [`permit`](crate::permit) region are counted in
+/// [`permitted`](Self::permitted) and nowhere else; the histograms cover the
+/// other calls, the ones a gate cares about.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Calls made outside any permitted region.
+    pub counts: Counts,
+    /// Calls made inside a permitted region: accepted, but not hidden.
+    pub permitted: Counts,
+    /// Requests (allocations, and reallocations by new size) per
+    /// power-of-two size range.
+    pub requested: RequestHistogram,
+    /// The same requests per macOS malloc size class.
+    pub macos_classes: MacosHistogram,
+}
+
+impl Stats {
+    /// Empty figures.
+    pub const fn new() -> Self {
+        Stats {
+            counts: Counts::new(),
+            permitted: Counts::new(),
+            requested: RequestHistogram::new(),
+            macos_classes: MacosHistogram::new(),
+        }
+    }
+
+    /// True when the scope made no allocation, deallocation or reallocation
+    /// outside a permitted region: the verdict a real-time gate wants.
+    pub fn is_allocation_free(&self) -> bool {
+        self.counts.is_zero()
+    }
+
+    pub(crate) fn apply(&mut self, event: Event, permitted: bool) {
+        if permitted {
+            self.permitted.apply(event);
+            return;
+        }
+        self.counts.apply(event);
+        let requested = match event {
+            Event::Alloc { size, .. } => Some(size),
+            Event::Realloc { new, .. } => Some(new),
+            Event::Dealloc { .. } => None,
+        };
+        if let Some(size) = requested {
+            self.requested.add(size);
+            self.macos_classes.add(size);
+        }
+    }
+
+    /// Adds another scope's figures to these.
+    pub fn merge(&mut self, other: &Stats) {
+        self.counts.merge(&other.counts);
+        self.permitted.merge(&other.permitted);
+        self.requested.merge(&other.requested);
+        self.macos_classes.merge(&other.macos_classes);
+    }
+}
+
+impl fmt::Display for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.counts)?;
+        if !self.permitted.is_zero() {
+            write!(f, "; permitted: {}", self.permitted)?;
+        }
+        let mut classes = self.macos_classes.iter().peekable();
+        if classes.peek().is_some() {
+            write!(f, "; macOS size classes:")?;
+            for (class, n) in classes {
+                write!(f, " {n} x {class},")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_realloc_is_its_own_kind_and_tracks_growth_and_shrinkage() {
+        let mut c = Counts::default();
+        c.apply(Event::Realloc { old: 16, new: 64 });
+        c.apply(Event::Realloc { old: 64, new: 8 });
+        assert_eq!((c.allocations, c.deallocations, c.reallocations), (0, 0, 2));
+        assert_eq!((c.realloc_bytes_from, c.realloc_bytes_to), (80, 72));
+        assert_eq!((c.realloc_bytes_grown, c.realloc_bytes_shrunk), (48, 56));
+        assert_eq!(c.largest_request, 64);
+        assert_eq!(c.net_bytes(), -8);
+    }
+
+    #[test]
+    fn permitted_calls_are_counted_apart_and_left_out_of_histograms() {
+        let mut s = Stats::new();
+        s.apply(Event::Alloc { size: 36, zeroed: false }, false);
+        s.apply(Event::Alloc { size: 36, zeroed: true }, true);
+        s.apply(Event::Dealloc { size: 36 }, true);
+        assert_eq!(s.counts.allocations, 1);
+        assert_eq!(s.permitted.allocations, 1);
+        assert_eq!(s.permitted.zeroed, 1);
+        assert_eq!(s.permitted.deallocations, 1);
+        assert_eq!(s.macos_classes.count_like(48), 1);
+        assert_eq!(s.requested.total(), 1);
+        assert!(!s.is_allocation_free());
+    }
+
+    #[test]
+    fn merge_adds_counts_and_keeps_the_largest_request() {
+        let mut a = Stats::new();
+        a.apply(Event::Alloc { size: 100, zeroed: false }, false);
+        let mut b = Stats::new();
+        b.apply(Event::Alloc { size: 10, zeroed: false }, false);
+        b.apply(Event::Dealloc { size: 10 }, false);
+        a.merge(&b);
+        assert_eq!(a.counts.allocations, 2);
+        assert_eq!(a.counts.deallocations, 1);
+        assert_eq!(a.counts.bytes_allocated, 110);
+        assert_eq!(a.counts.largest_request, 100);
+        assert_eq!(a.macos_classes.total(), 2);
+    }
+}

@@ -1,0 +1,32 @@
+//! allocgate: an allocation-regression test harness and profiler for
+//! real-time audio callbacks.
+//!
+//! The parts, in the direction data flows:
+//! - [`alloc`]: the counting global allocator ([`CountingAlloc`]) and the
+//!   scope API built on it ([`measure`], [`assert_no_alloc`], [`permit`],
+//!   [`Probe`]). Counting is per thread and per scope, never aborts, and
+//!   refuses to pass vacuously when the allocator is not installed.
+//!
+//! Install the allocator once per binary (or test target), then measure:
+//!
+//! ```rust,standalone_crate
+//! #[global_allocator]
+//! static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();
+//!
+//! # fn main() {
+//! let m = allocgate::measure(|| vec![0u8; 36]);
+//! assert_eq!(m.stats.counts.allocations, 1);
+//! assert_eq!(m.stats.macos_classes.count_like(36), 1); // the 48-byte class
+//! # }
+//! ```
+
+#![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+pub mod alloc;
+pub mod cli;
+
+pub use alloc::{
+    CallLog, Counts, CountingAlloc, Error, Measured, Probe, Sink, Stats, Totals, assert_no_alloc,
+    check_installed, measure, permit, try_measure,
+};
