@@ -69,7 +69,13 @@ fn main() {
                 c(a.allocations) - c(a.deallocations),
                 "allocations - deallocations",
             );
-            compare(&mut bad, "curr_bytes", d.curr_bytes, a.net_bytes(), "net live bytes");
+            compare(
+                &mut bad,
+                "curr_bytes",
+                d.curr_bytes,
+                a.net_bytes(),
+                "net live bytes",
+            );
             bad
         },
     );

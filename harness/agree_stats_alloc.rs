@@ -39,9 +39,27 @@ fn main() {
             let a = ours.all_threads();
             let mut bad = Vec::new();
             let c = |n: u64| i128::from(n);
-            compare(&mut bad, "allocations", d.allocations as i128, c(a.allocations), "alloc + alloc_zeroed");
-            compare(&mut bad, "deallocations", d.deallocations as i128, c(a.deallocations), "dealloc");
-            compare(&mut bad, "reallocations", d.reallocations as i128, c(a.reallocations), "realloc");
+            compare(
+                &mut bad,
+                "allocations",
+                d.allocations as i128,
+                c(a.allocations),
+                "alloc + alloc_zeroed",
+            );
+            compare(
+                &mut bad,
+                "deallocations",
+                d.deallocations as i128,
+                c(a.deallocations),
+                "dealloc",
+            );
+            compare(
+                &mut bad,
+                "reallocations",
+                d.reallocations as i128,
+                c(a.reallocations),
+                "realloc",
+            );
             compare(
                 &mut bad,
                 "bytes_allocated",

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 
-use allocgate::alloc::size_class::MacosBucket;
 use allocgate::alloc::scope_depth;
+use allocgate::alloc::size_class::MacosBucket;
 use allocgate::{
     CallLog, CountingAlloc, Probe, Totals, assert_no_alloc, check_installed, measure, permit,
     try_measure,
@@ -22,7 +22,10 @@ static ALLOC: CountingAlloc = CountingAlloc::system();
 fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
     match p.downcast::<String>() {
         Ok(s) => *s,
-        Err(p) => p.downcast_ref::<&str>().map(|s| s.to_string()).unwrap_or_default(),
+        Err(p) => p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -44,10 +47,10 @@ fn a_box_is_one_allocation_and_one_deallocation_of_its_size() {
 #[test]
 fn a_36_byte_request_counts_in_the_48_byte_macos_class() {
     let m = measure(|| drop(black_box(Box::new([0u8; 36]))));
-    assert_eq!(m.stats.macos_classes.count_like(48), 1);
-    let classes: Vec<_> = m.stats.macos_classes.iter().collect();
+    assert_eq!(m.stats.macos_classes().count_like(48), 1);
+    let classes: Vec<_> = m.stats.macos_classes().iter().collect();
     assert_eq!(classes, vec![(MacosBucket::Tiny(48), 1)]);
-    assert_eq!(m.stats.requested.count_like(36), 1);
+    assert_eq!(m.stats.requested().count_like(36), 1);
 }
 
 #[test]
@@ -65,12 +68,15 @@ fn realloc_is_counted_as_its_own_kind_in_both_directions() {
     });
     let c = m.stats.counts;
     assert_eq!((c.allocations, c.reallocations, c.deallocations), (1, 2, 1));
-    assert_eq!((c.realloc_bytes_from, c.realloc_bytes_to), (64 + 1000, 1000 + 8));
+    assert_eq!(
+        (c.realloc_bytes_from, c.realloc_bytes_to),
+        (64 + 1000, 1000 + 8)
+    );
     assert_eq!((c.realloc_bytes_grown, c.realloc_bytes_shrunk), (936, 992));
     assert_eq!(c.largest_request, 1000);
     assert_eq!(c.net_bytes(), 0);
     // Histograms hold requests: the allocation and both new sizes.
-    assert_eq!(m.stats.macos_classes.total(), 3);
+    assert_eq!(m.stats.macos_classes().total(), 3);
 }
 
 #[test]
@@ -134,7 +140,7 @@ fn outer_scopes_include_inner_scopes_and_inner_scopes_see_only_their_own() {
     assert_eq!(inner.counts.bytes_allocated, 100);
     assert_eq!(outer.stats.counts.allocations, 3);
     assert_eq!(outer.stats.counts.bytes_allocated, 8 + 100 + 4);
-    assert_eq!(outer.stats.macos_classes.total(), 3);
+    assert_eq!(outer.stats.macos_classes().total(), 3);
     assert_eq!(scope_depth(), 0);
 }
 
@@ -144,7 +150,7 @@ fn permit_inside_assert_no_alloc_counts_apart_and_passes() {
     assert!(m.stats.is_allocation_free());
     assert_eq!(m.stats.permitted.allocations, 1);
     assert_eq!(m.stats.permitted.deallocations, 1);
-    assert_eq!(m.stats.macos_classes.total(), 0);
+    assert_eq!(m.stats.macos_classes().total(), 0);
 }
 
 #[test]
@@ -171,7 +177,10 @@ fn assert_no_alloc_reports_what_it_counted_after_the_closure_returns() {
             finished.store(true, Ordering::Relaxed);
         })
     }));
-    assert!(finished.load(Ordering::Relaxed), "the closure must run to its end");
+    assert!(
+        finished.load(Ordering::Relaxed),
+        "the closure must run to its end"
+    );
     let message = panic_message(caught.unwrap_err());
     assert!(message.contains("1 allocations (36 bytes)"), "{message}");
     assert!(message.contains("1 deallocations"), "{message}");
@@ -181,7 +190,9 @@ fn assert_no_alloc_reports_what_it_counted_after_the_closure_returns() {
 #[test]
 fn assert_no_alloc_fails_on_a_deallocation_alone() {
     let made_before = Box::new([0u8; 64]);
-    let caught = catch_unwind(AssertUnwindSafe(|| assert_no_alloc(move || drop(made_before))));
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        assert_no_alloc(move || drop(made_before))
+    }));
     let message = panic_message(caught.unwrap_err());
     assert!(message.contains("0 allocations"), "{message}");
     assert!(message.contains("1 deallocations"), "{message}");
@@ -244,7 +255,7 @@ fn a_probe_gives_each_invocation_its_own_figures() {
     assert_eq!(totals.calls, 5);
     assert_eq!(totals.calls_with_allocator_calls, 4);
     assert_eq!(totals.total.counts.allocations, 1 + 2 + 3 + 4);
-    assert_eq!(totals.total.macos_classes.count_like(48), 10);
+    assert_eq!(totals.total.macos_classes().count_like(48), 10);
     assert_eq!(totals.worst_index, Some(4));
     assert_eq!(totals.worst.allocations, 4);
 }
@@ -252,14 +263,15 @@ fn a_probe_gives_each_invocation_its_own_figures() {
 #[test]
 fn a_closure_is_a_sink() {
     let mut seen = [0u64; 3];
-    let mut probe = Probe::new(|i: u64, s: &allocgate::Stats| {
-        seen[i as usize] = s.counts.allocations;
-    })
-    .unwrap();
-    for n in 0..3 {
-        probe.run(|| (0..n).for_each(|_| drop(black_box(Box::new(n)))));
+    {
+        let mut probe = Probe::new(|i: u64, s: &allocgate::Stats| {
+            seen[i as usize] = s.counts.allocations;
+        })
+        .unwrap();
+        for n in 0..3 {
+            probe.run(|| (0..n).for_each(|_| drop(black_box(Box::new(n)))));
+        }
     }
-    drop(probe);
     assert_eq!(seen, [0, 1, 2]);
 }
 
@@ -301,9 +313,12 @@ fn the_demo_counts_two_36_byte_temporaries_per_call_and_none_after_the_fix() {
     assert_eq!(before.total.counts.allocations, 2 * 94);
     assert_eq!(before.total.counts.deallocations, 2 * 94);
     assert_eq!(before.total.counts.bytes_allocated, 2 * 94 * 36);
-    assert_eq!(before.total.macos_classes.count_like(48), 2 * 94);
+    assert_eq!(before.total.macos_classes().count_like(48), 2 * 94);
     assert_eq!(after.calls, 94);
     assert!(after.total.is_allocation_free(), "{}", after.total);
     let table = allocgate::cli::render_demo(&rows);
-    assert!(table.contains("| temporaries per call | 2.00 | 2.00 | 72.0 | 188 | 187.5 |"), "{table}");
+    assert!(
+        table.contains("| temporaries per call | 2.00 | 2.00 | 72.0 | 188 | 187.5 |"),
+        "{table}"
+    );
 }

@@ -16,7 +16,7 @@
 //! # fn main() {
 //! let m = allocgate::measure(|| vec![0u8; 36]);
 //! assert_eq!(m.stats.counts.allocations, 1);
-//! assert_eq!(m.stats.macos_classes.count_like(36), 1); // the 48-byte class
+//! assert_eq!(m.stats.macos_classes().count_like(36), 1); // the 48-byte class
 //! # }
 //! ```
 
@@ -27,6 +27,6 @@ pub mod alloc;
 pub mod cli;
 
 pub use alloc::{
-    CallLog, Counts, CountingAlloc, Error, Measured, Probe, Sink, Stats, Totals, assert_no_alloc,
+    CallLog, CountingAlloc, Counts, Error, Measured, Probe, Sink, Stats, Totals, assert_no_alloc,
     check_installed, measure, permit, try_measure,
 };

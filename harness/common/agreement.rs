@@ -38,16 +38,46 @@ pub const WORKER_ALLOCATIONS: u64 = 1000;
 
 pub fn workloads() -> Vec<Workload> {
     vec![
-        Workload { name: "plain_boxes", run: plain_boxes },
-        Workload { name: "vec_growth", run: vec_growth },
-        Workload { name: "realloc_up_and_down", run: realloc_up_and_down },
-        Workload { name: "zero_size_layouts", run: zero_size_layouts },
-        Workload { name: "over_aligned_layouts", run: over_aligned_layouts },
-        Workload { name: "zeroed_buffers", run: zeroed_buffers },
-        Workload { name: "boxed_closure_and_slice", run: boxed_closure_and_slice },
-        Workload { name: "string_formatting", run: string_formatting },
-        Workload { name: "permitted_region", run: permitted_region },
-        Workload { name: "other_thread_allocating", run: other_thread_allocating },
+        Workload {
+            name: "plain_boxes",
+            run: plain_boxes,
+        },
+        Workload {
+            name: "vec_growth",
+            run: vec_growth,
+        },
+        Workload {
+            name: "realloc_up_and_down",
+            run: realloc_up_and_down,
+        },
+        Workload {
+            name: "zero_size_layouts",
+            run: zero_size_layouts,
+        },
+        Workload {
+            name: "over_aligned_layouts",
+            run: over_aligned_layouts,
+        },
+        Workload {
+            name: "zeroed_buffers",
+            run: zeroed_buffers,
+        },
+        Workload {
+            name: "boxed_closure_and_slice",
+            run: boxed_closure_and_slice,
+        },
+        Workload {
+            name: "string_formatting",
+            run: string_formatting,
+        },
+        Workload {
+            name: "permitted_region",
+            run: permitted_region,
+        },
+        Workload {
+            name: "other_thread_allocating",
+            run: other_thread_allocating,
+        },
     ]
 }
 
@@ -266,15 +296,29 @@ fn check_prediction(p: &Predicted, s: &Stats) -> Vec<String> {
     let mut bad = Vec::new();
     let mut eq = |what: &str, predicted: u64, counted: u64| {
         if predicted != counted {
-            bad.push(format!("allocgate {what}: predicted {predicted}, counted {counted}"));
+            bad.push(format!(
+                "allocgate {what}: predicted {predicted}, counted {counted}"
+            ));
         }
     };
     eq("allocations", p.allocations, s.counts.allocations);
     eq("deallocations", p.deallocations, s.counts.deallocations);
     eq("reallocations", p.reallocations, s.counts.reallocations);
-    eq("bytes allocated", p.bytes_allocated, s.counts.bytes_allocated);
-    eq("permitted allocations", p.permitted_allocations, s.permitted.allocations);
-    eq("permitted deallocations", p.permitted_allocations, s.permitted.deallocations);
+    eq(
+        "bytes allocated",
+        p.bytes_allocated,
+        s.counts.bytes_allocated,
+    );
+    eq(
+        "permitted allocations",
+        p.permitted_allocations,
+        s.permitted.allocations,
+    );
+    eq(
+        "permitted deallocations",
+        p.permitted_allocations,
+        s.permitted.deallocations,
+    );
     bad
 }
 
@@ -285,7 +329,9 @@ fn check_prediction(p: &Predicted, s: &Stats) -> Vec<String> {
 /// failure.
 pub fn run<D>(
     peer: &str,
-    mut region: impl FnMut(&mut dyn FnMut() -> Measured<Option<Predicted>>) -> (Measured<Option<Predicted>>, D),
+    mut region: impl FnMut(
+        &mut dyn FnMut() -> Measured<Option<Predicted>>,
+    ) -> (Measured<Option<Predicted>>, D),
     check: impl Fn(&D, &Ours) -> Vec<String>,
 ) {
     // The install probe allocates once: do it before any region.
@@ -337,6 +383,8 @@ pub fn run<D>(
 /// allocgate's, or nothing.
 pub fn compare(bad: &mut Vec<String>, what: &str, peer: i128, mapped: i128, mapping: &str) {
     if peer != mapped {
-        bad.push(format!("{what}: peer reports {peer}, allocgate maps to {mapped} ({mapping})"));
+        bad.push(format!(
+            "{what}: peer reports {peer}, allocgate maps to {mapped} ({mapping})"
+        ));
     }
 }

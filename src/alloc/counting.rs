@@ -3,7 +3,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 
 use super::stats::Event;
-use super::thread_state::{self, CountedCall};
+use super::thread_state::{self, counted};
 
 /// A global allocator that counts the calls made inside measured scopes and
 /// passes every call on to the allocator it wraps.
@@ -25,22 +25,41 @@ use super::thread_state::{self, CountedCall};
 /// # allocgate::check_installed().unwrap();
 /// # }
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CountingAlloc<A = System> {
     inner: A,
+    /// Whether `inner` may call back into the global allocator, so that
+    /// calls made while it runs must be told apart.
+    guard_reentry: bool,
 }
 
 impl CountingAlloc<System> {
-    /// Counting on top of the system allocator.
+    /// Counting on top of the system allocator. The system allocator never
+    /// calls back into the global allocator, so the re-entrancy guard is
+    /// left out of its counted path.
     pub const fn system() -> Self {
-        CountingAlloc { inner: System }
+        CountingAlloc {
+            inner: System,
+            guard_reentry: false,
+        }
+    }
+}
+
+impl Default for CountingAlloc<System> {
+    fn default() -> Self {
+        Self::system()
     }
 }
 
 impl<A> CountingAlloc<A> {
-    /// Counting on top of `inner`.
+    /// Counting on top of `inner`. Calls `inner` makes back into the global
+    /// allocator while serving a counted call (profilers' bookkeeping) are
+    /// not counted.
     pub const fn new(inner: A) -> Self {
-        CountingAlloc { inner }
+        CountingAlloc {
+            inner,
+            guard_reentry: true,
+        }
     }
 
     /// The wrapped allocator (to read a peer's own figures, say).
@@ -49,18 +68,62 @@ impl<A> CountingAlloc<A> {
     }
 }
 
-/// Runs one allocator call and records it when a scope is counting.
-/// Kept out of line so the unarmed fast path stays small.
-#[inline(never)]
-fn counted<R>(call: impl FnOnce() -> R, event: impl FnOnce(&R) -> Option<Event>) -> R {
-    let counting = CountedCall::begin();
-    let result = call();
-    if let Some(counting) = counting
-        && let Some(event) = event(&result)
-    {
-        counting.record(event);
+impl<A: GlobalAlloc> CountingAlloc<A> {
+    // The counted paths, out of line so the unarmed fast path stays a flag
+    // test and a tail call. `GUARD` is `guard_reentry` as a constant: read
+    // from the global allocator static, it folds at the call site, and the
+    // unguarded path can tail-call the wrapped allocator.
+
+    #[cold]
+    #[inline(never)]
+    unsafe fn alloc_counted<const GUARD: bool>(&self, layout: Layout) -> *mut u8 {
+        let event = Event::Alloc {
+            size: layout.size(),
+            zeroed: false,
+        };
+        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
+        counted(GUARD, event, || unsafe { self.inner.alloc(layout) })
     }
-    result
+
+    #[cold]
+    #[inline(never)]
+    unsafe fn alloc_zeroed_counted<const GUARD: bool>(&self, layout: Layout) -> *mut u8 {
+        let event = Event::Alloc {
+            size: layout.size(),
+            zeroed: true,
+        };
+        // SAFETY: forwarded unchanged.
+        counted(GUARD, event, || unsafe { self.inner.alloc_zeroed(layout) })
+    }
+
+    #[cold]
+    #[inline(never)]
+    unsafe fn dealloc_counted<const GUARD: bool>(&self, ptr: *mut u8, layout: Layout) {
+        let event = Event::Dealloc {
+            size: layout.size(),
+        };
+        // SAFETY: forwarded unchanged; `ptr` came from this allocator, hence
+        // from `inner`.
+        counted(GUARD, event, || unsafe { self.inner.dealloc(ptr, layout) })
+    }
+
+    #[cold]
+    #[inline(never)]
+    unsafe fn realloc_counted<const GUARD: bool>(
+        &self,
+        ptr: *mut u8,
+        layout: Layout,
+        new_size: usize,
+    ) -> *mut u8 {
+        let event = Event::Realloc {
+            old: layout.size(),
+            new: new_size,
+        };
+        // SAFETY: forwarded unchanged.
+        counted(GUARD, event, || unsafe {
+            self.inner.realloc(ptr, layout, new_size)
+        })
+    }
 }
 
 // SAFETY: every method forwards to the wrapped allocator with the caller's
@@ -69,73 +132,66 @@ fn counted<R>(call: impl FnOnce() -> R, event: impl FnOnce(&R) -> Option<Event>)
 unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if !thread_state::armed() {
-            // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
-            return unsafe { self.inner.alloc(layout) };
+        if thread_state::armed() {
+            // SAFETY: same contract as this method.
+            return unsafe {
+                if self.guard_reentry {
+                    self.alloc_counted::<true>(layout)
+                } else {
+                    self.alloc_counted::<false>(layout)
+                }
+            };
         }
-        counted(
-            // SAFETY: as above.
-            || unsafe { self.inner.alloc(layout) },
-            |p| {
-                (!p.is_null()).then_some(Event::Alloc {
-                    size: layout.size(),
-                    zeroed: false,
-                })
-            },
-        )
+        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
+        unsafe { self.inner.alloc(layout) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if !thread_state::armed() {
-            // SAFETY: forwarded unchanged.
-            return unsafe { self.inner.alloc_zeroed(layout) };
+        if thread_state::armed() {
+            // SAFETY: same contract as this method.
+            return unsafe {
+                if self.guard_reentry {
+                    self.alloc_zeroed_counted::<true>(layout)
+                } else {
+                    self.alloc_zeroed_counted::<false>(layout)
+                }
+            };
         }
-        counted(
-            // SAFETY: forwarded unchanged.
-            || unsafe { self.inner.alloc_zeroed(layout) },
-            |p| {
-                (!p.is_null()).then_some(Event::Alloc {
-                    size: layout.size(),
-                    zeroed: true,
-                })
-            },
-        )
+        // SAFETY: forwarded unchanged.
+        unsafe { self.inner.alloc_zeroed(layout) }
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if !thread_state::armed() {
-            // SAFETY: forwarded unchanged; `ptr` came from this allocator,
-            // hence from `inner`.
-            return unsafe { self.inner.dealloc(ptr, layout) };
+        if thread_state::armed() {
+            // SAFETY: same contract as this method.
+            return unsafe {
+                if self.guard_reentry {
+                    self.dealloc_counted::<true>(ptr, layout)
+                } else {
+                    self.dealloc_counted::<false>(ptr, layout)
+                }
+            };
         }
-        counted(
-            // SAFETY: as above.
-            || unsafe { self.inner.dealloc(ptr, layout) },
-            |_| {
-                Some(Event::Dealloc {
-                    size: layout.size(),
-                })
-            },
-        )
+        // SAFETY: forwarded unchanged; `ptr` came from this allocator, hence
+        // from `inner`.
+        unsafe { self.inner.dealloc(ptr, layout) }
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if !thread_state::armed() {
-            // SAFETY: forwarded unchanged.
-            return unsafe { self.inner.realloc(ptr, layout, new_size) };
+        if thread_state::armed() {
+            // SAFETY: same contract as this method.
+            return unsafe {
+                if self.guard_reentry {
+                    self.realloc_counted::<true>(ptr, layout, new_size)
+                } else {
+                    self.realloc_counted::<false>(ptr, layout, new_size)
+                }
+            };
         }
-        counted(
-            // SAFETY: forwarded unchanged.
-            || unsafe { self.inner.realloc(ptr, layout, new_size) },
-            |p| {
-                (!p.is_null()).then_some(Event::Realloc {
-                    old: layout.size(),
-                    new: new_size,
-                })
-            },
-        )
+        // SAFETY: forwarded unchanged.
+        unsafe { self.inner.realloc(ptr, layout, new_size) }
     }
 }

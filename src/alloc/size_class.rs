@@ -57,9 +57,14 @@ pub enum MacosClass {
 
 impl MacosClass {
     /// The class a request of `size` bytes lands in.
+    #[inline]
     pub const fn of(size: usize) -> Self {
         if size <= TINY_LIMIT {
-            let quanta = if size == 0 { 1 } else { size.div_ceil(TINY_QUANTUM) };
+            let quanta = if size == 0 {
+                1
+            } else {
+                size.div_ceil(TINY_QUANTUM)
+            };
             MacosClass::Tiny(quanta * TINY_QUANTUM)
         } else if size <= SMALL_LIMIT {
             MacosClass::Small(size.div_ceil(SMALL_QUANTUM) * SMALL_QUANTUM)
@@ -76,6 +81,7 @@ impl MacosClass {
     }
 
     /// Index of this class in [`MacosHistogram`].
+    #[inline]
     const fn bucket(self) -> usize {
         match self {
             MacosClass::Tiny(b) => b / TINY_QUANTUM - 1,
@@ -132,15 +138,9 @@ impl MacosHistogram {
         }
     }
 
-    pub(crate) fn add(&mut self, size: usize) {
+    fn add_n(&mut self, size: usize, n: u64) {
         let b = &mut self.buckets[MacosClass::of(size).bucket()];
-        *b = b.saturating_add(1);
-    }
-
-    pub(crate) fn merge(&mut self, other: &Self) {
-        for (a, b) in self.buckets.iter_mut().zip(other.buckets.iter()) {
-            *a = a.saturating_add(*b);
-        }
+        *b = b.saturating_add(n);
     }
 
     /// Requests counted in the class that a request of `size` bytes lands
@@ -230,15 +230,9 @@ impl RequestHistogram {
         }
     }
 
-    pub(crate) fn add(&mut self, size: usize) {
+    fn add_n(&mut self, size: usize, n: u64) {
         let b = &mut self.buckets[request_bucket(size)];
-        *b = b.saturating_add(1);
-    }
-
-    pub(crate) fn merge(&mut self, other: &Self) {
-        for (a, b) in self.buckets.iter_mut().zip(other.buckets.iter()) {
-            *a = a.saturating_add(*b);
-        }
+        *b = b.saturating_add(n);
     }
 
     /// Requests counted in the bucket that holds `size`.
@@ -262,6 +256,100 @@ impl RequestHistogram {
 }
 
 impl Default for RequestHistogram {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The one histogram the allocator updates per request, fine enough that
+/// both [`MacosHistogram`] and [`RequestHistogram`] derive from it exactly:
+/// every power-of-two boundary from 16 bytes up is also a tiny or small
+/// class boundary, so only sizes up to 16 bytes (kept exact) and above the
+/// small limit (kept in power-of-two buckets) need buckets of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SizeTally {
+    buckets: [u64; TALLY_BUCKETS],
+}
+
+/// Exact sizes 0..=16.
+const TALLY_EXACT: usize = 17;
+/// Tiny classes 32..=1008 follow, then small classes 1024..=32768.
+const TALLY_SMALL_START: usize = TALLY_EXACT + TINY_CLASSES - 1;
+const TALLY_LARGE_START: usize = TALLY_SMALL_START + SMALL_CLASSES;
+/// First power-of-two bucket above the small limit (32 769..=65 536).
+const LARGE_FIRST_BUCKET: usize = request_bucket(SMALL_LIMIT + 1);
+const TALLY_BUCKETS: usize = TALLY_LARGE_START + REQUEST_BUCKETS - LARGE_FIRST_BUCKET;
+
+impl SizeTally {
+    pub(crate) const fn new() -> Self {
+        SizeTally {
+            buckets: [0; TALLY_BUCKETS],
+        }
+    }
+
+    #[inline(always)]
+    const fn index(size: usize) -> usize {
+        if size < TALLY_EXACT {
+            size
+        } else if size <= TINY_LIMIT {
+            // 17..=32 -> class 32, the first after the exact sizes.
+            TALLY_EXACT + (size - TALLY_EXACT) / TINY_QUANTUM
+        } else if size <= SMALL_LIMIT {
+            // 1009..=1024 -> class 1024, 1025..=1536 -> class 1536, ...
+            TALLY_SMALL_START + (size - 1) / SMALL_QUANTUM - 1
+        } else {
+            TALLY_LARGE_START + request_bucket(size) - LARGE_FIRST_BUCKET
+        }
+    }
+
+    /// A size that lands in bucket `i`: its largest for exact sizes and
+    /// classes, the lower bound for power-of-two buckets.
+    fn representative(i: usize) -> usize {
+        if i < TALLY_EXACT {
+            i
+        } else if i < TALLY_SMALL_START {
+            (i - TALLY_EXACT + 2) * TINY_QUANTUM
+        } else if i < TALLY_LARGE_START {
+            (i - TALLY_SMALL_START + 2) * SMALL_QUANTUM
+        } else {
+            request_range(i - TALLY_LARGE_START + LARGE_FIRST_BUCKET).min
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn add(&mut self, size: usize) {
+        let b = &mut self.buckets[Self::index(size)];
+        *b = b.wrapping_add(1);
+    }
+
+    pub(crate) fn merge(&mut self, other: &Self) {
+        for (a, b) in self.buckets.iter_mut().zip(other.buckets.iter()) {
+            *a = a.saturating_add(*b);
+        }
+    }
+
+    fn nonzero(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.buckets
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| (Self::representative(i), *n))
+    }
+
+    pub(crate) fn macos(&self) -> MacosHistogram {
+        let mut h = MacosHistogram::new();
+        self.nonzero().for_each(|(size, n)| h.add_n(size, n));
+        h
+    }
+
+    pub(crate) fn requested(&self) -> RequestHistogram {
+        let mut h = RequestHistogram::new();
+        self.nonzero().for_each(|(size, n)| h.add_n(size, n));
+        h
+    }
+}
+
+impl Default for SizeTally {
     fn default() -> Self {
         Self::new()
     }
@@ -329,21 +417,43 @@ mod tests {
     }
 
     #[test]
-    fn histograms_count_and_merge() {
-        let mut a = MacosHistogram::new();
+    fn histograms_derived_from_the_tally_match_direct_binning_for_every_size() {
+        // Every size up to past the small limit, a sample of large ones.
+        let sizes = (0..=SMALL_LIMIT + 2048).chain((16..48).map(|k| (1usize << k) + 7));
+        for size in sizes {
+            let mut t = SizeTally::new();
+            t.add(size);
+            let mut direct_macos = MacosHistogram::new();
+            direct_macos.add_n(size, 1);
+            let mut direct_requested = RequestHistogram::new();
+            direct_requested.add_n(size, 1);
+            assert_eq!(t.macos(), direct_macos, "macOS class of {size} bytes");
+            assert_eq!(
+                t.requested(),
+                direct_requested,
+                "request bucket of {size} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn tally_counts_and_merges() {
+        let mut a = SizeTally::new();
         a.add(36);
         a.add(48);
         a.add(100_000);
-        let mut b = MacosHistogram::new();
+        let mut b = SizeTally::new();
         b.add(40);
         b.merge(&a);
-        assert_eq!(b.count_like(36), 3);
-        assert_eq!(b.count_like(1 << 20), 1);
-        assert_eq!(b.total(), 4);
-        let rows: Vec<_> = b.iter().collect();
+        let macos = b.macos();
+        assert_eq!(macos.count_like(36), 3);
+        assert_eq!(macos.count_like(1 << 20), 1);
+        assert_eq!(macos.total(), 4);
+        let rows: Vec<_> = macos.iter().collect();
         assert_eq!(
             rows,
             vec![(MacosBucket::Tiny(48), 3), (MacosBucket::Large, 1)]
         );
+        assert_eq!(b.requested().count_like(33), 3);
     }
 }

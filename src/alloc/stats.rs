@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::size_class::{MacosHistogram, RequestHistogram};
+use super::size_class::{MacosHistogram, RequestHistogram, SizeTally};
 
 /// One call into the allocator, as the counting allocator records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,7 +18,8 @@ pub(crate) enum Event {
 
 /// Counters for one class of allocator calls (forbidden or permitted).
 ///
-/// Only calls that succeeded are counted (a null return is not a block).
+/// Every call is counted when it is made, whether or not it succeeds: a
+/// request that fails has still entered the allocator.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Counts {
     /// Calls to `alloc` and `alloc_zeroed`.
@@ -89,33 +90,35 @@ impl Counts {
             - i128::from(self.realloc_bytes_from)
     }
 
+    // Plain wrapping additions on the allocator's path: a u64 counter does
+    // not wrap in practice (2^64 calls at 10^9 a second take 584 years), and
+    // the allocator must never panic.
+    #[inline(always)]
     pub(crate) fn apply(&mut self, event: Event) {
         let requested = match event {
             Event::Alloc { size, zeroed } => {
-                self.allocations += 1;
-                self.zeroed += u64::from(zeroed);
-                self.bytes_allocated = self.bytes_allocated.saturating_add(size as u64);
-                Some(size)
+                self.allocations = self.allocations.wrapping_add(1);
+                self.zeroed = self.zeroed.wrapping_add(u64::from(zeroed));
+                self.bytes_allocated = self.bytes_allocated.wrapping_add(size as u64);
+                size
             }
             Event::Dealloc { size } => {
-                self.deallocations += 1;
-                self.bytes_deallocated = self.bytes_deallocated.saturating_add(size as u64);
-                None
+                self.deallocations = self.deallocations.wrapping_add(1);
+                self.bytes_deallocated = self.bytes_deallocated.wrapping_add(size as u64);
+                return;
             }
             Event::Realloc { old, new } => {
-                self.reallocations += 1;
-                self.realloc_bytes_from = self.realloc_bytes_from.saturating_add(old as u64);
-                self.realloc_bytes_to = self.realloc_bytes_to.saturating_add(new as u64);
+                self.reallocations = self.reallocations.wrapping_add(1);
+                self.realloc_bytes_from = self.realloc_bytes_from.wrapping_add(old as u64);
+                self.realloc_bytes_to = self.realloc_bytes_to.wrapping_add(new as u64);
                 let grown = new.saturating_sub(old) as u64;
                 let shrunk = old.saturating_sub(new) as u64;
-                self.realloc_bytes_grown = self.realloc_bytes_grown.saturating_add(grown);
-                self.realloc_bytes_shrunk = self.realloc_bytes_shrunk.saturating_add(shrunk);
-                Some(new)
+                self.realloc_bytes_grown = self.realloc_bytes_grown.wrapping_add(grown);
+                self.realloc_bytes_shrunk = self.realloc_bytes_shrunk.wrapping_add(shrunk);
+                new
             }
         };
-        if let Some(size) = requested {
-            self.largest_request = self.largest_request.max(size as u64);
-        }
+        self.largest_request = self.largest_request.max(requested as u64);
     }
 
     /// Adds other counts to these; the largest request is the larger one.
@@ -128,7 +131,9 @@ impl Counts {
         self.bytes_deallocated = self.bytes_deallocated.saturating_add(o.bytes_deallocated);
         self.realloc_bytes_from = self.realloc_bytes_from.saturating_add(o.realloc_bytes_from);
         self.realloc_bytes_to = self.realloc_bytes_to.saturating_add(o.realloc_bytes_to);
-        self.realloc_bytes_grown = self.realloc_bytes_grown.saturating_add(o.realloc_bytes_grown);
+        self.realloc_bytes_grown = self
+            .realloc_bytes_grown
+            .saturating_add(o.realloc_bytes_grown);
         self.realloc_bytes_shrunk = self
             .realloc_bytes_shrunk
             .saturating_add(o.realloc_bytes_shrunk);
@@ -141,10 +146,7 @@ impl fmt::Display for Counts {
         write!(
             f,
             "{} allocations ({} bytes), {} reallocations, {} deallocations",
-            self.allocations,
-            self.bytes_allocated,
-            self.reallocations,
-            self.deallocations
+            self.allocations, self.bytes_allocated, self.reallocations, self.deallocations
         )
     }
 }
@@ -153,19 +155,17 @@ impl fmt::Display for Counts {
 /// scope (nested scopes included).
 ///
 /// Calls made inside a [`permit`](crate::permit) region are counted in
-/// [`permitted`](Self::permitted) and nowhere else; the histograms cover the
-/// other calls, the ones a gate cares about.
+/// [`permitted`](Self::permitted) and nowhere else; the size histograms
+/// ([`requested`](Self::requested), [`macos_classes`](Self::macos_classes))
+/// cover the other calls, the ones a gate cares about: one entry per
+/// allocation and per reallocation (by its new size).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Calls made outside any permitted region.
     pub counts: Counts,
     /// Calls made inside a permitted region: accepted, but not hidden.
     pub permitted: Counts,
-    /// Requests (allocations, and reallocations by new size) per
-    /// power-of-two size range.
-    pub requested: RequestHistogram,
-    /// The same requests per macOS malloc size class.
-    pub macos_classes: MacosHistogram,
+    sizes: SizeTally,
 }
 
 impl Stats {
@@ -174,9 +174,19 @@ impl Stats {
         Stats {
             counts: Counts::new(),
             permitted: Counts::new(),
-            requested: RequestHistogram::new(),
-            macos_classes: MacosHistogram::new(),
+            sizes: SizeTally::new(),
         }
+    }
+
+    /// Requests (allocations, and reallocations by new size) per
+    /// power-of-two size range.
+    pub fn requested(&self) -> RequestHistogram {
+        self.sizes.requested()
+    }
+
+    /// The same requests per macOS malloc size class.
+    pub fn macos_classes(&self) -> MacosHistogram {
+        self.sizes.macos()
     }
 
     /// True when the scope made no allocation, deallocation or reallocation
@@ -185,6 +195,7 @@ impl Stats {
         self.counts.is_zero()
     }
 
+    #[inline(always)]
     pub(crate) fn apply(&mut self, event: Event, permitted: bool) {
         if permitted {
             self.permitted.apply(event);
@@ -197,8 +208,7 @@ impl Stats {
             Event::Dealloc { .. } => None,
         };
         if let Some(size) = requested {
-            self.requested.add(size);
-            self.macos_classes.add(size);
+            self.sizes.add(size);
         }
     }
 
@@ -206,8 +216,7 @@ impl Stats {
     pub fn merge(&mut self, other: &Stats) {
         self.counts.merge(&other.counts);
         self.permitted.merge(&other.permitted);
-        self.requested.merge(&other.requested);
-        self.macos_classes.merge(&other.macos_classes);
+        self.sizes.merge(&other.sizes);
     }
 }
 
@@ -217,7 +226,8 @@ impl fmt::Display for Stats {
         if !self.permitted.is_zero() {
             write!(f, "; permitted: {}", self.permitted)?;
         }
-        let mut classes = self.macos_classes.iter().peekable();
+        let classes = self.macos_classes();
+        let mut classes = classes.iter().peekable();
         if classes.peek().is_some() {
             write!(f, "; macOS size classes:")?;
             for (class, n) in classes {
@@ -247,30 +257,54 @@ mod tests {
     #[test]
     fn permitted_calls_are_counted_apart_and_left_out_of_histograms() {
         let mut s = Stats::new();
-        s.apply(Event::Alloc { size: 36, zeroed: false }, false);
-        s.apply(Event::Alloc { size: 36, zeroed: true }, true);
+        s.apply(
+            Event::Alloc {
+                size: 36,
+                zeroed: false,
+            },
+            false,
+        );
+        s.apply(
+            Event::Alloc {
+                size: 36,
+                zeroed: true,
+            },
+            true,
+        );
         s.apply(Event::Dealloc { size: 36 }, true);
         assert_eq!(s.counts.allocations, 1);
         assert_eq!(s.permitted.allocations, 1);
         assert_eq!(s.permitted.zeroed, 1);
         assert_eq!(s.permitted.deallocations, 1);
-        assert_eq!(s.macos_classes.count_like(48), 1);
-        assert_eq!(s.requested.total(), 1);
+        assert_eq!(s.macos_classes().count_like(48), 1);
+        assert_eq!(s.requested().total(), 1);
         assert!(!s.is_allocation_free());
     }
 
     #[test]
     fn merge_adds_counts_and_keeps_the_largest_request() {
         let mut a = Stats::new();
-        a.apply(Event::Alloc { size: 100, zeroed: false }, false);
+        a.apply(
+            Event::Alloc {
+                size: 100,
+                zeroed: false,
+            },
+            false,
+        );
         let mut b = Stats::new();
-        b.apply(Event::Alloc { size: 10, zeroed: false }, false);
+        b.apply(
+            Event::Alloc {
+                size: 10,
+                zeroed: false,
+            },
+            false,
+        );
         b.apply(Event::Dealloc { size: 10 }, false);
         a.merge(&b);
         assert_eq!(a.counts.allocations, 2);
         assert_eq!(a.counts.deallocations, 1);
         assert_eq!(a.counts.bytes_allocated, 110);
         assert_eq!(a.counts.largest_request, 100);
-        assert_eq!(a.macos_classes.total(), 2);
+        assert_eq!(a.macos_classes().total(), 2);
     }
 }

@@ -3,7 +3,7 @@
 //! Everything lives in one `thread_local!` with a `const` initialiser and no
 //! destructor, so reaching it never allocates, never registers a destructor
 //! and stays valid while a thread starts up or tears down. Outside a scope the
-//! allocator reads one flag (`armed`) and goes straight to the wrapped
+//! allocator reads one byte (the mode) and goes straight to the wrapped
 //! allocator. No lock and no atomic read-modify-write is involved: the state
 //! belongs to its thread, so other threads can never show in its figures.
 
@@ -11,19 +11,29 @@ use std::cell::{Cell, UnsafeCell};
 
 use super::stats::{Event, Stats};
 
+/// What the allocator does with a call on this thread: one byte, the only
+/// field the fast path reads.
+mod mode {
+    /// No scope open: forward the call, count nothing.
+    pub(super) const IDLE: u8 = 0;
+    /// Bit set while a scope is open and calls are counted.
+    pub(super) const COUNTING: u8 = 1;
+    /// Bit set, with `COUNTING`, inside a permitted region.
+    pub(super) const PERMITTED: u8 = 2;
+    /// Inside the wrapped allocator on behalf of a counted call: calls it
+    /// makes back into the global allocator (dhat's bookkeeping does) are
+    /// forwarded uncounted.
+    pub(super) const BUSY: u8 = 4;
+    /// The install probe runs: note that the call reached us, count nothing.
+    pub(super) const PROBING: u8 = 8;
+}
+
 struct ThreadState {
-    /// A scope is open or the install probe runs: the allocator must look
-    /// further. The only field the fast path reads.
-    armed: Cell<bool>,
+    mode: Cell<u8>,
     /// Number of open scopes on this thread.
     depth: Cell<u32>,
-    /// The allocator is inside the wrapped allocator: calls it makes back
-    /// into the global allocator (dhat's bookkeeping does) are not counted.
-    busy: Cell<bool>,
     /// Calls are counted as permitted rather than forbidden.
     permitted: Cell<bool>,
-    /// The install probe runs: the next call proves we are the global
-    /// allocator and is not counted.
     probing: Cell<bool>,
     probe_hit: Cell<bool>,
     /// Figures of the innermost open scope.
@@ -33,9 +43,8 @@ struct ThreadState {
 impl ThreadState {
     const fn new() -> Self {
         ThreadState {
-            armed: Cell::new(false),
+            mode: Cell::new(mode::IDLE),
             depth: Cell::new(0),
-            busy: Cell::new(false),
             permitted: Cell::new(false),
             probing: Cell::new(false),
             probe_hit: Cell::new(false),
@@ -43,11 +52,24 @@ impl ThreadState {
         }
     }
 
-    fn rearm(&self) {
-        self.armed.set(self.depth.get() > 0 || self.probing.get());
+    /// Derives the mode from the scope depth, the permit flag and the probe
+    /// flag. Never called while a counted call is in progress (that is
+    /// allocator code, which opens no scope, permits nothing and runs no
+    /// probe).
+    fn update_mode(&self) {
+        self.mode.set(if self.probing.get() {
+            mode::PROBING
+        } else if self.depth.get() == 0 {
+            mode::IDLE
+        } else if self.permitted.get() {
+            mode::COUNTING | mode::PERMITTED
+        } else {
+            mode::COUNTING
+        });
     }
 
     /// Runs `f` on the innermost scope's figures.
+    #[inline(always)]
     fn with_frame<R>(&self, f: impl FnOnce(&mut Stats) -> R) -> R {
         // SAFETY: the frame is reached only through this method, only from
         // its own thread (it is thread-local and the state is never shared),
@@ -68,50 +90,47 @@ thread_local! {
 pub(crate) fn armed() -> bool {
     // `try_with` cannot fail for a const-initialised key without destructor;
     // it keeps the allocator free of panics all the same.
-    STATE.try_with(|s| s.armed.get()).unwrap_or(false)
+    STATE
+        .try_with(|s| s.mode.get() != mode::IDLE)
+        .unwrap_or(false)
 }
 
-/// Proof that the allocator call in progress is counted. Dropping it ends
-/// the call (and the re-entrancy guard) without recording anything.
-pub(crate) struct CountedCall(());
-
-impl CountedCall {
-    /// Starts counting one allocator call, or says why it is not counted:
-    /// no scope open, a nested call from the wrapped allocator, or the
-    /// install probe.
-    pub(crate) fn begin() -> Option<CountedCall> {
-        STATE
-            .try_with(|s| {
-                if s.busy.get() {
-                    return None;
-                }
-                if s.probing.get() {
-                    s.probe_hit.set(true);
-                    return None;
-                }
-                if s.depth.get() == 0 {
-                    return None;
-                }
-                s.busy.set(true);
-                Some(CountedCall(()))
-            })
-            .ok()
-            .flatten()
+/// Runs one allocator call and, when the current thread has a scope open,
+/// records it in the innermost scope first.
+///
+/// A call is counted when it is made, whether or not it succeeds: a request
+/// that fails has still entered the allocator, which is the hazard a
+/// real-time gate looks for. Recording before the call also lets the call
+/// be a tail call when no re-entrancy guard is needed.
+///
+/// Not counted: calls on a thread without an open scope, calls the wrapped
+/// allocator makes back into the global allocator while `call` runs (when
+/// `guard_reentry` is set: the re-entrancy guard), and the install probe's
+/// allocation.
+#[inline(always)]
+pub(crate) fn counted<R>(guard_reentry: bool, event: Event, call: impl FnOnce() -> R) -> R {
+    // Taking the address in a tiny closure keeps the whole path inlined
+    // (`LocalKey::with` around the full body is not).
+    let state: *const ThreadState = STATE.with(|s| s as *const ThreadState);
+    // SAFETY: a const-initialised thread-local without destructor lives as
+    // long as its thread, which outlives this call. Only a shared reference
+    // is made, so the re-entrant calls `call` may make can reach the state
+    // too; mutation goes through `Cell`s and `with_frame`.
+    let s = unsafe { &*state };
+    let current = s.mode.get();
+    if current & mode::COUNTING != 0 {
+        let permitted = current & mode::PERMITTED != 0;
+        s.with_frame(|f| f.apply(event, permitted));
+        if guard_reentry {
+            s.mode.set(mode::BUSY);
+            let result = call();
+            s.mode.set(current);
+            return result;
+        }
+    } else if current == mode::PROBING {
+        s.probe_hit.set(true);
     }
-
-    /// Records the call in the innermost scope.
-    pub(crate) fn record(self, event: Event) {
-        let _ = STATE.try_with(|s| {
-            let permitted = s.permitted.get();
-            s.with_frame(|f| f.apply(event, permitted));
-        });
-    }
-}
-
-impl Drop for CountedCall {
-    fn drop(&mut self) {
-        let _ = STATE.try_with(|s| s.busy.set(false));
-    }
+    call()
 }
 
 /// An open scope. Closing it returns its figures and adds them to the
@@ -132,7 +151,7 @@ impl OpenScope {
                 (depth > 0).then_some(saved)
             });
             s.depth.set(depth.saturating_add(1));
-            s.rearm();
+            s.update_mode();
             parent
         });
         OpenScope {
@@ -157,7 +176,7 @@ impl OpenScope {
                 None => std::mem::take(f),
             });
             s.depth.set(s.depth.get().saturating_sub(1));
-            s.rearm();
+            s.update_mode();
             own
         })
     }
@@ -179,7 +198,11 @@ pub(crate) struct PermitMode {
 
 impl PermitMode {
     pub(crate) fn set(permitted: bool) -> PermitMode {
-        let previous = STATE.with(|s| s.permitted.replace(permitted));
+        let previous = STATE.with(|s| {
+            let previous = s.permitted.replace(permitted);
+            s.update_mode();
+            previous
+        });
         PermitMode { previous }
     }
 }
@@ -187,7 +210,10 @@ impl PermitMode {
 impl Drop for PermitMode {
     fn drop(&mut self) {
         let previous = self.previous;
-        STATE.with(|s| s.permitted.set(previous));
+        STATE.with(|s| {
+            s.permitted.set(previous);
+            s.update_mode();
+        });
     }
 }
 
@@ -197,14 +223,14 @@ pub(crate) fn probe_global_allocator() -> bool {
     STATE.with(|s| {
         s.probe_hit.set(false);
         s.probing.set(true);
-        s.rearm();
+        s.update_mode();
     });
     // black_box makes the box escape, so the compiler cannot elide the
     // allocation and free.
     drop(std::hint::black_box(Box::new(0u8)));
     STATE.with(|s| {
         s.probing.set(false);
-        s.rearm();
+        s.update_mode();
         s.probe_hit.get()
     })
 }

@@ -96,7 +96,7 @@ pub fn render_demo(rows: &[DemoRow]) -> String {
             allocs,
             row.per_call(c.deallocations),
             row.per_call(c.bytes_allocated),
-            row.totals.total.macos_classes.count_like(48),
+            row.totals.total.macos_classes().count_like(48),
             allocs * callbacks_per_second,
         );
     }
