@@ -322,3 +322,21 @@ fn the_demo_counts_two_36_byte_temporaries_per_call_and_none_after_the_fix() {
         "{table}"
     );
 }
+
+#[test]
+fn ring_writes_and_reads_make_no_allocator_calls() {
+    use allocgate::engine::ring::Ring;
+    let (mut writer, mut reader) = Ring::reference();
+    let block = vec![1u8; 512 * 8 * 4];
+    let mut out = vec![0u8; 512 * 8 * 4];
+    // Enough rounds to wrap the 64 KiB ring several times and to fill it.
+    assert_no_alloc(|| {
+        for round in 0..64 {
+            writer.write_frames(&block, 8 * 4);
+            if round % 3 != 0 {
+                reader.read(&mut out);
+            }
+        }
+    });
+    assert!(writer.dropped_bytes() > 0);
+}

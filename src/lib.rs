@@ -6,6 +6,9 @@
 //!   scope API built on it ([`measure`], [`assert_no_alloc`], [`permit`],
 //!   [`Probe`]). Counting is per thread and per scope, never aborts, and
 //!   refuses to pass vacuously when the allocator is not installed.
+//! - [`engine`]: the reference engine the harness instruments (so far: the
+//!   ring between the callbacks).
+//! - [`cli`]: what the `allocgate` binary does.
 //!
 //! Install the allocator once per binary (or test target), then measure:
 //!
@@ -25,6 +28,7 @@
 
 pub mod alloc;
 pub mod cli;
+pub mod engine;
 
 pub use alloc::{
     CallLog, CountingAlloc, Counts, Error, Measured, Probe, Sink, Stats, Totals, assert_no_alloc,
