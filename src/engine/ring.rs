@@ -35,6 +35,18 @@ impl Shared {
         self.buf.len()
     }
 
+    /// Bytes the writer may fill, one always kept empty.
+    fn free(&self, write: usize, read: usize) -> usize {
+        let cap = self.capacity();
+        (read + cap - write - 1) % cap
+    }
+
+    /// Bytes written and not yet read.
+    fn filled(&self, write: usize, read: usize) -> usize {
+        let cap = self.capacity();
+        (write + cap - read) % cap
+    }
+
     fn base(&self) -> *mut u8 {
         // `UnsafeCell<u8>` has the layout of `u8`.
         UnsafeCell::raw_get(self.buf.as_ptr())
@@ -113,8 +125,7 @@ impl RingWriter {
         let cap = s.capacity();
         let write = s.write.load(Ordering::Relaxed);
         let read = s.read.load(Ordering::Acquire);
-        let free = (read + cap - write - 1) % cap;
-        let n = bytes.len().min(free);
+        let n = bytes.len().min(s.free(write, read));
         let first = n.min(cap - write);
         // SAFETY: [write, write + n) modulo `cap` is free: the reader does
         // not touch it until the release store below, and this is the only
@@ -143,10 +154,10 @@ impl RingWriter {
     /// Bytes free for writing now.
     pub fn free(&self) -> usize {
         let s = &*self.shared;
-        let cap = s.capacity();
-        let write = s.write.load(Ordering::Relaxed);
-        let read = s.read.load(Ordering::Acquire);
-        (read + cap - write - 1) % cap
+        s.free(
+            s.write.load(Ordering::Relaxed),
+            s.read.load(Ordering::Acquire),
+        )
     }
 
     /// Bytes dropped so far because the ring was full.
@@ -183,8 +194,7 @@ impl RingReader {
         let cap = s.capacity();
         let read = s.read.load(Ordering::Relaxed);
         let write = s.write.load(Ordering::Acquire);
-        let available = (write + cap - read) % cap;
-        let n = out.len().min(available);
+        let n = out.len().min(s.filled(write, read));
         let first = n.min(cap - read);
         // SAFETY: [read, read + n) modulo `cap` was filled by the writer
         // before its release store, which the acquire load above saw; the
@@ -200,10 +210,10 @@ impl RingReader {
     /// Bytes available for reading now. Runs on the audio thread.
     pub fn available(&self) -> usize {
         let s = &*self.shared;
-        let cap = s.capacity();
-        let read = s.read.load(Ordering::Relaxed);
-        let write = s.write.load(Ordering::Acquire);
-        (write + cap - read) % cap
+        s.filled(
+            s.write.load(Ordering::Acquire),
+            s.read.load(Ordering::Relaxed),
+        )
     }
 }
 
