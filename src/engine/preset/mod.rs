@@ -1,0 +1,13 @@
+//! Presets: HeSuVi impulse-response sets (7 or 14 channels), loaded from
+//! WAV, validated, resampled to the device rate, plus the embedded KEMAR
+//! default and the SOFA importer that made it. Everything here runs off the
+//! audio thread and may allocate.
+
+mod embedded;
+mod error;
+mod resample;
+pub mod sofa;
+mod wav;
+
+pub use error::PresetError;
+pub use wav::Preset;
