@@ -1,0 +1,1 @@
+//! Expected counts (in progress).

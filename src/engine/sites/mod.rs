@@ -1,0 +1,241 @@
+//! Allocation sites: the places where the reference engine allocates on an
+//! audio thread (`REFERENCE_ENGINE.md` §7), each switchable on its own, and
+//! the variants that bundle them.
+//!
+//! - [`Site`], [`SiteSet`], [`Variant`]: names and switches.
+//! - [`expected`]: each site's allocations, deallocations and
+//!   reallocations per callback, derived from the configuration.
+//! - `temporaries`: the allocating idioms themselves (crate-private; the
+//!   callbacks call them when a site is on).
+
+pub mod expected;
+pub(crate) mod temporaries;
+
+use std::fmt;
+
+/// Which callback a site lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallbackKind {
+    /// The capture side: device → ring.
+    Input,
+    /// The playback side: ring → renderer → device.
+    Output,
+}
+
+/// One switchable allocation site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Site {
+    /// A fresh buffer list (header plus C descriptors) per input callback.
+    Abl,
+    /// A growable array of C channel pointers, built by appending.
+    PtrArray,
+    /// C fresh 16-byte-aligned channel buffers of N × 4 bytes.
+    ChannelBuffers,
+    /// Each convolution engine's block step makes two one-element scale
+    /// arrays (36-byte requests: the seed's "48-byte malloc").
+    ScaleArray,
+    /// The renderer set is read under a lock and copied by reference count
+    /// (a blocking hazard with zero allocations).
+    RendererSnapshot,
+    /// Each convolution engine formats a debug line on its first two block
+    /// steps (warm-up only).
+    DebugPrint,
+    /// A buffer allocated lazily on the first output callback.
+    FirstCallback,
+    /// A message formatted when an underrun happens.
+    UnderrunLog,
+    /// A buffer that grows when the frame count exceeds every earlier one.
+    GrowOnFrames,
+    /// The old renderer set is freed in the output callback after a preset
+    /// switch (the leak of the original fix).
+    DropOnAudioThread,
+}
+
+impl Site {
+    /// Every site, in a fixed order.
+    pub const ALL: [Site; 10] = [
+        Site::Abl,
+        Site::PtrArray,
+        Site::ChannelBuffers,
+        Site::ScaleArray,
+        Site::RendererSnapshot,
+        Site::DebugPrint,
+        Site::FirstCallback,
+        Site::UnderrunLog,
+        Site::GrowOnFrames,
+        Site::DropOnAudioThread,
+    ];
+
+    /// The site's name on the command line and in reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Site::Abl => "abl",
+            Site::PtrArray => "ptr-array",
+            Site::ChannelBuffers => "channel-buffers",
+            Site::ScaleArray => "scale-array",
+            Site::RendererSnapshot => "renderer-snapshot",
+            Site::DebugPrint => "debug-print",
+            Site::FirstCallback => "first-callback",
+            Site::UnderrunLog => "underrun-log",
+            Site::GrowOnFrames => "grow-on-frames",
+            Site::DropOnAudioThread => "drop-on-audio-thread",
+        }
+    }
+
+    /// The site named `name`, if any.
+    pub fn from_name(name: &str) -> Option<Site> {
+        Site::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The callback the site runs in.
+    pub const fn callback(self) -> CallbackKind {
+        match self {
+            Site::Abl | Site::PtrArray | Site::ChannelBuffers => CallbackKind::Input,
+            _ => CallbackKind::Output,
+        }
+    }
+
+    const fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A set of switched-on sites.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct SiteSet(u16);
+
+impl SiteSet {
+    /// No site: the allocation-free engine.
+    pub const EMPTY: SiteSet = SiteSet(0);
+
+    /// Just `site`.
+    pub const fn only(site: Site) -> SiteSet {
+        SiteSet(site.bit())
+    }
+
+    /// These sites.
+    pub const fn of(sites: &[Site]) -> SiteSet {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < sites.len() {
+            bits |= sites[i].bit();
+            i += 1;
+        }
+        SiteSet(bits)
+    }
+
+    /// This set with `site` added.
+    pub const fn with(self, site: Site) -> SiteSet {
+        SiteSet(self.0 | site.bit())
+    }
+
+    /// Whether `site` is on.
+    #[inline]
+    pub const fn contains(self, site: Site) -> bool {
+        self.0 & site.bit() != 0
+    }
+
+    /// True when no site is on.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The sites that are on, in [`Site::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = Site> {
+        Site::ALL.into_iter().filter(move |s| self.contains(*s))
+    }
+}
+
+impl fmt::Display for SiteSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("(none)");
+        }
+        for (i, s) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(s.name())?;
+        }
+        Ok(())
+    }
+}
+
+/// The engine variants, as sets of sites on top of the allocation-free
+/// engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Variant {
+    /// The seed document's "current implementation" of the input callback.
+    Seed,
+    /// The original's source before its fix.
+    Prefix,
+    /// Allocation-free: the seed's steps 1–4 and the original's fix, without
+    /// its free on the audio thread.
+    Fixed,
+}
+
+impl Variant {
+    /// Every variant.
+    pub const ALL: [Variant; 3] = [Variant::Seed, Variant::Prefix, Variant::Fixed];
+
+    /// The variant's sites.
+    pub const fn sites(self) -> SiteSet {
+        match self {
+            Variant::Seed => SiteSet::of(&[Site::Abl, Site::PtrArray, Site::ChannelBuffers]),
+            Variant::Prefix => {
+                SiteSet::of(&[Site::ScaleArray, Site::RendererSnapshot, Site::DebugPrint])
+            }
+            Variant::Fixed => SiteSet::EMPTY,
+        }
+    }
+
+    /// The variant's name on the command line and in reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Variant::Seed => "seed",
+            Variant::Prefix => "prefix",
+            Variant::Fixed => "fixed",
+        }
+    }
+
+    /// The variant named `name`, if any.
+    pub fn from_name(name: &str) -> Option<Variant> {
+        Variant::ALL.into_iter().find(|v| v.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_site_round_trips_through_its_name_and_has_its_own_bit() {
+        let mut all = SiteSet::EMPTY;
+        for s in Site::ALL {
+            assert_eq!(Site::from_name(s.name()), Some(s));
+            assert!(!all.contains(s), "{s} shares a bit");
+            all = all.with(s);
+        }
+        assert_eq!(all.iter().count(), Site::ALL.len());
+        assert_eq!(Site::from_name("nope"), None);
+    }
+
+    #[test]
+    fn variants_are_the_documented_site_sets() {
+        assert_eq!(
+            Variant::Seed.sites().to_string(),
+            "abl,ptr-array,channel-buffers"
+        );
+        assert_eq!(
+            Variant::Prefix.sites().to_string(),
+            "scale-array,renderer-snapshot,debug-print"
+        );
+        assert!(Variant::Fixed.sites().is_empty());
+    }
+}
