@@ -196,10 +196,69 @@ impl OwnedBufferList {
             .expect("one descriptor per channel, all of max_frames samples")
     }
 
+    /// Every channel's first `frames` samples, writable, outside any view
+    /// (for callers that build their own descriptors).
+    pub fn channels_mut(&mut self, frames: usize) -> impl Iterator<Item = &mut [f32]> {
+        let frames = frames.min(self.max_frames);
+        self.samples
+            .chunks_exact_mut(self.max_frames.max(1))
+            .take(self.channels)
+            .map(move |c| &mut c[..frames])
+    }
+
     /// Channel `index`'s first `frames` samples.
     pub fn channel(&self, index: usize, frames: usize) -> &[f32] {
         let start = index * self.max_frames;
         &self.samples[start..start + frames.min(self.max_frames)]
+    }
+}
+
+/// Pre-allocated per-channel sample buffers (the original's
+/// `inputChannelBufferPtrs`): `channels` buffers of `max_frames` samples in
+/// one allocation, filled by de-interleaving on the audio thread.
+#[derive(Debug, Clone)]
+pub struct Planar {
+    samples: Vec<f32>,
+    max_frames: usize,
+}
+
+impl Planar {
+    /// Allocates `channels × max_frames` zeroed samples.
+    pub fn new(channels: usize, max_frames: usize) -> Self {
+        Planar {
+            samples: vec![0.0; channels * max_frames],
+            max_frames,
+        }
+    }
+
+    /// Channel `index`, all `max_frames` samples.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is not a channel (a caller bug).
+    pub fn channel(&self, index: usize) -> &[f32] {
+        &self.samples[index * self.max_frames..(index + 1) * self.max_frames]
+    }
+
+    /// Channel `index`, writable.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is not a channel (a caller bug).
+    pub fn channel_mut(&mut self, index: usize) -> &mut [f32] {
+        &mut self.samples[index * self.max_frames..(index + 1) * self.max_frames]
+    }
+
+    /// Copies the first `frames` frames of `channels`-channel interleaved
+    /// samples into the first `channels` buffers. Audio thread: never
+    /// allocates.
+    pub fn deinterleave(&mut self, interleaved: &[f32], channels: usize, frames: usize) {
+        for c in 0..channels {
+            let dst = &mut self.samples[c * self.max_frames..c * self.max_frames + frames];
+            for (d, frame) in dst.iter_mut().zip(interleaved.chunks_exact(channels)) {
+                *d = frame[c];
+            }
+        }
     }
 }
 

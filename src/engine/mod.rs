@@ -1,19 +1,32 @@
 //! The reference engine: a faithful reimplementation of the HRIR
 //! binauralizer's audio path (see `REFERENCE_ENGINE.md` in the project
-//! notes). Depends only on [`crate::alloc`].
+//! notes). Depends only on [`crate::alloc`]; knows nothing of clocks,
+//! backends or reports.
+//!
+//! Data flows: device → [`input::InputCallback`] (interleave) →
+//! [`ring`] → [`output::OutputCallback`] (buffering, de-interleave) →
+//! [`renderer`] ([`convolver`] per ear and speaker) → the first two output
+//! buffers. [`setup::Engine`] builds the pieces; its
+//! [`Control`](setup::Control) builds renderer sets from a [`preset`] off
+//! the audio thread and hands them over through [`publish`].
 //!
 //! - [`buffers`]: CoreAudio-shaped non-interleaved buffer lists.
-//! - [`ring`]: the byte ring between the input and the output callback.
-//! - [`convolver`]: uniform partitioned overlap-save convolution.
-//! - [`preset`]: HeSuVi impulse-response sets (WAV, SOFA import, embedded
-//!   KEMAR default).
+//! - [`layout`]: input layouts and HeSuVi channel maps.
 //! - [`sites`]: the switchable allocation sites, variants, and each site's
 //!   expected counts.
 //! - [`synthetic`]: deterministic test signals and impulse responses.
 
 pub mod buffers;
 pub mod convolver;
+pub mod input;
+pub mod layout;
+pub mod output;
 pub mod preset;
+pub mod publish;
+pub mod renderer;
 pub mod ring;
+pub mod setup;
 pub mod sites;
 pub mod synthetic;
+
+pub use setup::{Engine, EngineConfig, MAX_FRAMES};

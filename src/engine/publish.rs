@@ -1,0 +1,180 @@
+//! Handing renderer sets to the audio thread, and handing old ones back.
+//!
+//! The control side builds a set (allocating freely) and pushes the box
+//! through a pre-allocated wait-free queue; the output callback adopts the
+//! newest at its start and pushes the set it replaces through a second
+//! queue back to the control side, which frees it. The audio thread never
+//! allocates or frees a set, even during a preset switch, unless
+//! [`Site::DropOnAudioThread`](crate::engine::sites::Site::DropOnAudioThread)
+//! asks it to free the old set itself (what swapping a reference-counted
+//! pointer does when the audio thread holds the last reference).
+//!
+//! The original also reads its renderer list on the audio thread through a
+//! synchronous call on a dispatch queue: a lock and a reference-count
+//! increment, no allocation. [`Subscriber::snapshot`] reproduces that for
+//! [`Site::RendererSnapshot`](crate::engine::sites::Site::RendererSnapshot).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use rtrb::{Consumer, Producer, RingBuffer};
+
+use crate::engine::renderer::RendererSet;
+
+/// Sets that can wait for the audio thread at once.
+pub const PENDING_SETS: usize = 4;
+
+/// What the publisher's lock guards: a reference-counted record the audio
+/// thread copies out under the lock, as the original copies its array.
+/// Created once; publishing updates it in place, so no clone is ever the
+/// last reference.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    generation: AtomicU64,
+}
+
+impl Snapshot {
+    /// How many sets have been published.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
+    }
+}
+
+type Shared = Arc<RwLock<Arc<Snapshot>>>;
+
+/// The control side: publishes sets and frees the ones the audio thread
+/// returns.
+#[derive(Debug)]
+pub struct Publisher {
+    outgoing: Producer<Option<Box<RendererSet>>>,
+    returned: Consumer<Box<RendererSet>>,
+    snapshot: Shared,
+}
+
+/// The audio side: the current set, and the queues to and from the
+/// control side.
+#[derive(Debug)]
+pub struct Subscriber {
+    incoming: Consumer<Option<Box<RendererSet>>>,
+    retiring: Producer<Box<RendererSet>>,
+    current: Option<Box<RendererSet>>,
+    snapshot: Shared,
+}
+
+/// The two ends of a publication channel.
+pub fn channel() -> (Publisher, Subscriber) {
+    let (outgoing, incoming) = RingBuffer::new(PENDING_SETS);
+    // One more than can be pending, plus the current set: the audio thread
+    // always has room to return what it replaces.
+    let (retiring, returned) = RingBuffer::new(PENDING_SETS + 1);
+    let snapshot: Shared = Arc::new(RwLock::new(Arc::new(Snapshot::default())));
+    (
+        Publisher {
+            outgoing,
+            returned,
+            snapshot: Arc::clone(&snapshot),
+        },
+        Subscriber {
+            incoming,
+            retiring,
+            current: None,
+            snapshot,
+        },
+    )
+}
+
+/// Why a set was not published: the audio thread has not taken the
+/// earlier ones yet (it adopts at the start of each output callback). The
+/// set is handed back.
+#[derive(Debug)]
+pub struct QueueFull(pub Option<Box<RendererSet>>);
+
+impl Publisher {
+    /// Sends `set` (or `None`: no renderers, copy through) to the audio
+    /// thread, first freeing any sets it has returned. Control thread.
+    pub fn publish(&mut self, set: Option<Box<RendererSet>>) -> Result<(), QueueFull> {
+        self.collect_retired();
+        self.outgoing.push(set).map_err(|rtrb::PushError::Full(s)| QueueFull(s))?;
+        let guard = self.snapshot.write().unwrap_or_else(|p| p.into_inner());
+        guard.generation.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Frees the sets the audio thread has returned; returns how many.
+    /// Control thread.
+    pub fn collect_retired(&mut self) -> usize {
+        let mut freed = 0;
+        while let Ok(set) = self.returned.pop() {
+            drop(set);
+            freed += 1;
+        }
+        freed
+    }
+
+    /// Sets published but not yet adopted.
+    pub fn pending(&self) -> usize {
+        PENDING_SETS - self.outgoing.slots()
+    }
+}
+
+/// What [`Subscriber::adopt`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Adoption {
+    /// Sets taken from the queue.
+    pub adopted: usize,
+    /// Heap blocks freed on this thread (only with `free_here`).
+    pub freed_blocks: usize,
+}
+
+impl Subscriber {
+    /// Takes every set published since the last call, keeping the newest.
+    /// Replaced sets go back to the control side, or, when `free_here` is
+    /// true, are freed right here. Audio thread: with `free_here` false it
+    /// never allocates, frees or blocks; a set it cannot return yet (the
+    /// return queue is full) stays queued until a later call.
+    pub fn adopt(&mut self, free_here: bool) -> Adoption {
+        let mut result = Adoption::default();
+        loop {
+            let replaces_one = self.current.is_some();
+            if replaces_one && !free_here && self.retiring.is_full() {
+                break;
+            }
+            let Ok(next) = self.incoming.pop() else {
+                break;
+            };
+            result.adopted += 1;
+            if let Some(old) = std::mem::replace(&mut self.current, next) {
+                if free_here {
+                    result.freed_blocks += old.heap_blocks();
+                    drop(old);
+                } else if let Err(rtrb::PushError::Full(_)) = self.retiring.push(old) {
+                    unreachable!("room was checked before taking the set");
+                }
+            }
+        }
+        result
+    }
+
+    /// The current set. Audio thread.
+    pub fn current_mut(&mut self) -> Option<&mut RendererSet> {
+        self.current.as_deref_mut()
+    }
+
+    /// The current set. Audio thread.
+    pub fn current(&self) -> Option<&RendererSet> {
+        self.current.as_deref()
+    }
+
+    /// Reads the shared record under the lock and copies it out by
+    /// reference count, as the original reads its renderer list: a lock
+    /// (which can block while the control side publishes) and an atomic
+    /// increment, never an allocation or a free (the lock keeps a
+    /// reference, so the copy is never the last). Returns the generation.
+    pub fn snapshot(&self) -> u64 {
+        let copy = {
+            let guard = self.snapshot.read().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(&guard)
+        };
+        copy.generation()
+    }
+}

@@ -1,0 +1,224 @@
+//! The HRIR renderer (`REFERENCE_ENGINE.md` §5): one renderer per mapped
+//! input speaker, each a left-ear and a right-ear [`Convolver`], mixing
+//! every speaker into two ears, one whole 512-frame block at a time.
+//!
+//! Frames past the last whole block are not rendered, exactly as in the
+//! original: with N < 512 nothing is rendered and the stereo buffers keep
+//! stale samples. [`RendererSet::render`] returns how many frames it left
+//! unrendered, so the harness reports the defect instead of hiding it.
+
+use std::fmt;
+
+use crate::engine::buffers::Planar;
+use crate::engine::convolver::{BLOCK, Convolver, ConvolverError, FftPlans};
+use crate::engine::layout::{HesuviMap, Layout, Speaker};
+use crate::engine::preset::{Preset, PresetError};
+use crate::engine::sites::SiteSet;
+
+/// One virtual speaker: its two ears' convolution engines.
+#[derive(Debug)]
+pub struct Renderer {
+    speaker: Speaker,
+    left: Convolver,
+    right: Convolver,
+}
+
+impl Renderer {
+    /// The speaker this renderer places.
+    pub fn speaker(&self) -> Speaker {
+        self.speaker
+    }
+
+    /// The left ear's engine.
+    pub fn left(&self) -> &Convolver {
+        &self.left
+    }
+
+    /// The right ear's engine.
+    pub fn right(&self) -> &Convolver {
+        &self.right
+    }
+}
+
+/// Why a preset could not be turned into renderers.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ActivateError {
+    /// Reading an impulse response failed (index out of range, resampling).
+    Preset(PresetError),
+    /// A convolution engine could not be built.
+    Convolver(ConvolverError),
+    /// The audio thread has not taken the sets published before; is the
+    /// output callback running?
+    QueueFull,
+    /// No speaker of the device's layout is covered by the preset's map.
+    NoRenderers {
+        /// The preset's name.
+        preset: String,
+        /// The device layout's name.
+        layout: String,
+    },
+}
+
+impl fmt::Display for ActivateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ActivateError::Preset(e) => write!(f, "{e}"),
+            ActivateError::Convolver(e) => write!(f, "{e}"),
+            ActivateError::QueueFull => write!(
+                f,
+                "{} renderer sets are waiting for the audio thread; is the output callback running?",
+                crate::engine::publish::PENDING_SETS
+            ),
+            ActivateError::NoRenderers { preset, layout } => write!(
+                f,
+                "no renderers: preset '{preset}' maps none of the speakers of a {layout} device \
+                 (HeSuVi maps cover stereo, 5.1, 7.1 and 7.1.4)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ActivateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ActivateError::Preset(e) => Some(e),
+            ActivateError::Convolver(e) => Some(e),
+            ActivateError::NoRenderers { .. } | ActivateError::QueueFull => None,
+        }
+    }
+}
+
+impl From<PresetError> for ActivateError {
+    fn from(e: PresetError) -> Self {
+        ActivateError::Preset(e)
+    }
+}
+
+impl From<ConvolverError> for ActivateError {
+    fn from(e: ConvolverError) -> Self {
+        ActivateError::Convolver(e)
+    }
+}
+
+/// The renderers built from one preset for one device layout.
+#[derive(Debug)]
+pub struct RendererSet {
+    preset: String,
+    renderers: Vec<Renderer>,
+}
+
+impl RendererSet {
+    /// Builds one renderer per speaker of `layout` that the preset's map
+    /// covers, in channel order (unmapped speakers are skipped, as the
+    /// original does), resampling each impulse response to `device_rate`.
+    /// Off the audio thread: allocates freely.
+    pub fn build(
+        preset: &Preset,
+        layout: &Layout,
+        device_rate: u32,
+        plans: &FftPlans,
+    ) -> Result<RendererSet, ActivateError> {
+        let map = HesuviMap::for_preset_channels(preset.channel_count());
+        let mut renderers = Vec::new();
+        for &speaker in layout.speakers() {
+            let Some((left_index, right_index)) = map.indices(speaker) else {
+                continue;
+            };
+            let left = preset.impulse_response(left_index, device_rate)?;
+            let right = preset.impulse_response(right_index, device_rate)?;
+            renderers.push(Renderer {
+                speaker,
+                left: Convolver::new(&left, plans)?,
+                right: Convolver::new(&right, plans)?,
+            });
+        }
+        if renderers.is_empty() {
+            return Err(ActivateError::NoRenderers {
+                preset: preset.name().to_owned(),
+                layout: layout.name(),
+            });
+        }
+        Ok(RendererSet {
+            preset: preset.name().to_owned(),
+            renderers,
+        })
+    }
+
+    /// The preset the set was built from.
+    pub fn preset(&self) -> &str {
+        &self.preset
+    }
+
+    /// The renderers, in the order they consume input channels.
+    pub fn renderers(&self) -> &[Renderer] {
+        &self.renderers
+    }
+
+    /// Renderers that receive input on a device of `channels` channels:
+    /// renderer `i` reads channel `i`, so only the first `channels` count.
+    pub fn active(&self, channels: usize) -> usize {
+        self.renderers.len().min(channels)
+    }
+
+    /// Heap blocks freed when the boxed set is dropped: the box, the
+    /// preset name, the renderer vector, and every engine's buffers
+    /// ([`Convolver::heap_blocks`]).
+    pub fn heap_blocks(&self) -> usize {
+        1 + usize::from(self.preset.capacity() > 0)
+            + usize::from(self.renderers.capacity() > 0)
+            + self
+                .renderers
+                .iter()
+                .map(|r| r.left.heap_blocks() + r.right.heap_blocks())
+                .sum::<usize>()
+    }
+
+    /// Renders `frames` frames of `channels` input channels into `left`
+    /// and `right`, one whole [`BLOCK`] at a time, and returns the frames
+    /// past the last whole block, which it leaves untouched. Audio thread:
+    /// allocates nothing unless `sites` says so.
+    pub fn render(
+        &mut self,
+        input: &Planar,
+        channels: usize,
+        frames: usize,
+        left: &mut [f32],
+        right: &mut [f32],
+        sites: SiteSet,
+    ) -> usize {
+        let blocks = frames / BLOCK;
+        for b in 0..blocks {
+            let span = b * BLOCK..(b + 1) * BLOCK;
+            let (l, r) = (&mut left[span.clone()], &mut right[span.clone()]);
+            l.fill(0.0);
+            r.fill(0.0);
+            for (i, renderer) in self.renderers.iter_mut().enumerate().take(channels) {
+                let x = &input.channel(i)[span.clone()];
+                renderer.left.process_and_accumulate(x, l, sites);
+                renderer.right.process_and_accumulate(x, r, sites);
+            }
+        }
+        frames - blocks * BLOCK
+    }
+}
+
+/// With no renderer set, the renderer copies input channel 0 to the left
+/// ear and channel 1 (channel 0 again for a mono device) to the right.
+/// Audio thread: never allocates.
+pub fn copy_through(input: &Planar, channels: usize, frames: usize, left: &mut [f32], right: &mut [f32]) {
+    match channels {
+        0 => {
+            left[..frames].fill(0.0);
+            right[..frames].fill(0.0);
+        }
+        1 => {
+            left[..frames].copy_from_slice(&input.channel(0)[..frames]);
+            right[..frames].copy_from_slice(&input.channel(0)[..frames]);
+        }
+        _ => {
+            left[..frames].copy_from_slice(&input.channel(0)[..frames]);
+            right[..frames].copy_from_slice(&input.channel(1)[..frames]);
+        }
+    }
+}

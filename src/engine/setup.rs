@@ -1,0 +1,209 @@
+//! Putting an engine together: the configuration, the two callbacks with
+//! the ring between them, and the control side that activates presets and
+//! switches convolution, off the audio thread.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::engine::convolver::FftPlans;
+use crate::engine::input::InputCallback;
+use crate::engine::layout::{Layout, MAX_CHANNELS};
+use crate::engine::output::OutputCallback;
+use crate::engine::preset::Preset;
+use crate::engine::publish::{self, Publisher};
+use crate::engine::renderer::{ActivateError, RendererSet};
+use crate::engine::ring::{RING_BYTES, Ring};
+use crate::engine::sites::SiteSet;
+
+/// Most frames a callback may ask for.
+pub const MAX_FRAMES: usize = 4096;
+/// Lowest and highest device rates accepted.
+pub const SAMPLE_RATES: std::ops::RangeInclusive<u32> = 8_000..=768_000;
+
+/// What an engine is built for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Input channels C (1 to 16).
+    pub channels: usize,
+    /// Device sample rate fs, in Hz.
+    pub sample_rate: u32,
+    /// Switched-on allocation sites.
+    pub sites: SiteSet,
+    /// Convolution on at start (otherwise passthrough).
+    pub convolution: bool,
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// Channels outside 1..=16.
+    Channels(usize),
+    /// Sample rate outside [`SAMPLE_RATES`].
+    SampleRate(u32),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Channels(n) => {
+                write!(f, "{n} input channels; expected 1 to {MAX_CHANNELS}")
+            }
+            ConfigError::SampleRate(r) => write!(
+                f,
+                "sample rate {r} Hz; expected {} to {} Hz",
+                SAMPLE_RATES.start(),
+                SAMPLE_RATES.end()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl EngineConfig {
+    /// A configuration with no sites and convolution on.
+    pub fn new(channels: usize, sample_rate: u32) -> Self {
+        EngineConfig {
+            channels,
+            sample_rate,
+            sites: SiteSet::EMPTY,
+            convolution: true,
+        }
+    }
+
+    /// The same with `sites` switched on.
+    pub fn with_sites(mut self, sites: SiteSet) -> Self {
+        self.sites = sites;
+        self
+    }
+
+    /// The same with convolution on or off.
+    pub fn with_convolution(mut self, on: bool) -> Self {
+        self.convolution = on;
+        self
+    }
+
+    /// Checks the channel count and rate.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=MAX_CHANNELS).contains(&self.channels) {
+            return Err(ConfigError::Channels(self.channels));
+        }
+        if !SAMPLE_RATES.contains(&self.sample_rate) {
+            return Err(ConfigError::SampleRate(self.sample_rate));
+        }
+        Ok(())
+    }
+}
+
+/// An engine: the input callback, the output callback, and the control
+/// side. The callbacks go to their audio threads; the control stays.
+#[derive(Debug)]
+pub struct Engine {
+    /// Runs on the input device's audio thread.
+    pub input: InputCallback,
+    /// Runs on the output device's audio thread.
+    pub output: OutputCallback,
+    /// Runs on any other thread.
+    pub control: Control,
+}
+
+impl Engine {
+    /// Allocates everything both callbacks need, with the reference ring
+    /// (65 536 bytes) between them and no renderer set yet.
+    pub fn new(config: &EngineConfig) -> Result<Engine, ConfigError> {
+        config.validate()?;
+        let (writer, reader) = Ring::with_capacity(RING_BYTES);
+        let (publisher, subscriber) = publish::channel();
+        let convolution = Arc::new(AtomicBool::new(config.convolution));
+        Ok(Engine {
+            input: InputCallback::new(config.channels, MAX_FRAMES, writer, config.sites),
+            output: OutputCallback::new(
+                config.channels,
+                MAX_FRAMES,
+                reader,
+                subscriber,
+                Arc::clone(&convolution),
+                config.sites,
+            ),
+            control: Control {
+                publisher,
+                plans: FftPlans::new(),
+                layout: Layout::for_channels(config.channels),
+                sample_rate: config.sample_rate,
+                convolution,
+            },
+        })
+    }
+
+    /// Stops and starts both sides as the original does on a device
+    /// change: the ring emptied and zeroed, the output buffering again.
+    /// Call with both callbacks off their audio threads (or paused).
+    pub fn restart(input: &mut InputCallback, output: &mut OutputCallback) {
+        Ring::reset(input.ring_mut(), output.ring_mut());
+        output.start_buffering();
+    }
+}
+
+/// The control side: builds and publishes renderer sets, frees retired
+/// ones, switches convolution. Never on an audio thread.
+#[derive(Debug)]
+pub struct Control {
+    publisher: Publisher,
+    plans: FftPlans,
+    layout: Layout,
+    sample_rate: u32,
+    convolution: Arc<AtomicBool>,
+}
+
+/// What activating a preset built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activated {
+    /// Renderers built (one per mapped speaker).
+    pub renderers: usize,
+    /// Partitions of the longest filter after resampling.
+    pub partitions: usize,
+}
+
+impl Control {
+    /// Builds renderers for `preset` (resampled to the device rate) and
+    /// publishes them; the output callback adopts them at its next start.
+    /// The set it replaces comes back here to be freed.
+    pub fn activate(&mut self, preset: &Preset) -> Result<Activated, ActivateError> {
+        let set = RendererSet::build(preset, &self.layout, self.sample_rate, &self.plans)?;
+        let activated = Activated {
+            renderers: set.renderers().len(),
+            partitions: set
+                .renderers()
+                .iter()
+                .map(|r| r.left().partitions().max(r.right().partitions()))
+                .max()
+                .unwrap_or(0),
+        };
+        self.publisher
+            .publish(Some(Box::new(set)))
+            .map_err(|_| ActivateError::QueueFull)?;
+        Ok(activated)
+    }
+
+    /// Publishes "no renderer set": the renderer copies channels 0 and 1.
+    pub fn deactivate(&mut self) -> Result<(), ActivateError> {
+        self.publisher.publish(None).map_err(|_| ActivateError::QueueFull)
+    }
+
+    /// Frees the renderer sets the audio thread has returned.
+    pub fn collect_retired(&mut self) -> usize {
+        self.publisher.collect_retired()
+    }
+
+    /// Switches convolution on or off (off: passthrough of channels 0/1).
+    pub fn set_convolution(&self, on: bool) {
+        self.convolution.store(on, Ordering::Relaxed);
+    }
+
+    /// The device layout presets are built for.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+}
