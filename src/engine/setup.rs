@@ -32,6 +32,9 @@ pub struct EngineConfig {
     pub sites: SiteSet,
     /// Convolution on at start (otherwise passthrough).
     pub convolution: bool,
+    /// Ring capacity in bytes: [`RING_BYTES`] as the original; larger only
+    /// to show what the original's ring loses at large N × C.
+    pub ring_bytes: usize,
 }
 
 /// Why a configuration was refused.
@@ -42,6 +45,8 @@ pub enum ConfigError {
     Channels(usize),
     /// Sample rate outside [`SAMPLE_RATES`].
     SampleRate(u32),
+    /// A ring too small to hold a byte (one is always kept empty), or over 1 GiB.
+    RingBytes(usize),
 }
 
 impl fmt::Display for ConfigError {
@@ -56,6 +61,7 @@ impl fmt::Display for ConfigError {
                 SAMPLE_RATES.start(),
                 SAMPLE_RATES.end()
             ),
+            ConfigError::RingBytes(n) => write!(f, "ring of {n} bytes; expected 2 to 1 GiB"),
         }
     }
 }
@@ -70,6 +76,7 @@ impl EngineConfig {
             sample_rate,
             sites: SiteSet::EMPTY,
             convolution: true,
+            ring_bytes: RING_BYTES,
         }
     }
 
@@ -85,13 +92,22 @@ impl EngineConfig {
         self
     }
 
-    /// Checks the channel count and rate.
+    /// The same with a ring of `bytes`.
+    pub fn with_ring_bytes(mut self, bytes: usize) -> Self {
+        self.ring_bytes = bytes;
+        self
+    }
+
+    /// Checks the channel count, rate and ring size.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !(1..=MAX_CHANNELS).contains(&self.channels) {
             return Err(ConfigError::Channels(self.channels));
         }
         if !SAMPLE_RATES.contains(&self.sample_rate) {
             return Err(ConfigError::SampleRate(self.sample_rate));
+        }
+        if !(2..=1 << 30).contains(&self.ring_bytes) {
+            return Err(ConfigError::RingBytes(self.ring_bytes));
         }
         Ok(())
     }
@@ -114,7 +130,7 @@ impl Engine {
     /// (65 536 bytes) between them and no renderer set yet.
     pub fn new(config: &EngineConfig) -> Result<Engine, ConfigError> {
         config.validate()?;
-        let (writer, reader) = Ring::with_capacity(RING_BYTES);
+        let (writer, reader) = Ring::with_capacity(config.ring_bytes);
         let (publisher, subscriber) = publish::channel();
         let convolution = Arc::new(AtomicBool::new(config.convolution));
         Ok(Engine {
@@ -164,6 +180,9 @@ pub struct Activated {
     pub renderers: usize,
     /// Partitions of the longest filter after resampling.
     pub partitions: usize,
+    /// Heap blocks of the published set
+    /// ([`RendererSet::heap_blocks`]): what freeing it costs.
+    pub heap_blocks: usize,
 }
 
 impl Control {
@@ -180,6 +199,7 @@ impl Control {
                 .map(|r| r.left().partitions().max(r.right().partitions()))
                 .max()
                 .unwrap_or(0),
+            heap_blocks: set.heap_blocks(),
         };
         self.publisher
             .publish(Some(Box::new(set)))

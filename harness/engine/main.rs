@@ -1,0 +1,12 @@
+//! The reference engine under the counting allocator: passthrough
+//! integrity, the buffering state machine, the renderer, publication, and
+//! every allocation site's exact count per callback against its formula.
+
+#[global_allocator]
+static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();
+
+mod rig;
+
+mod passthrough;
+mod rendering;
+mod sites;
