@@ -2,5 +2,9 @@
 //! `main.rs` only parses arguments and dispatches here.
 
 mod demo;
+mod hrir;
 
 pub use demo::{DemoRow, render_demo, run_demo};
+pub use hrir::{
+    DEFAULT_OUT, DEFAULT_SOFA, HrirError, ImportReport, ImportSofa, import_sofa, render_import,
+};

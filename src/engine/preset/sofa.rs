@@ -1,1 +1,693 @@
-//! (in progress)
+//! Importing a SOFA (AES69) HRIR file into a HeSuVi 14-channel set: the
+//! nearest measurement to each 7.1 speaker, resampled by `sofar`, written as
+//! a 32-bit float WAV. This is how the embedded KEMAR default was made.
+//! Runs offline and allocates freely.
+
+use std::fmt;
+use std::io::{self, Seek, Write};
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use sofar::reader::{Filter, OpenOptions, Sofar};
+
+/// Channels in a HeSuVi 14-channel file.
+pub const HESUVI_CHANNELS: usize = 14;
+/// The rate [`ImportOptions::default`] asks for.
+pub const DEFAULT_SAMPLE_RATE: u32 = 48_000;
+/// The lowest sample rate accepted, in Hz.
+pub const MIN_SAMPLE_RATE: u32 = 8_000;
+/// The highest sample rate accepted, in Hz.
+pub const MAX_SAMPLE_RATE: u32 = 384_000;
+/// The longest per-ear delay a SOFA file may carry before it is refused as
+/// corrupt, in seconds. Delays are baked into the taps, so this bounds the
+/// memory a bad file can ask for.
+const MAX_DELAY_SECONDS: f32 = 1.0;
+
+/// A speaker of the 7.1 layout, as HeSuVi names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Speaker {
+    /// Front left (FL), 30° to the left.
+    FrontLeft,
+    /// Front right (FR), 30° to the right.
+    FrontRight,
+    /// Front centre (FC), straight ahead.
+    Center,
+    /// Back left (BL), 150° to the left.
+    BackLeft,
+    /// Back right (BR), 150° to the right.
+    BackRight,
+    /// Side left (SL), 90° to the left.
+    SideLeft,
+    /// Side right (SR), 90° to the right.
+    SideRight,
+}
+
+impl Speaker {
+    /// Every speaker, in the order [`ImportedSet::positions`] lists them.
+    pub const ALL: [Speaker; 7] = [
+        Speaker::FrontLeft,
+        Speaker::FrontRight,
+        Speaker::Center,
+        Speaker::BackLeft,
+        Speaker::BackRight,
+        Speaker::SideLeft,
+        Speaker::SideRight,
+    ];
+
+    /// HeSuVi's short name: "FL", "FR", "FC", "BL", "BR", "SL" or "SR".
+    pub fn label(self) -> &'static str {
+        match self {
+            Speaker::FrontLeft => "FL",
+            Speaker::FrontRight => "FR",
+            Speaker::Center => "FC",
+            Speaker::BackLeft => "BL",
+            Speaker::BackRight => "BR",
+            Speaker::SideLeft => "SL",
+            Speaker::SideRight => "SR",
+        }
+    }
+
+    /// Where the speaker stands, in degrees of azimuth in the SOFA
+    /// convention (positive is the listener's left), at elevation 0.
+    pub fn azimuth(self) -> f32 {
+        match self {
+            Speaker::FrontLeft => 30.0,
+            Speaker::FrontRight => -30.0,
+            Speaker::Center => 0.0,
+            Speaker::BackLeft => 150.0,
+            Speaker::BackRight => -150.0,
+            Speaker::SideLeft => 90.0,
+            Speaker::SideRight => -90.0,
+        }
+    }
+
+    /// The HeSuVi channels holding this speaker's impulse responses, as
+    /// (left-ear channel, right-ear channel).
+    pub fn hesuvi_channels(self) -> (usize, usize) {
+        match self {
+            Speaker::FrontLeft => (0, 1),
+            Speaker::FrontRight => (8, 7),
+            Speaker::Center => (6, 13),
+            Speaker::BackLeft => (4, 5),
+            Speaker::BackRight => (12, 11),
+            Speaker::SideLeft => (2, 3),
+            Speaker::SideRight => (10, 9),
+        }
+    }
+}
+
+/// How to import a SOFA file. Start from [`ImportOptions::default`] and set
+/// the fields to change (more may come, hence `non_exhaustive`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ImportOptions {
+    /// The rate of the produced impulse responses, in Hz; `sofar` resamples
+    /// when the file was measured at another rate. Between
+    /// [`MIN_SAMPLE_RATE`] and [`MAX_SAMPLE_RATE`].
+    pub sample_rate: u32,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            sample_rate: DEFAULT_SAMPLE_RATE,
+        }
+    }
+}
+
+/// The measurement a speaker's impulse responses were taken from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SpeakerMeasurement {
+    /// The speaker.
+    pub speaker: Speaker,
+    /// The measurement's index in the SOFA file (its M dimension).
+    pub index: usize,
+    /// Its azimuth in degrees, SOFA convention (positive is left), -180..=180.
+    pub azimuth: f32,
+    /// Its elevation in degrees (positive is up).
+    pub elevation: f32,
+    /// Its distance from the listener, in metres.
+    pub distance: f32,
+}
+
+/// A HeSuVi 14-channel impulse-response set made from a SOFA file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImportedSet {
+    /// The rate of the impulse responses, in Hz.
+    pub sample_rate: u32,
+    /// Fourteen impulse responses of equal length, in HeSuVi channel order
+    /// (see [`Speaker::hesuvi_channels`]).
+    pub channels: Vec<Vec<f32>>,
+    /// The measurement used for each speaker, in [`Speaker::ALL`] order.
+    pub positions: Vec<SpeakerMeasurement>,
+    /// How many measurements the SOFA file holds.
+    pub measurements: usize,
+}
+
+impl ImportedSet {
+    /// The length of each impulse response, in samples.
+    pub fn taps(&self) -> usize {
+        self.channels.first().map_or(0, Vec::len)
+    }
+}
+
+/// Why a SOFA file could not be imported or a set could not be written.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SofaError {
+    /// The file could not be read.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// The file is not a SOFA file `sofar` can parse.
+    NotSofa {
+        /// The file.
+        path: PathBuf,
+        /// What the reader said.
+        detail: String,
+    },
+    /// The file parsed as SOFA but cannot give the impulse responses
+    /// (resampling failed, no usable measurement, bad delays, ...).
+    Unusable {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The sample rate is outside [`MIN_SAMPLE_RATE`]..=[`MAX_SAMPLE_RATE`].
+    SampleRate {
+        /// The rate asked for, in Hz.
+        rate: u32,
+    },
+    /// A set to write does not have 14 channels.
+    ChannelCount {
+        /// How many it has.
+        found: usize,
+    },
+    /// A channel of a set to write is empty or not as long as channel 0.
+    ChannelLength {
+        /// The channel.
+        channel: usize,
+        /// Its length, in samples.
+        found: usize,
+        /// The length of channel 0 (at least 1).
+        expected: usize,
+    },
+    /// A sample of a set is NaN or infinite.
+    NonFinite {
+        /// The channel.
+        channel: usize,
+        /// The sample's index in it.
+        tap: usize,
+    },
+    /// The WAV encoder failed (usually an I/O error of the writer).
+    Wav(hound::Error),
+}
+
+impl fmt::Display for SofaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SofaError::Io { path, source } => {
+                write!(f, "cannot read sofa file '{}': {source}", path.display())
+            }
+            SofaError::NotSofa { path, detail } => write!(
+                f,
+                "'{}' is not a sofa file (sofar: {detail}); expected an aes69 sofa (hdf5) file",
+                path.display()
+            ),
+            SofaError::Unusable { path, detail } => {
+                write!(f, "sofa file '{}' is unusable: {detail}", path.display())
+            }
+            SofaError::SampleRate { rate } => write!(
+                f,
+                "sample rate {rate} hz is out of range; expected {MIN_SAMPLE_RATE} to \
+                 {MAX_SAMPLE_RATE} hz"
+            ),
+            SofaError::ChannelCount { found } => write!(
+                f,
+                "impulse-response set has {found} channels; expected {HESUVI_CHANNELS}"
+            ),
+            SofaError::ChannelLength {
+                channel,
+                found,
+                expected,
+            } => write!(
+                f,
+                "channel {channel} has {found} taps; expected {expected} like channel 0"
+            ),
+            SofaError::NonFinite { channel, tap } => write!(
+                f,
+                "channel {channel} tap {tap} is not a finite number; expected finite samples"
+            ),
+            SofaError::Wav(e) => write!(f, "cannot write the hesuvi wav: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SofaError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SofaError::Io { source, .. } => Some(source),
+            SofaError::Wav(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Reads the SOFA file at `path` and builds a HeSuVi 14-channel set from the
+/// measurement nearest to each 7.1 speaker (no interpolation between
+/// measurements), resampled by `sofar` to `options.sample_rate`.
+///
+/// `sofar` scales the whole file so that the frontal measurement's two ears
+/// together have an energy of 2 (1 per ear on average); per-measurement delays, if the file has any, are baked in
+/// as leading zeros (the MIT KEMAR file has none). Checks the rate before
+/// touching the file.
+pub fn import(path: &Path, options: &ImportOptions) -> Result<ImportedSet, SofaError> {
+    let rate = options.sample_rate;
+    if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
+        return Err(SofaError::SampleRate { rate });
+    }
+    let bytes = std::fs::read(path).map_err(|source| SofaError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let unusable = |detail: String| SofaError::Unusable {
+        path: path.to_path_buf(),
+        detail,
+    };
+    // sofar's HDF5 parser is hand-written; a file crafted to trip it must
+    // end in an error, not a panic of the caller.
+    let read = panic::catch_unwind(AssertUnwindSafe(|| {
+        let sofa = open(&bytes, rate).map_err(|e| match e {
+            sofar::reader::Error::Parse(_) | sofar::reader::Error::InvalidFormat => {
+                SofaError::NotSofa {
+                    path: path.to_path_buf(),
+                    detail: e.to_string(),
+                }
+            }
+            other => unusable(other.to_string()),
+        })?;
+        nearest_filters(&sofa).map_err(unusable)
+    }));
+    let (filters, positions, measurements) = match read {
+        Ok(result) => result?,
+        Err(_) => {
+            return Err(SofaError::NotSofa {
+                path: path.to_path_buf(),
+                detail: "the reader panicked on its contents".to_owned(),
+            });
+        }
+    };
+    let set = bake(filters, positions, measurements, rate).map_err(unusable)?;
+    check(&set)?;
+    Ok(set)
+}
+
+fn open(bytes: &[u8], rate: u32) -> Result<Sofar, sofar::reader::Error> {
+    // Every accepted rate is below 2^24, so the conversion is exact.
+    OpenOptions::new().sample_rate(rate as f32).open_data(bytes)
+}
+
+/// Each speaker's nearest measurement (filters and positions, in
+/// [`Speaker::ALL`] order) and the file's measurement count.
+type Nearest = (Vec<Filter>, Vec<SpeakerMeasurement>, usize);
+
+fn nearest_filters(sofa: &Sofar) -> Result<Nearest, String> {
+    let taps = sofa.filter_len();
+    if taps == 0 {
+        return Err("its impulse responses have 0 taps; expected at least 1".to_owned());
+    }
+    let sources = &sofa.hrtf().source_position.values;
+    let mut filters = Vec::with_capacity(Speaker::ALL.len());
+    let mut positions = Vec::with_capacity(Speaker::ALL.len());
+    for speaker in Speaker::ALL {
+        let azimuth = speaker.azimuth().to_radians();
+        let query = [azimuth.cos(), azimuth.sin(), 0.0];
+        let index = sofa.lookup().find(&query).ok_or_else(|| {
+            format!(
+                "no measurement found near {} ({}°); expected one per 7.1 speaker",
+                speaker.label(),
+                speaker.azimuth()
+            )
+        })?;
+        // After opening, sofar holds source positions as cartesian x, y, z.
+        let Some(&[x, y, z]) = sources.get(index * 3..index * 3 + 3) else {
+            return Err(format!(
+                "measurement #{index} has no source position; expected {} positions",
+                sofa.num_measurements()
+            ));
+        };
+        let mut filter = Filter::new(taps);
+        // Same lookup as above, so this is measurement `index`, unblended.
+        sofa.filter_nointerp(query[0], query[1], query[2], &mut filter);
+        if filter
+            .left
+            .iter()
+            .chain(filter.right.iter())
+            .all(|&s| s == 0.0)
+        {
+            // sofar's resampler returns zeros for some rate ratios (44100 to
+            // 44101, for one); say so rather than write a silent preset.
+            return Err(format!(
+                "measurement #{index} (for {}) is all zeros at {} hz; expected an impulse \
+                 response (if the file is not silent, try a common rate such as 48000)",
+                speaker.label(),
+                sofa.sample_rate()
+            ));
+        }
+        filters.push(filter);
+        positions.push(SpeakerMeasurement {
+            speaker,
+            index,
+            azimuth: y.atan2(x).to_degrees(),
+            elevation: z.atan2(x.hypot(y)).to_degrees(),
+            distance: (x * x + y * y + z * z).sqrt(),
+        });
+    }
+    Ok((filters, positions, sofa.num_measurements() as usize))
+}
+
+/// Lays the filters out in HeSuVi order, each ear's delay turned into
+/// leading zeros and every channel padded to the longest.
+fn bake(
+    filters: Vec<Filter>,
+    positions: Vec<SpeakerMeasurement>,
+    measurements: usize,
+    rate: u32,
+) -> Result<ImportedSet, String> {
+    let delay_samples = |seconds: f32, index: usize| {
+        if seconds.is_finite() && (0.0..=MAX_DELAY_SECONDS).contains(&seconds) {
+            Ok((seconds * rate as f32).round() as usize)
+        } else {
+            Err(format!(
+                "measurement #{index} has a delay of {seconds} s; expected 0 to \
+                 {MAX_DELAY_SECONDS} s"
+            ))
+        }
+    };
+    let mut channels = vec![Vec::new(); HESUVI_CHANNELS];
+    for (filter, position) in filters.iter().zip(&positions) {
+        let (left, right) = position.speaker.hesuvi_channels();
+        for (channel, ir, delay) in [
+            (left, &filter.left, filter.ldelay),
+            (right, &filter.right, filter.rdelay),
+        ] {
+            let zeros = delay_samples(delay, position.index)?;
+            let out = &mut channels[channel];
+            out.resize(zeros, 0.0);
+            out.extend_from_slice(ir);
+        }
+    }
+    let taps = channels.iter().map(Vec::len).max().unwrap_or(0);
+    channels.iter_mut().for_each(|c| c.resize(taps, 0.0));
+    Ok(ImportedSet {
+        sample_rate: rate,
+        channels,
+        positions,
+        measurements,
+    })
+}
+
+/// Checks what [`write_hesuvi_wav`] relies on: the rate, 14 channels of one
+/// non-zero length, finite samples.
+fn check(set: &ImportedSet) -> Result<(), SofaError> {
+    let rate = set.sample_rate;
+    if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
+        return Err(SofaError::SampleRate { rate });
+    }
+    if set.channels.len() != HESUVI_CHANNELS {
+        return Err(SofaError::ChannelCount {
+            found: set.channels.len(),
+        });
+    }
+    let expected = set.taps().max(1);
+    for (channel, samples) in set.channels.iter().enumerate() {
+        if samples.len() != expected {
+            return Err(SofaError::ChannelLength {
+                channel,
+                found: samples.len(),
+                expected,
+            });
+        }
+        if let Some(tap) = samples.iter().position(|s| !s.is_finite()) {
+            return Err(SofaError::NonFinite { channel, tap });
+        }
+    }
+    Ok(())
+}
+
+/// Writes `set` as a 14-channel, 32-bit float WAV at `set.sample_rate`
+/// (hound writes WAVE_FORMAT_EXTENSIBLE for more than two channels). The
+/// bytes depend only on the set, so the same set always gives the same file.
+/// The set is checked first; nothing is written if it is malformed.
+pub fn write_hesuvi_wav<W: Write + Seek>(set: &ImportedSet, w: W) -> Result<(), SofaError> {
+    check(set)?;
+    let spec = hound::WavSpec {
+        channels: HESUVI_CHANNELS as u16,
+        sample_rate: set.sample_rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut wav = hound::WavWriter::new(w, spec).map_err(SofaError::Wav)?;
+    for tap in 0..set.taps() {
+        for channel in &set.channels {
+            wav.write_sample(channel[tap]).map_err(SofaError::Wav)?;
+        }
+    }
+    wav.finalize().map_err(SofaError::Wav)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+    use std::sync::OnceLock;
+
+    use super::*;
+
+    fn manifest(relative: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+    }
+
+    /// The committed KEMAR file imported at 48 kHz, once per test binary:
+    /// sofar takes over a second to parse and resample it in a debug build.
+    fn kemar() -> &'static ImportedSet {
+        static SET: OnceLock<ImportedSet> = OnceLock::new();
+        SET.get_or_init(|| {
+            import(
+                &manifest("data/MIT_KEMAR_normal_pinna.sofa"),
+                &ImportOptions::default(),
+            )
+            .expect("the committed sofa file imports")
+        })
+    }
+
+    fn rms(samples: &[f32]) -> f64 {
+        let energy: f64 = samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+        (energy / samples.len() as f64).sqrt()
+    }
+
+    fn db(louder: &[f32], quieter: &[f32]) -> f64 {
+        20.0 * (rms(louder) / rms(quieter)).log10()
+    }
+
+    #[test]
+    fn importing_the_committed_sofa_file_reproduces_the_embedded_preset_byte_for_byte() {
+        let mut bytes = Cursor::new(Vec::new());
+        write_hesuvi_wav(kemar(), &mut bytes).expect("writes");
+        let bytes = bytes.into_inner();
+        let embedded = super::super::embedded::KEMAR_7_1_WAV;
+        if bytes != embedded {
+            // Tell a float difference (another FFT code path) from a layout one.
+            let read = |b: &[u8]| -> Vec<f32> {
+                hound::WavReader::new(Cursor::new(b.to_vec()))
+                    .expect("reads")
+                    .into_samples::<f32>()
+                    .map(|s| s.expect("sample"))
+                    .collect()
+            };
+            let (ours, theirs) = (read(&bytes), read(embedded));
+            let worst = ours
+                .iter()
+                .zip(&theirs)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            panic!(
+                "regenerated wav differs from kemar_7_1_48k.wav: {} vs {} bytes, {} vs {} \
+                 samples, largest sample difference {worst:e}; rerun \
+                 `allocgate hrir import-sofa` if the change is intended",
+                bytes.len(),
+                embedded.len(),
+                ours.len(),
+                theirs.len()
+            );
+        }
+    }
+
+    #[test]
+    fn the_embedded_preset_has_14_channels_of_558_taps_at_48_khz() {
+        let set = kemar();
+        assert_eq!(set.sample_rate, 48_000);
+        assert_eq!(set.channels.len(), 14);
+        assert!(set.channels.iter().all(|c| c.len() == 558), "558 taps each");
+        assert_eq!(set.measurements, 710);
+
+        let reader = hound::WavReader::new(Cursor::new(super::super::embedded::KEMAR_7_1_WAV))
+            .expect("the embedded preset is a wav");
+        let spec = reader.spec();
+        assert_eq!(spec.channels, 14);
+        assert_eq!(spec.sample_rate, 48_000);
+        assert_eq!(spec.bits_per_sample, 32);
+        assert_eq!(spec.sample_format, hound::SampleFormat::Float);
+        assert_eq!(reader.duration(), 558);
+    }
+
+    #[test]
+    fn every_speaker_uses_a_horizontal_measurement_at_its_own_angle() {
+        for p in &kemar().positions {
+            let want = p.speaker.azimuth();
+            assert!(
+                (p.azimuth - want).abs() < 0.01,
+                "{} used azimuth {}; expected {want}",
+                p.speaker.label(),
+                p.azimuth
+            );
+            assert!(p.elevation.abs() < 0.01, "{} elevation", p.speaker.label());
+        }
+        let speakers: Vec<_> = kemar().positions.iter().map(|p| p.speaker).collect();
+        assert_eq!(speakers, Speaker::ALL);
+    }
+
+    #[test]
+    fn the_speaker_map_uses_every_hesuvi_channel_exactly_once() {
+        let mut used = [0; HESUVI_CHANNELS];
+        for speaker in Speaker::ALL {
+            let (l, r) = speaker.hesuvi_channels();
+            used[l] += 1;
+            used[r] += 1;
+        }
+        assert_eq!(used, [1; HESUVI_CHANNELS]);
+    }
+
+    #[test]
+    fn a_side_speaker_is_over_6_db_louder_in_the_near_ear() {
+        let c = &kemar().channels;
+        let sl = db(&c[2], &c[3]);
+        let sr = db(&c[9], &c[10]);
+        assert!(sl > 6.0, "SL left over right ear: {sl:.2} dB");
+        assert!(sr > 6.0, "SR right over left ear: {sr:.2} dB");
+    }
+
+    /// The normal-pinna KEMAR set is one measured ear mirrored, so the
+    /// tolerance, 1e-4 of the channel's peak (-80 dB), is only for rounding.
+    #[test]
+    fn front_left_and_front_right_are_mirror_images() {
+        let c = &kemar().channels;
+        for (fl, fr) in [(0, 7), (1, 8)] {
+            let peak = c[fl].iter().fold(0.0f32, |m, s| m.max(s.abs()));
+            let worst = c[fl]
+                .iter()
+                .zip(&c[fr])
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                worst <= 1e-4 * peak,
+                "channels {fl} and {fr} differ by {worst:e} (peak {peak:e})"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_file_is_an_io_error_naming_it() {
+        let path = manifest("data/no-such-file.sofa");
+        let err = import(&path, &ImportOptions::default()).expect_err("missing");
+        assert!(
+            matches!(&err, SofaError::Io { path: p, source } if *p == path
+                && source.kind() == io::ErrorKind::NotFound),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("no-such-file.sofa"), "{err}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_sofa_is_refused_as_not_sofa() {
+        let path = manifest("Cargo.toml");
+        let err = import(&path, &ImportOptions::default()).expect_err("not sofa");
+        assert!(
+            matches!(&err, SofaError::NotSofa { path: p, .. } if *p == path),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("Cargo.toml") && message.contains("expected"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_rate_of_zero_or_above_384_khz_is_refused_before_reading() {
+        for rate in [0, MIN_SAMPLE_RATE - 1, MAX_SAMPLE_RATE + 1, u32::MAX] {
+            let err = import(
+                Path::new("/nonexistent"),
+                &ImportOptions { sample_rate: rate },
+            )
+            .expect_err("bad rate");
+            assert!(
+                matches!(err, SofaError::SampleRate { rate: r } if r == rate),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains(&rate.to_string()), "{err}");
+        }
+    }
+
+    #[test]
+    fn writing_a_malformed_set_fails_and_writes_nothing() {
+        let good = || ImportedSet {
+            sample_rate: 48_000,
+            channels: vec![vec![0.5; 4]; 14],
+            positions: Vec::new(),
+            measurements: 0,
+        };
+        let mut thirteen = good();
+        thirteen.channels.pop();
+        let mut ragged = good();
+        ragged.channels[5].push(0.0);
+        let mut nan = good();
+        nan.channels[3][2] = f32::NAN;
+        let cases = [
+            (thirteen, "13 channels; expected 14"),
+            (ragged, "channel 5 has 5 taps; expected 4"),
+            (nan, "channel 3 tap 2 is not a finite number"),
+        ];
+        for (set, message) in cases {
+            let mut out = Cursor::new(Vec::new());
+            let err = write_hesuvi_wav(&set, &mut out).expect_err("malformed");
+            assert!(err.to_string().contains(message), "{err}");
+            assert!(out.into_inner().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_written_set_reads_back_sample_for_sample() {
+        let set = ImportedSet {
+            sample_rate: 44_100,
+            channels: (0..14).map(|c| vec![c as f32, -0.25, 1e-3]).collect(),
+            positions: Vec::new(),
+            measurements: 0,
+        };
+        let mut out = Cursor::new(Vec::new());
+        write_hesuvi_wav(&set, &mut out).expect("writes");
+        let mut reader = hound::WavReader::new(Cursor::new(out.into_inner())).expect("reads");
+        assert_eq!(reader.spec().sample_rate, 44_100);
+        let samples: Vec<f32> = reader
+            .samples::<f32>()
+            .map(|s| s.expect("sample"))
+            .collect();
+        let interleaved: Vec<f32> = (0..3)
+            .flat_map(|t| set.channels.iter().map(move |c| c[t]))
+            .collect();
+        assert_eq!(samples, interleaved);
+    }
+}
