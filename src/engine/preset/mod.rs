@@ -9,5 +9,5 @@ mod resample;
 pub mod sofa;
 mod wav;
 
-pub use error::PresetError;
-pub use wav::Preset;
+pub use error::{PresetError, WavFormat};
+pub use wav::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Preset};
