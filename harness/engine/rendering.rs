@@ -52,7 +52,11 @@ fn the_renderer_mixes_every_speaker_through_its_mapped_filters() {
         let map = HesuviMap::for_preset_channels(preset_channels);
         let (mut want_l, mut want_r) = (vec![0.0f64; total], vec![0.0f64; total]);
         let speakers = Layout::for_channels(device_channels);
-        let mapped: Vec<_> = speakers.speakers().iter().filter_map(|s| map.indices(*s)).collect();
+        let mapped: Vec<_> = speakers
+            .speakers()
+            .iter()
+            .filter_map(|s| map.indices(*s))
+            .collect();
         for (c, (li, ri)) in mapped.into_iter().enumerate() {
             let x: Vec<f32> = (0..total as u64).map(|n| signal(c, n)).collect();
             for (acc, ir) in [(&mut want_l, li), (&mut want_r, ri)] {
@@ -60,7 +64,10 @@ fn the_renderer_mixes_every_speaker_through_its_mapped_filters() {
                 acc.iter_mut().zip(y).for_each(|(a, v)| *a += v);
             }
         }
-        let scale = want_l.iter().chain(&want_r).fold(0.0f64, |m, v| m.max(v.abs()));
+        let scale = want_l
+            .iter()
+            .chain(&want_r)
+            .fold(0.0f64, |m, v| m.max(v.abs()));
         for (got, want, ear) in [(&left, &want_l, "left"), (&right, &want_r, "right")] {
             let err = got
                 .iter()
@@ -82,28 +89,48 @@ fn frames_past_the_last_whole_block_are_left_unrendered() {
     rig.engine.control.activate(&preset).unwrap();
     rig.input(700);
     let o = rig.output(700);
-    assert_eq!((o.report.rendered_blocks, o.report.frames_unrendered), (1, 188));
+    assert_eq!(
+        (o.report.rendered_blocks, o.report.frames_unrendered),
+        (1, 188)
+    );
     // The stereo buffers were never written past frame 512: still zero.
     assert!(rig.out_channel(0, 700)[BLOCK..].iter().all(|&x| x == 0.0));
     assert!(rig.out_channel(0, 700)[..BLOCK].iter().any(|&x| x != 0.0));
     let before = rig.out_channel(0, 256);
     rig.input(256);
     let o = rig.output(256);
-    assert_eq!((o.report.rendered_blocks, o.report.frames_unrendered), (0, 256));
-    assert_eq!(rig.out_channel(0, 256), before, "N < 512 replays stale samples");
+    assert_eq!(
+        (o.report.rendered_blocks, o.report.frames_unrendered),
+        (0, 256)
+    );
+    assert_eq!(
+        rig.out_channel(0, 256),
+        before,
+        "N < 512 replays stale samples"
+    );
 }
 
 #[test]
 fn a_16_channel_device_with_a_14_channel_preset_has_no_renderers() {
     let mut rig = Rig::new(&EngineConfig::new(16, 48_000), 2);
-    let err = rig.engine.control.activate(&synthetic_preset(14, 64)).unwrap_err();
+    let err = rig
+        .engine
+        .control
+        .activate(&synthetic_preset(14, 64))
+        .unwrap_err();
     assert!(matches!(err, ActivateError::NoRenderers { .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.contains("no renderers") && msg.contains("16 channel"), "{msg}");
+    assert!(
+        msg.contains("no renderers") && msg.contains("16 channel"),
+        "{msg}"
+    );
     // With no set, convolution copies channels 0 and 1 through.
     rig.input(512);
     rig.output(512);
-    assert_eq!(rig.out_channel(1, 3), [signal(1, 0), signal(1, 1), signal(1, 2)]);
+    assert_eq!(
+        rig.out_channel(1, 3),
+        [signal(1, 0), signal(1, 1), signal(1, 2)]
+    );
 }
 
 #[test]
@@ -114,13 +141,19 @@ fn fixed_never_allocates_or_frees_in_a_callback_across_preset_switches_and_toggl
     for round in 0..6 {
         let preset = &presets[round % 2];
         let built = measure(|| rig.engine.control.activate(preset).unwrap());
-        assert!(built.stats.counts.allocations > 0, "building happens here, off the audio thread");
+        assert!(
+            built.stats.counts.allocations > 0,
+            "building happens here, off the audio thread"
+        );
         rig.engine.control.set_convolution(round != 3);
         for frames in [512, 1024, 700, 256, 4096, 512] {
             let i = rig.input(frames);
             let o = rig.output(frames);
             for (what, s) in [("input", &i.stats), ("output", &o.stats)] {
-                assert!(s.is_allocation_free(), "round {round} {what} N={frames}: {s}");
+                assert!(
+                    s.is_allocation_free(),
+                    "round {round} {what} N={frames}: {s}"
+                );
             }
             callbacks += 2;
         }

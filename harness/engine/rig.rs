@@ -139,11 +139,22 @@ impl Expect {
 
     pub fn check_input(&mut self, m: &Measured<InputReport>, frames: usize) {
         let cx = CallbackContext::input(self.channels, frames);
-        assert_counts(self.sites.expected(&cx), &m.stats, "input", self.checked);
+        assert_counts(
+            self.sites.expected(&cx),
+            &m.stats,
+            "input",
+            self.checked,
+            self.sites,
+        );
         self.checked += 1;
     }
 
-    pub fn check_output(&mut self, m: &Measured<OutputReport>, frames: usize, renderers_of_new: usize) {
+    pub fn check_output(
+        &mut self,
+        m: &Measured<OutputReport>,
+        frames: usize,
+        renderers_of_new: usize,
+    ) {
         let r = &m.report;
         let mut replaced = 0;
         for _ in 0..r.adopted_sets {
@@ -156,7 +167,11 @@ impl Expect {
             kind: CallbackKind::Output,
             channels: self.channels,
             frames,
-            renderers: if r.rendered_blocks > 0 { self.renderers } else { 0 },
+            renderers: if r.rendered_blocks > 0 {
+                self.renderers
+            } else {
+                0
+            },
             blocks: r.rendered_blocks,
             steps_before: self.steps,
             first: self.outputs == 0,
@@ -164,7 +179,13 @@ impl Expect {
             max_frames_before: self.max_frames,
             replaced_set_blocks: replaced,
         };
-        assert_counts(self.sites.expected(&cx), &m.stats, "output", self.checked);
+        assert_counts(
+            self.sites.expected(&cx),
+            &m.stats,
+            "output",
+            self.checked,
+            self.sites,
+        );
         self.outputs += 1;
         if !r.rejected {
             self.max_frames = self.max_frames.max(frames);
@@ -179,6 +200,7 @@ fn assert_counts(
     s: &Stats,
     what: &str,
     index: u64,
+    sites: SiteSet,
 ) {
     let got = (
         s.counts.allocations + s.counts.zeroed,
@@ -188,7 +210,7 @@ fn assert_counts(
     assert_eq!(
         got,
         (e.allocations, e.deallocations, e.reallocations),
-        "{what} callback #{index}: measured (allocs, deallocs, reallocs) vs the site formulas"
+        "sites {sites}, {what} callback #{index}: measured (allocs, deallocs, reallocs) vs the formulas"
     );
 }
 

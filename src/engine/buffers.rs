@@ -271,15 +271,16 @@ mod tests {
         let mut a = [1.0f32; 8];
         let mut b = [2.0f32; 8];
         let mut descs = [AudioBuffer::EMPTY; 4];
-        let mut list = BufferList::over(&mut descs, [&mut a[..], &mut b[..]]).unwrap();
-        assert_eq!(list.len(), 2);
-        assert!(list.set_frames(3));
-        assert_eq!(list.channel(1).unwrap(), &[2.0; 3]);
-        list.channel_mut(0).unwrap().fill(5.0);
-        assert!(list.channel(2).is_none());
-        assert!(!list.set_frames(9), "past capacity is refused");
-        assert_eq!(list.channel(0).unwrap().len(), 3);
-        drop(list);
+        {
+            let mut list = BufferList::over(&mut descs, [&mut a[..], &mut b[..]]).unwrap();
+            assert_eq!(list.len(), 2);
+            assert!(list.set_frames(3));
+            assert_eq!(list.channel(1).unwrap(), &[2.0; 3]);
+            list.channel_mut(0).unwrap().fill(5.0);
+            assert!(list.channel(2).is_none());
+            assert!(!list.set_frames(9), "past capacity is refused");
+            assert_eq!(list.channel(0).unwrap().len(), 3);
+        }
         assert_eq!(a, [5.0, 5.0, 5.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
     }
 

@@ -163,7 +163,11 @@ impl InputCallback {
             },
             None => &mut own_descriptors[..c],
         };
-        let channels = samples.iter_mut().take(c).flatten().map(|s| &mut s[..frames]);
+        let channels = samples
+            .iter_mut()
+            .take(c)
+            .flatten()
+            .map(|s| &mut s[..frames]);
         let Some(mut list) = BufferList::over(descriptors, channels) else {
             return false;
         };

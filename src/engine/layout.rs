@@ -78,7 +78,10 @@ impl Layout {
         for (i, slot) in speakers.iter_mut().enumerate().take(channels) {
             *slot = named.get(i).copied().unwrap_or(Generic(i as u8 + 1));
         }
-        Layout { speakers, len: channels }
+        Layout {
+            speakers,
+            len: channels,
+        }
     }
 
     /// The layout's name ("7.1", "16 channel").
@@ -155,9 +158,18 @@ mod tests {
     #[test]
     fn layouts_follow_the_channel_count() {
         assert_eq!(Layout::for_channels(2).speakers(), &[FL, FR]);
-        assert_eq!(Layout::for_channels(6).speakers(), &[FL, FR, FC, LFE, BL, BR]);
-        assert_eq!(Layout::for_channels(8).speakers(), &[FL, FR, FC, LFE, BL, BR, SL, SR]);
-        assert_eq!(Layout::for_channels(12).speakers()[8..], [TFL, TFR, TBL, TBR]);
+        assert_eq!(
+            Layout::for_channels(6).speakers(),
+            &[FL, FR, FC, LFE, BL, BR]
+        );
+        assert_eq!(
+            Layout::for_channels(8).speakers(),
+            &[FL, FR, FC, LFE, BL, BR, SL, SR]
+        );
+        assert_eq!(
+            Layout::for_channels(12).speakers()[8..],
+            [TFL, TFR, TBL, TBR]
+        );
         assert_eq!(Layout::for_channels(1).speakers(), &[Generic(1)]);
         let sixteen = Layout::for_channels(16);
         assert_eq!(sixteen.speakers().len(), 16);

@@ -148,7 +148,9 @@ impl OutputCallback {
             self.grown.reserve_exact(frames - self.grown.len());
             self.grown.resize(frames, 0.0);
         }
-        let adoption = self.renderers.adopt(self.sites.contains(Site::DropOnAudioThread));
+        let adoption = self
+            .renderers
+            .adopt(self.sites.contains(Site::DropOnAudioThread));
         report.adopted_sets = adoption.adopted;
         report.freed_blocks = adoption.freed_blocks;
 
@@ -177,7 +179,8 @@ impl OutputCallback {
 
         if self.convolution.load(Ordering::Relaxed) {
             let mapped = c.min(MAX_CHANNELS);
-            self.planar.deinterleave(&self.interleaved[..frames * c], c, frames);
+            self.planar
+                .deinterleave(&self.interleaved[..frames * c], c, frames);
             if self.sites.contains(Site::RendererSnapshot) {
                 std::hint::black_box(self.renderers.snapshot());
             }
@@ -193,7 +196,13 @@ impl OutputCallback {
                     );
                     report.rendered_blocks = frames / crate::engine::convolver::BLOCK;
                 }
-                None => copy_through(&self.planar, mapped, frames, &mut self.left, &mut self.right),
+                None => copy_through(
+                    &self.planar,
+                    mapped,
+                    frames,
+                    &mut self.left,
+                    &mut self.right,
+                ),
             }
         } else {
             let right_channel = if c >= 2 { 1 } else { 0 };
@@ -203,7 +212,11 @@ impl OutputCallback {
             }
         }
 
-        for (i, source) in [&self.left, &self.right].into_iter().enumerate().take(out.len()) {
+        for (i, source) in [&self.left, &self.right]
+            .into_iter()
+            .enumerate()
+            .take(out.len())
+        {
             if let Some(dst) = out.channel_mut(i) {
                 let n = frames.min(dst.len());
                 dst[..n].copy_from_slice(&source[..n]);

@@ -94,7 +94,9 @@ impl Publisher {
     /// thread, first freeing any sets it has returned. Control thread.
     pub fn publish(&mut self, set: Option<Box<RendererSet>>) -> Result<(), QueueFull> {
         self.collect_retired();
-        self.outgoing.push(set).map_err(|rtrb::PushError::Full(s)| QueueFull(s))?;
+        self.outgoing
+            .push(set)
+            .map_err(|rtrb::PushError::Full(s)| QueueFull(s))?;
         let guard = self.snapshot.write().unwrap_or_else(|p| p.into_inner());
         guard.generation.fetch_add(1, Ordering::Relaxed);
         Ok(())

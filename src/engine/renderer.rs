@@ -206,7 +206,13 @@ impl RendererSet {
 /// With no renderer set, the renderer copies input channel 0 to the left
 /// ear and channel 1 (channel 0 again for a mono device) to the right.
 /// Audio thread: never allocates.
-pub fn copy_through(input: &Planar, channels: usize, frames: usize, left: &mut [f32], right: &mut [f32]) {
+pub fn copy_through(
+    input: &Planar,
+    channels: usize,
+    frames: usize,
+    left: &mut [f32],
+    right: &mut [f32],
+) {
     match channels {
         0 => {
             left[..frames].fill(0.0);

@@ -209,7 +209,9 @@ impl Control {
 
     /// Publishes "no renderer set": the renderer copies channels 0 and 1.
     pub fn deactivate(&mut self) -> Result<(), ActivateError> {
-        self.publisher.publish(None).map_err(|_| ActivateError::QueueFull)
+        self.publisher
+            .publish(None)
+            .map_err(|_| ActivateError::QueueFull)
     }
 
     /// Frees the renderer sets the audio thread has returned.

@@ -18,15 +18,38 @@
 /// --out src/engine/preset/kemar_7_1_48k.wav`). A test checks that doing so
 /// reproduces this file byte for byte. Cite [`KEMAR_ATTRIBUTION`] wherever
 /// it is used.
-// Read by the preset loader once the engine selects a default; until then
-// only the tests use it.
-#[allow(dead_code)]
-pub(crate) const KEMAR_7_1_WAV: &[u8] = include_bytes!("kemar_7_1_48k.wav");
+pub const KEMAR_7_1_WAV: &[u8] = include_bytes!("kemar_7_1_48k.wav");
 
 /// The citation the MIT KEMAR licence asks for wherever the data, or
 /// anything derived from it such as [`KEMAR_7_1_WAV`], is used.
-#[allow(dead_code)]
-pub(crate) const KEMAR_ATTRIBUTION: &str = "HRTF measurements of a KEMAR dummy-head \
+pub const KEMAR_ATTRIBUTION: &str = "HRTF measurements of a KEMAR dummy-head \
 microphone (normal pinna) by Bill Gardner and Keith Martin, MIT Media Lab Machine Listening \
 Group. Data Copyright 1994 MIT Media Laboratory; provided free with no restrictions on use, \
 provided the authors are cited.";
+
+/// The name the embedded preset goes by in reports.
+pub const KEMAR_NAME: &str = "kemar_7_1_48k.wav (embedded)";
+
+impl super::Preset {
+    /// The embedded default preset ([`KEMAR_7_1_WAV`]), parsed and
+    /// validated like any other WAV.
+    pub fn kemar() -> super::Preset {
+        super::Preset::from_wav_bytes(KEMAR_NAME, KEMAR_7_1_WAV)
+            .expect("the embedded preset is a valid 14-channel float WAV (tested)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_preset_is_14_channels_of_558_taps_at_48k() {
+        let p = super::super::Preset::kemar();
+        assert_eq!(
+            (p.channel_count(), p.taps(), p.sample_rate()),
+            (14, 558, 48_000)
+        );
+        assert!(KEMAR_ATTRIBUTION.contains("Gardner") && KEMAR_ATTRIBUTION.contains("Martin"));
+    }
+}

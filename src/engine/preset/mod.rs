@@ -3,7 +3,7 @@
 //! default and the SOFA importer that made it. Everything here runs off the
 //! audio thread and may allocate.
 
-mod embedded;
+pub mod embedded;
 mod error;
 mod resample;
 pub mod sofa;

@@ -11,6 +11,10 @@
 pub mod expected;
 pub(crate) mod temporaries;
 
+pub use temporaries::{
+    ABL_HEADER_BYTES, CHANNEL_BUFFER_ALIGN, LOG_LINE_CAPACITY, SCALE_ARRAY_BYTES, abl_bytes,
+};
+
 use std::fmt;
 
 /// Which callback a site lives in.

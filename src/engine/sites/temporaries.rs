@@ -55,7 +55,8 @@ impl RawBlock {
     /// [`AudioBuffer`] are used).
     fn slice_mut<T: ZeroValid>(&mut self, offset: usize, len: usize) -> Option<&mut [T]> {
         let end = len.checked_mul(size_of::<T>())?.checked_add(offset)?;
-        if end > self.layout.size() || (self.ptr.as_ptr() as usize + offset) % align_of::<T>() != 0
+        if end > self.layout.size()
+            || !(self.ptr.as_ptr() as usize + offset).is_multiple_of(align_of::<T>())
         {
             return None;
         }
