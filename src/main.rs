@@ -79,12 +79,13 @@ fn demo() -> ExitCode {
         Ok(rows) => {
             print!("{}", allocgate::cli::render_demo(&rows));
             let clean = rows
-                .last()
-                .is_some_and(|r| r.totals.total.is_allocation_free());
+                .iter()
+                .filter(|r| r.variant == allocgate::engine::sites::Variant::Fixed)
+                .all(|r| r.input.total.is_allocation_free() && r.output.total.is_allocation_free());
             if clean {
                 ExitCode::SUCCESS
             } else {
-                eprintln!("error: the pre-allocated callback allocated");
+                eprintln!("error: the fixed engine allocated in a callback");
                 ExitCode::from(1)
             }
         }

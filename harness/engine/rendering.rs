@@ -166,3 +166,47 @@ fn fixed_never_allocates_or_frees_in_a_callback_across_preset_switches_and_toggl
     }
     assert_eq!(callbacks, 72);
 }
+
+#[test]
+fn the_kemar_preset_is_resampled_to_the_device_rate() {
+    // 558 taps at 48 kHz: 513 at 44.1 kHz (2 partitions), 1 116 at 96 kHz
+    // (3 partitions), 558 at 48 kHz (2 partitions).
+    let kemar = Preset::kemar();
+    for (rate, partitions) in [(44_100, 2), (48_000, 2), (96_000, 3)] {
+        let mut rig = Rig::new(&EngineConfig::new(8, rate), 2);
+        let a = rig.engine.control.activate(&kemar).unwrap();
+        assert_eq!((a.renderers, a.partitions), (8, partitions), "{rate} Hz");
+        for _ in 0..4 {
+            assert!(rig.input(512).stats.is_allocation_free());
+            let o = rig.output(512);
+            assert!(o.stats.is_allocation_free(), "{rate} Hz: {}", o.stats);
+            assert_eq!(o.report.rendered_blocks, 1);
+        }
+        assert!(rig.out_channel(0, 512).iter().any(|&x| x != 0.0));
+    }
+}
+
+#[test]
+fn kemar_places_the_side_left_speaker_in_the_left_ear() {
+    // Only the SL channel (index 6 of 7.1) carries signal: the left ear
+    // must be louder than the right by the head's shadow (over 6 dB).
+    let mut rig = Rig::new(&EngineConfig::new(8, 48_000), 2);
+    rig.engine.control.activate(&Preset::kemar()).unwrap();
+    let (mut l, mut r) = (0.0f64, 0.0f64);
+    for _ in 0..8 {
+        rig.input_with(512, |c, n| if c == 6 { signal(0, n) - 0.5 } else { 0.0 });
+        rig.output(512);
+        l += rig
+            .out_channel(0, 512)
+            .iter()
+            .map(|x| f64::from(x * x))
+            .sum::<f64>();
+        r += rig
+            .out_channel(1, 512)
+            .iter()
+            .map(|x| f64::from(x * x))
+            .sum::<f64>();
+    }
+    let db = 10.0 * (l / r).log10();
+    assert!(db > 6.0, "left over right: {db:.1} dB");
+}

@@ -4,7 +4,7 @@
 mod demo;
 mod hrir;
 
-pub use demo::{DemoRow, render_demo, run_demo};
+pub use demo::{CALLBACKS, CHANNELS, DemoError, DemoRow, FRAMES, render_demo, run_demo};
 pub use hrir::{
     DEFAULT_OUT, DEFAULT_SOFA, HrirError, ImportReport, ImportSofa, import_sofa, render_import,
 };

@@ -339,6 +339,17 @@ mod tests {
     }
 
     #[test]
+    fn kemar_filters_equal_direct_convolution() {
+        let kemar = crate::engine::preset::Preset::kemar();
+        for ear in [0, 1, 7, 13] {
+            let h = kemar.channel(ear).unwrap();
+            let x = synthetic::noise(BLOCK * 8, ear as u64);
+            let e = relative_error(h, &x);
+            assert!(e < TOLERANCE, "KEMAR channel {ear}: relative error {e:e}");
+        }
+    }
+
+    #[test]
     fn a_unit_impulse_filter_delays_by_its_tap() {
         let mut h = vec![0.0; 700];
         h[600] = 1.0;
