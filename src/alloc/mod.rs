@@ -2,7 +2,7 @@
 //!
 //! [`CountingAlloc`] forwards every call to the allocator it wraps and, while
 //! a scope is open on the calling thread, counts it in that thread's state
-//! ([`thread_state`]). Scopes are opened by [`measure`], [`assert_no_alloc`]
+//! (`thread_state`). Scopes are opened by [`measure`], [`assert_no_alloc`]
 //! and [`Probe::run`]; [`permit`] marks accepted calls. Nothing here depends
 //! on the rest of the crate.
 
