@@ -28,6 +28,7 @@
 
 pub mod alloc;
 pub mod cli;
+pub mod drive;
 pub mod engine;
 
 pub use alloc::{
