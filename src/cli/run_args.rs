@@ -1,0 +1,272 @@
+//! `allocgate run`'s flags, and their validation into a [`RunConfig`]:
+//! every impossible configuration is refused here with a one-line reason,
+//! before anything runs.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::engine::preset::Preset;
+use crate::engine::setup::SAMPLE_RATES;
+use crate::engine::sites::{Site, SiteSet, Variant};
+use crate::engine::{EngineConfig, MAX_FRAMES};
+
+/// How the simulated clock runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// As fast as possible.
+    Virtual,
+    /// Each callback at its real-time deadline, on a real thread.
+    Paced,
+}
+
+/// The flags of `allocgate run`, as typed. Their names are a contract.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Engine variant: seed, prefix or fixed.
+    #[arg(long, value_name = "V", default_value = "fixed")]
+    pub variant: String,
+    /// Allocation sites to switch on, on top of the variant's
+    /// (comma-separated: abl, ptr-array, channel-buffers, scale-array,
+    /// renderer-snapshot, debug-print, first-callback, underrun-log,
+    /// grow-on-frames, drop-on-audio-thread).
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub sites: Vec<String>,
+    /// Device sample rate, in Hz.
+    #[arg(long, value_name = "HZ", default_value_t = 48_000)]
+    pub rate: u32,
+    /// Frames per callback (1 to 4096).
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub frames: usize,
+    /// Input channels (1 to 16).
+    #[arg(long, value_name = "C", default_value_t = 8)]
+    pub channels: usize,
+    /// Simulated seconds.
+    #[arg(long, value_name = "S", default_value_t = 10.0)]
+    pub seconds: f64,
+    /// Seed for every random choice (signals, varying frame counts).
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    pub seed: u64,
+    /// virtual: as fast as possible; paced: in real time.
+    #[arg(long, value_enum, default_value_t = Mode::Virtual)]
+    pub mode: Mode,
+    /// A HeSuVi WAV preset (7 or 14 channels); default: the embedded KEMAR set.
+    #[arg(long, value_name = "FILE")]
+    pub preset: Option<PathBuf>,
+    /// Passthrough instead of convolution.
+    #[arg(long)]
+    pub no_convolution: bool,
+    /// Where to write the JSON report.
+    #[arg(long, value_name = "FILE", default_value = "reports/latest/run.json")]
+    pub out: PathBuf,
+}
+
+/// Longest run accepted, in simulated seconds (one day).
+pub const MAX_SECONDS: f64 = 86_400.0;
+
+/// A validated run.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// The variant named.
+    pub variant: Variant,
+    /// The variant's sites plus the ones named.
+    pub sites: SiteSet,
+    /// The engine's configuration.
+    pub engine: EngineConfig,
+    /// Frames per callback.
+    pub frames: usize,
+    /// Simulated seconds.
+    pub seconds: f64,
+    /// Seed.
+    pub seed: u64,
+    /// Clock mode.
+    pub mode: Mode,
+    /// The preset, loaded and validated.
+    pub preset: Preset,
+    /// Where the report goes.
+    pub out: PathBuf,
+}
+
+/// Why a run was refused (exit code 2).
+#[derive(Debug)]
+pub struct UsageError(String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn refuse(msg: String) -> Result<RunConfig, UsageError> {
+    Err(UsageError(msg))
+}
+
+impl RunArgs {
+    /// Checks every flag and loads the preset.
+    pub fn validate(&self) -> Result<RunConfig, UsageError> {
+        let Some(variant) = Variant::from_name(&self.variant) else {
+            return refuse(format!(
+                "unknown variant '{}'; expected seed, prefix or fixed",
+                self.variant
+            ));
+        };
+        let mut sites = variant.sites();
+        for name in self
+            .sites
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+        {
+            match Site::from_name(name) {
+                Some(site) => sites = sites.with(site),
+                None => {
+                    let all: Vec<&str> = Site::ALL.iter().map(|s| s.name()).collect();
+                    return refuse(format!(
+                        "unknown site '{name}'; expected one of {}",
+                        all.join(", ")
+                    ));
+                }
+            }
+        }
+        if !SAMPLE_RATES.contains(&self.rate) {
+            return refuse(format!(
+                "sample rate {} Hz; expected {} to {} Hz",
+                self.rate,
+                SAMPLE_RATES.start(),
+                SAMPLE_RATES.end()
+            ));
+        }
+        if !(1..=MAX_FRAMES).contains(&self.frames) {
+            return refuse(format!(
+                "{} frames per callback; expected 1 to {MAX_FRAMES}",
+                self.frames
+            ));
+        }
+        if !(1..=crate::engine::layout::MAX_CHANNELS).contains(&self.channels) {
+            return refuse(format!(
+                "{} channels; expected 1 to {}",
+                self.channels,
+                crate::engine::layout::MAX_CHANNELS
+            ));
+        }
+        if !(self.seconds.is_finite() && self.seconds > 0.0 && self.seconds <= MAX_SECONDS) {
+            return refuse(format!(
+                "{} seconds; expected more than 0 and at most {MAX_SECONDS}",
+                self.seconds
+            ));
+        }
+        let preset = match &self.preset {
+            None => Preset::kemar(),
+            Some(path) => Preset::from_wav_file(path).map_err(|e| UsageError(e.to_string()))?,
+        };
+        let engine = EngineConfig::new(self.channels, self.rate)
+            .with_sites(sites)
+            .with_convolution(!self.no_convolution);
+        Ok(RunConfig {
+            variant,
+            sites,
+            engine,
+            frames: self.frames,
+            seconds: self.seconds,
+            seed: self.seed,
+            mode: self.mode,
+            preset,
+            out: self.out.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Wrapper {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn parse(args: &[&str]) -> RunArgs {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        Wrapper::try_parse_from(all).expect("flags parse").run
+    }
+
+    fn refused(args: &[&str]) -> String {
+        parse(args)
+            .validate()
+            .expect_err("must be refused")
+            .to_string()
+    }
+
+    #[test]
+    fn the_defaults_are_fixed_7_1_at_48k_512_for_10_seconds_on_kemar() {
+        let c = parse(&[]).validate().unwrap();
+        assert_eq!(c.variant, Variant::Fixed);
+        assert!(c.sites.is_empty());
+        assert_eq!(
+            (c.engine.channels, c.engine.sample_rate, c.frames),
+            (8, 48_000, 512)
+        );
+        assert_eq!(c.seconds, 10.0);
+        assert!(c.engine.convolution);
+        assert_eq!(c.preset.channel_count(), 14);
+    }
+
+    #[test]
+    fn sites_add_to_the_variant() {
+        let c = parse(&["--variant", "seed", "--sites", "scale-array,underrun-log"])
+            .validate()
+            .unwrap();
+        assert_eq!(
+            c.sites.to_string(),
+            "abl,ptr-array,channel-buffers,scale-array,underrun-log"
+        );
+    }
+
+    #[test]
+    fn impossible_configurations_are_refused_with_the_value_and_the_range() {
+        let cases: &[(&[&str], &str)] = &[
+            (
+                &["--rate", "0"],
+                "sample rate 0 Hz; expected 8000 to 768000 Hz",
+            ),
+            (
+                &["--frames", "0"],
+                "0 frames per callback; expected 1 to 4096",
+            ),
+            (
+                &["--frames", "4097"],
+                "4097 frames per callback; expected 1 to 4096",
+            ),
+            (&["--channels", "0"], "0 channels; expected 1 to 16"),
+            (&["--channels", "17"], "17 channels; expected 1 to 16"),
+            (&["--seconds", "0"], "0 seconds"),
+            (&["--seconds", "NaN"], "NaN seconds"),
+            (&["--variant", "best"], "unknown variant 'best'"),
+            (
+                &["--sites", "abl,nope"],
+                "unknown site 'nope'; expected one of abl,",
+            ),
+            (&["--preset", "/nonexistent/x.wav"], "/nonexistent/x.wav"),
+        ];
+        for (args, want) in cases {
+            let msg = refused(args);
+            assert!(msg.contains(want), "{args:?}: {msg}");
+            assert!(!msg.contains('\n'), "{args:?}: one line: {msg}");
+        }
+    }
+
+    #[test]
+    fn no_convolution_switches_to_passthrough() {
+        assert!(
+            !parse(&["--no-convolution"])
+                .validate()
+                .unwrap()
+                .engine
+                .convolution
+        );
+    }
+}
