@@ -30,6 +30,7 @@ pub mod alloc;
 pub mod cli;
 pub mod drive;
 pub mod engine;
+pub mod metrics;
 
 pub use alloc::{
     CallLog, CountingAlloc, Counts, Error, Measured, Probe, Sink, Stats, Totals, assert_no_alloc,
