@@ -31,6 +31,7 @@ pub mod cli;
 pub mod drive;
 pub mod engine;
 pub mod metrics;
+pub mod report;
 
 pub use alloc::{
     CallLog, CountingAlloc, Counts, Error, Measured, Probe, Sink, Stats, Totals, assert_no_alloc,
