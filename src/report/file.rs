@@ -105,3 +105,7 @@ fn sync_dir(dir: &Path) {
         let _ = File::open(dir).and_then(|d| d.sync_all());
     }
 }
+
+#[cfg(test)]
+#[path = "file_tests.rs"]
+mod tests;

@@ -17,6 +17,8 @@ mod error;
 mod file;
 mod integrity;
 mod schema;
+#[cfg(test)]
+mod test_dir;
 
 pub use environment::Environment;
 pub use error::ReportError;
@@ -28,3 +30,6 @@ pub use schema::{
     RequestedRow, SCHEMA_VERSION, SiteReport, SizeClassesReport, TotalsReport, XrunsReport,
     site_names,
 };
+
+#[cfg(test)]
+mod tests;
