@@ -1,12 +1,16 @@
 //! The aggregator under the counting allocator: recording allocates
 //! nothing once it is built, whatever the records hold, and the size
-//! classes it is handed are those the allocator measured.
+//! classes it is handed are those the allocator measured, down to the
+//! report's rows.
 
 use std::time::Duration;
 
 use allocgate::drive::record::Record;
 use allocgate::engine::sites::CallbackKind;
 use allocgate::metrics::{Aggregator, LATENCY_MAX_NS, PER_CALLBACK_EXACT};
+use allocgate::report::{
+    Environment, Integrity, MacosRegion, MacosRow, Report, ReportConfig, RequestedRow,
+};
 use allocgate::{Counts, measure};
 
 /// Record `i` of a varied stream: both kinds, warm-up and steady state,
@@ -84,4 +88,68 @@ fn size_classes_are_those_the_allocator_measured() {
     assert_eq!(a.sizes.input.macos_classes().count_like(36), 2);
     assert_eq!(a.sizes.input.requested().count_like(64), 2);
     assert_eq!(a.sizes.output.requested().total(), 0);
+}
+
+#[test]
+fn measured_size_classes_reach_the_report_as_rows() {
+    let mut agg = Aggregator::new();
+    let input = measure(|| vec![0u8; 36]).stats;
+    let output = measure(|| (vec![0u8; 40], vec![0u8; 40_000])).stats;
+    agg.add_sizes(CallbackKind::Input, &input);
+    agg.add_sizes(CallbackKind::Output, &output);
+    let config = ReportConfig {
+        variant: "fixed".to_owned(),
+        sites: Vec::new(),
+        sample_rate: 48_000,
+        frames: 512,
+        channels: 8,
+        seconds: 1.0,
+        seed: 0,
+        backend: "sim".to_owned(),
+        mode: "virtual".to_owned(),
+        convolution: false,
+        preset: None,
+        warm_up_callbacks: 0,
+    };
+    let report = Report::from_aggregates(
+        config,
+        Environment::detect(),
+        &agg.finish(Duration::from_secs(1)),
+        Integrity::pass(),
+    );
+    let s = &report.size_classes;
+    // 36 and 40 bytes: the 33-64 range and the 48-byte tiny class;
+    // 40 000 bytes: the 32 769-65 536 range and the large bucket.
+    assert_eq!(
+        s.requested,
+        [
+            RequestedRow {
+                requested_bytes: Some(64),
+                min_bytes: 33,
+                count: 2
+            },
+            RequestedRow {
+                requested_bytes: Some(65_536),
+                min_bytes: 32_769,
+                count: 1
+            },
+        ]
+    );
+    assert_eq!(
+        s.macos,
+        [
+            MacosRow {
+                class_bytes: Some(48),
+                class: MacosRegion::Tiny,
+                count: 2
+            },
+            MacosRow {
+                class_bytes: None,
+                class: MacosRegion::Large,
+                count: 1
+            },
+        ]
+    );
+    assert_eq!(s.input.macos.len(), 1);
+    assert_eq!(s.output.requested.len(), 2);
 }
