@@ -18,7 +18,9 @@ const STEADY: usize = 1;
 /// Every histogram is sized in [`new`](Self::new), so
 /// [`record`](Self::record) and [`add_sizes`](Self::add_sizes) never
 /// allocate, lock or block: a driver may call them on a real-time thread.
-/// [`finish`](Self::finish) allocates.
+/// [`finish`](Self::finish) allocates. The histograms take about 1.6 MB
+/// (eight latency histograms of 200 KB: one per phase, callback kind and
+/// "touched the allocator or not"; the rest is derived when finishing).
 ///
 /// ```
 /// use std::time::Duration;
