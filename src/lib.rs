@@ -8,6 +8,13 @@
 //!   refuses to pass vacuously when the allocator is not installed.
 //! - [`engine`]: the reference engine the harness instruments (so far: the
 //!   ring between the callbacks).
+//! - [`drive`]: what calls the callbacks through time, and the
+//!   per-callback [`Record`](drive::record::Record) it keeps.
+//! - [`metrics`]: what the records add up to; an
+//!   [`Aggregator`](metrics::Aggregator) that never allocates while
+//!   recording, finished into [`Aggregates`](metrics::Aggregates).
+//! - [`report`]: the versioned JSON [`Report`](report::Report), written
+//!   atomically and read back with its schema version checked.
 //! - [`cli`]: what the `allocgate` binary does.
 //!
 //! Install the allocator once per binary (or test target), then measure:
@@ -30,6 +37,8 @@ pub mod alloc;
 pub mod cli;
 pub mod drive;
 pub mod engine;
+pub mod metrics;
+pub mod report;
 
 pub use alloc::{
     CallLog, CountingAlloc, Counts, Error, Measured, Probe, Sink, Stats, Totals, assert_no_alloc,

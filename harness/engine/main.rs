@@ -1,12 +1,14 @@
 //! The reference engine under the counting allocator: passthrough
 //! integrity, the buffering state machine, the renderer, publication, and
-//! every allocation site's exact count per callback against its formula.
+//! every allocation site's exact count per callback against its formula;
+//! and the metrics aggregator, which must not allocate while recording.
 
 #[global_allocator]
 static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();
 
 mod rig;
 
+mod metrics;
 mod passthrough;
 mod rendering;
 mod sites;

@@ -1,0 +1,217 @@
+//! From [`Aggregates`] to the report's schema.
+
+use std::time::Duration;
+
+use crate::alloc::Stats;
+use crate::alloc::size_class::MacosBucket;
+use crate::engine::sites::CallbackKind;
+use crate::metrics::{
+    Aggregates, KindFigures, LatencySummary, PerCallback, Phase, Rates, Totals, Xruns,
+};
+
+use super::environment::Environment;
+use super::integrity::Integrity;
+use super::schema::{
+    ByKind, KindLatency, KindRates, KindSizeClasses, KindTotals, LatencyReport, LoadReport,
+    MacosRegion, MacosRow, PerCallbackRow, PhaseReport, RatesReport, Report, ReportConfig,
+    RequestedRow, SCHEMA_VERSION, SizeClassesReport, TotalsReport, XrunsReport,
+};
+
+impl Report {
+    /// The report of a run: what was run, where, what its records added up
+    /// to, and the integrity verdict. `sites` is left empty.
+    pub fn from_aggregates(
+        config: ReportConfig,
+        environment: Environment,
+        aggregates: &Aggregates,
+        integrity: Integrity,
+    ) -> Report {
+        let all = phase(&aggregates.all, aggregates.duration);
+        Report {
+            schema_version: SCHEMA_VERSION,
+            config,
+            environment,
+            rates: rates(aggregates),
+            totals: all.totals,
+            allocations_per_callback: all.allocations_per_callback,
+            size_classes: size_classes(aggregates),
+            sites: Vec::new(),
+            latency: all.latency,
+            cpu_load: all.cpu_load,
+            deadline_misses: all.deadline_misses,
+            xruns: all.xruns,
+            warm_up: phase(&aggregates.warm_up, aggregates.duration),
+            steady_state: phase(&aggregates.steady_state, aggregates.duration),
+            integrity,
+        }
+    }
+}
+
+fn by_kind<T>(phase: &Phase, f: impl Fn(&KindFigures) -> T) -> ByKind<T> {
+    ByKind {
+        input: f(&phase.input),
+        output: f(&phase.output),
+    }
+}
+
+fn phase(p: &Phase, duration: Duration) -> PhaseReport {
+    PhaseReport {
+        totals: totals(p),
+        allocations_per_callback: by_kind(p, |k| per_callback(&k.allocations_per_callback)),
+        latency: by_kind(p, latency),
+        cpu_load: by_kind(p, |k| LoadReport {
+            mean: k.load.mean(),
+            max: k.load.max(),
+            share: k.time_share(duration),
+        }),
+        deadline_misses: by_kind(p, |k| k.deadline_misses),
+        xruns: xruns(&p.xruns()),
+    }
+}
+
+fn totals(p: &Phase) -> TotalsReport {
+    let both = p.totals();
+    let c = &both.counts;
+    TotalsReport {
+        callbacks: by_kind(p, |k| k.totals.callbacks),
+        callbacks_touching_allocator: both.touched_allocator,
+        allocations: c.allocations,
+        deallocations: c.deallocations,
+        reallocations: c.reallocations,
+        bytes: c.bytes_allocated,
+        bytes_requested: c.bytes_requested(),
+        bytes_deallocated: c.bytes_deallocated,
+        input: kind_totals(&p.input.totals),
+        output: kind_totals(&p.output.totals),
+    }
+}
+
+fn kind_totals(t: &Totals) -> KindTotals {
+    let c = &t.counts;
+    KindTotals {
+        callbacks: t.callbacks,
+        callbacks_touching_allocator: t.touched_allocator,
+        allocations: c.allocations,
+        deallocations: c.deallocations,
+        reallocations: c.reallocations,
+        bytes: c.bytes_allocated,
+        bytes_requested: c.bytes_requested(),
+        bytes_deallocated: c.bytes_deallocated,
+        largest_request_bytes: c.largest_request,
+        frames: t.frames,
+        wall_ns: t.wall_ns,
+        period_ns: t.period_ns,
+    }
+}
+
+fn rates(a: &Aggregates) -> RatesReport {
+    let r = a.rates();
+    let kind = |r: Rates| KindRates {
+        callbacks_per_second: r.callbacks_per_second,
+        allocations_per_second: r.allocations_per_second,
+        deallocations_per_second: r.deallocations_per_second,
+        reallocations_per_second: r.reallocations_per_second,
+        allocator_calls_per_second: r.allocator_calls_per_second,
+        bytes_per_second: r.bytes_per_second,
+    };
+    RatesReport {
+        seconds: a.duration.as_secs_f64(),
+        callbacks_per_second: r.callbacks_per_second,
+        allocations_per_second: r.allocations_per_second,
+        deallocations_per_second: r.deallocations_per_second,
+        reallocations_per_second: r.reallocations_per_second,
+        allocator_calls_per_second: r.allocator_calls_per_second,
+        bytes_per_second: r.bytes_per_second,
+        input: kind(a.rates_of(CallbackKind::Input)),
+        output: kind(a.rates_of(CallbackKind::Output)),
+    }
+}
+
+fn per_callback(h: &PerCallback) -> Vec<PerCallbackRow> {
+    h.iter()
+        .map(|b| PerCallbackRow {
+            allocations: b.allocations,
+            or_more: b.or_more,
+            callbacks: b.callbacks,
+        })
+        .collect()
+}
+
+fn summary(s: LatencySummary) -> LatencyReport {
+    LatencyReport {
+        count: s.count,
+        min_ns: s.min_ns,
+        mean_ns: s.mean_ns,
+        p50_ns: s.p50_ns,
+        p90_ns: s.p90_ns,
+        p99_ns: s.p99_ns,
+        p999_ns: s.p999_ns,
+        max_ns: s.max_ns,
+    }
+}
+
+fn latency(k: &KindFigures) -> KindLatency {
+    let s = k.latency.summary();
+    KindLatency {
+        count: s.count,
+        min_ns: s.min_ns,
+        mean_ns: s.mean_ns,
+        p50_ns: s.p50_ns,
+        p90_ns: s.p90_ns,
+        p99_ns: s.p99_ns,
+        p999_ns: s.p999_ns,
+        max_ns: s.max_ns,
+        allocated: summary(k.latency_allocated.summary()),
+        not_allocated: summary(k.latency_not_allocated.summary()),
+    }
+}
+
+fn xruns(x: &Xruns) -> XrunsReport {
+    XrunsReport {
+        underruns: x.underruns,
+        buffering_callbacks: x.buffering,
+        overruns: x.overruns,
+        bytes_dropped: x.bytes_dropped,
+        partial_frames: x.partial_frames,
+        frames_unrendered: x.frames_unrendered,
+    }
+}
+
+fn size_classes(a: &Aggregates) -> SizeClassesReport {
+    let both = kind_sizes(&a.sizes_total());
+    SizeClassesReport {
+        requested: both.requested,
+        macos: both.macos,
+        input: kind_sizes(&a.sizes.input),
+        output: kind_sizes(&a.sizes.output),
+    }
+}
+
+fn kind_sizes(stats: &Stats) -> KindSizeClasses {
+    let requested = stats
+        .requested()
+        .iter()
+        .map(|(range, count)| RequestedRow {
+            requested_bytes: (range.max != usize::MAX).then_some(range.max as u64),
+            min_bytes: range.min as u64,
+            count,
+        })
+        .collect();
+    let macos = stats
+        .macos_classes()
+        .iter()
+        .map(|(bucket, count)| {
+            let (class_bytes, class) = match bucket {
+                MacosBucket::Tiny(b) => (Some(b as u64), MacosRegion::Tiny),
+                MacosBucket::Small(b) => (Some(b as u64), MacosRegion::Small),
+                MacosBucket::Large => (None, MacosRegion::Large),
+            };
+            MacosRow {
+                class_bytes,
+                class,
+                count,
+            }
+        })
+        .collect();
+    KindSizeClasses { requested, macos }
+}

@@ -1,0 +1,35 @@
+//! Reports: a run's [`Aggregates`](crate::metrics::Aggregates), the
+//! configuration that produced them and the environment they were measured
+//! in, as versioned JSON.
+//!
+//! - [`Report`] and its sections are plain serde structs; their field names
+//!   are the JSON keys, documented key by key in `reports/SCHEMA.md`. The
+//!   driver or CLI fills in a [`ReportConfig`], takes
+//!   [`Environment::detect`] and an [`Integrity`] verdict, and calls
+//!   [`Report::from_aggregates`].
+//! - [`write_json`] writes a report atomically (temporary file, sync,
+//!   rename); [`read_json`] reads one back and refuses another
+//!   [`SCHEMA_VERSION`] with a [`ReportError`] saying so.
+
+mod convert;
+mod environment;
+mod error;
+mod file;
+mod integrity;
+mod schema;
+#[cfg(test)]
+mod test_dir;
+
+pub use environment::Environment;
+pub use error::ReportError;
+pub use file::{read_json, write_json};
+pub use integrity::{Integrity, Mismatch, Verdict};
+pub use schema::{
+    ByKind, KindLatency, KindRates, KindSizeClasses, KindTotals, LatencyReport, LoadReport,
+    MacosRegion, MacosRow, PerCallbackRow, PhaseReport, RatesReport, Report, ReportConfig,
+    RequestedRow, SCHEMA_VERSION, SiteReport, SizeClassesReport, TotalsReport, XrunsReport,
+    site_names,
+};
+
+#[cfg(test)]
+mod tests;

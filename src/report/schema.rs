@@ -1,0 +1,363 @@
+//! The report's shape: plain serde structs whose field names are the JSON
+//! keys `reports/SCHEMA.md` documents. Renaming a field changes the
+//! schema.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::sites::SiteSet;
+
+use super::environment::Environment;
+use super::integrity::Integrity;
+
+/// Version of the schema these structs describe. Adding keys keeps it;
+/// removing, renaming or changing the meaning of one bumps it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A run's report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`] when written.
+    pub schema_version: u32,
+    /// What was run.
+    pub config: ReportConfig,
+    /// Where and with what it was built and run.
+    pub environment: Environment,
+    /// Totals per simulated second.
+    pub rates: RatesReport,
+    /// Every callback, warm-up and steady state together.
+    pub totals: TotalsReport,
+    /// How many callbacks made 0, 1, 2, … allocations.
+    pub allocations_per_callback: ByKind<Vec<PerCallbackRow>>,
+    /// Requested sizes and macOS malloc size classes.
+    pub size_classes: SizeClassesReport,
+    /// Allocation sites (empty until site capture exists).
+    pub sites: Vec<SiteReport>,
+    /// Callback durations.
+    pub latency: ByKind<KindLatency>,
+    /// Callback duration over period.
+    pub cpu_load: ByKind<LoadReport>,
+    /// Callbacks that took longer than their period.
+    pub deadline_misses: ByKind<u64>,
+    /// Underruns, overruns and what they cost.
+    pub xruns: XrunsReport,
+    /// The callbacks marked as warm-up.
+    pub warm_up: PhaseReport,
+    /// The other callbacks.
+    pub steady_state: PhaseReport,
+    /// Whether the output matched what the input should have produced.
+    pub integrity: Integrity,
+}
+
+/// What was run. The driver or CLI fills it in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportConfig {
+    /// Engine variant name (`seed`, `prefix`, `fixed`).
+    pub variant: String,
+    /// Names of the switched-on allocation sites (see [`site_names`]).
+    pub sites: Vec<String>,
+    /// Sample rate, in Hz.
+    pub sample_rate: u32,
+    /// Frames per callback (the nominal count when it varies).
+    pub frames: u32,
+    /// Input channels.
+    pub channels: u32,
+    /// Requested run length, in simulated seconds.
+    pub seconds: f64,
+    /// Seed of every pseudo-random choice.
+    pub seed: u64,
+    /// What drove the callbacks (`sim`, `jack`, `coreaudio`).
+    pub backend: String,
+    /// `virtual` (as fast as possible) or `paced` (real time).
+    pub mode: String,
+    /// Whether the renderer convolved (false: passthrough).
+    pub convolution: bool,
+    /// The preset's name or file, if any.
+    pub preset: Option<String>,
+    /// Callbacks of each kind after a start or restart marked as warm-up.
+    pub warm_up_callbacks: u64,
+}
+
+/// The names of a set of sites, in [`Site::ALL`](crate::engine::sites::Site::ALL)
+/// order, for [`ReportConfig::sites`].
+pub fn site_names(sites: SiteSet) -> Vec<String> {
+    sites.iter().map(|s| s.name().to_owned()).collect()
+}
+
+/// One value per callback kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ByKind<T> {
+    /// Input callbacks.
+    pub input: T,
+    /// Output callbacks.
+    pub output: T,
+}
+
+/// Totals per simulated second.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct RatesReport {
+    /// The simulated duration the rates divide by, in seconds.
+    pub seconds: f64,
+    /// Callbacks of both kinds per second.
+    pub callbacks_per_second: f64,
+    /// `alloc` and `alloc_zeroed` calls per second.
+    pub allocations_per_second: f64,
+    /// `dealloc` calls per second.
+    pub deallocations_per_second: f64,
+    /// `realloc` calls per second.
+    pub reallocations_per_second: f64,
+    /// Allocator calls of every kind per second.
+    pub allocator_calls_per_second: f64,
+    /// Bytes requested by allocations per second.
+    pub bytes_per_second: f64,
+    /// The same for input callbacks alone.
+    pub input: KindRates,
+    /// The same for output callbacks alone.
+    pub output: KindRates,
+}
+
+/// One kind's totals per simulated second.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct KindRates {
+    /// Callbacks per second.
+    pub callbacks_per_second: f64,
+    /// `alloc` and `alloc_zeroed` calls per second.
+    pub allocations_per_second: f64,
+    /// `dealloc` calls per second.
+    pub deallocations_per_second: f64,
+    /// `realloc` calls per second.
+    pub reallocations_per_second: f64,
+    /// Allocator calls of every kind per second.
+    pub allocator_calls_per_second: f64,
+    /// Bytes requested by allocations per second.
+    pub bytes_per_second: f64,
+}
+
+/// Counts over a set of callbacks of both kinds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotalsReport {
+    /// Callbacks per kind.
+    pub callbacks: ByKind<u64>,
+    /// Callbacks that made at least one allocator call.
+    pub callbacks_touching_allocator: u64,
+    /// `alloc` and `alloc_zeroed` calls.
+    pub allocations: u64,
+    /// `dealloc` calls.
+    pub deallocations: u64,
+    /// `realloc` calls.
+    pub reallocations: u64,
+    /// Bytes requested by `alloc` and `alloc_zeroed`.
+    pub bytes: u64,
+    /// `bytes` plus the new sizes requested by `realloc`.
+    pub bytes_requested: u64,
+    /// Bytes released by `dealloc`.
+    pub bytes_deallocated: u64,
+    /// The input callbacks alone.
+    pub input: KindTotals,
+    /// The output callbacks alone.
+    pub output: KindTotals,
+}
+
+/// Counts over a set of callbacks of one kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindTotals {
+    /// Callbacks.
+    pub callbacks: u64,
+    /// Callbacks that made at least one allocator call.
+    pub callbacks_touching_allocator: u64,
+    /// `alloc` and `alloc_zeroed` calls.
+    pub allocations: u64,
+    /// `dealloc` calls.
+    pub deallocations: u64,
+    /// `realloc` calls.
+    pub reallocations: u64,
+    /// Bytes requested by `alloc` and `alloc_zeroed`.
+    pub bytes: u64,
+    /// `bytes` plus the new sizes requested by `realloc`.
+    pub bytes_requested: u64,
+    /// Bytes released by `dealloc`.
+    pub bytes_deallocated: u64,
+    /// Largest single request.
+    pub largest_request_bytes: u64,
+    /// Frames asked for.
+    pub frames: u64,
+    /// Wall-clock time spent in the callbacks, in nanoseconds.
+    pub wall_ns: u64,
+    /// The callbacks' periods added up, in nanoseconds.
+    pub period_ns: u64,
+}
+
+/// One bucket of the allocations-per-callback histogram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PerCallbackRow {
+    /// Allocations each callback in the bucket made (at least this many
+    /// when `or_more`).
+    pub allocations: u64,
+    /// True for the overflow bucket.
+    pub or_more: bool,
+    /// Callbacks in the bucket.
+    pub callbacks: u64,
+}
+
+/// Requested sizes and size classes, of both kinds and per kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SizeClassesReport {
+    /// Requests per power-of-two range, both kinds.
+    pub requested: Vec<RequestedRow>,
+    /// Requests per macOS malloc size class, both kinds.
+    pub macos: Vec<MacosRow>,
+    /// Input callbacks alone.
+    pub input: KindSizeClasses,
+    /// Output callbacks alone.
+    pub output: KindSizeClasses,
+}
+
+/// Requested sizes and size classes of one callback kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindSizeClasses {
+    /// Requests per power-of-two range.
+    pub requested: Vec<RequestedRow>,
+    /// Requests per macOS malloc size class.
+    pub macos: Vec<MacosRow>,
+}
+
+/// Requests whose size fell in one power-of-two range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestedRow {
+    /// Upper bound of the range (a power of two); null for the last,
+    /// open-ended range.
+    pub requested_bytes: Option<u64>,
+    /// Lower bound of the range.
+    pub min_bytes: u64,
+    /// Requests (allocations, and reallocations by new size).
+    pub count: u64,
+}
+
+/// Requests that landed in one macOS malloc size class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MacosRow {
+    /// Bytes the class hands out; null for `large` (every request above
+    /// 32 KiB).
+    pub class_bytes: Option<u64>,
+    /// The malloc region.
+    pub class: MacosRegion,
+    /// Requests in the class.
+    pub count: u64,
+}
+
+/// A macOS malloc region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MacosRegion {
+    /// Tiny (or nano): 16-byte quantum, up to 1008 bytes.
+    Tiny,
+    /// Small: 512-byte quantum, up to 32 KiB.
+    Small,
+    /// Everything larger.
+    Large,
+}
+
+/// One allocation site's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteReport {
+    /// The first function in user code on the allocation's stack.
+    pub function: String,
+    /// Bytes requested by each allocation.
+    pub size: u64,
+    /// Allocations at the site over the run.
+    pub count: u64,
+    /// `count` per callback of the site's kind.
+    pub per_callback: f64,
+}
+
+/// Durations of one kind's callbacks, in nanoseconds, and the same for
+/// those that touched the allocator and those that did not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct KindLatency {
+    /// Callbacks measured.
+    pub count: u64,
+    /// Shortest (exact).
+    pub min_ns: u64,
+    /// Mean (exact).
+    pub mean_ns: f64,
+    /// Median.
+    pub p50_ns: u64,
+    /// 90th percentile.
+    pub p90_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
+    /// 99.9th percentile.
+    pub p999_ns: u64,
+    /// Longest (exact).
+    pub max_ns: u64,
+    /// Callbacks that made at least one allocator call.
+    pub allocated: LatencyReport,
+    /// Callbacks that made none.
+    pub not_allocated: LatencyReport,
+}
+
+/// Durations of a set of callbacks, in nanoseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyReport {
+    /// Callbacks measured.
+    pub count: u64,
+    /// Shortest (exact).
+    pub min_ns: u64,
+    /// Mean (exact).
+    pub mean_ns: f64,
+    /// Median.
+    pub p50_ns: u64,
+    /// 90th percentile.
+    pub p90_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
+    /// 99.9th percentile.
+    pub p999_ns: u64,
+    /// Longest (exact).
+    pub max_ns: u64,
+}
+
+/// Callback duration over period, for one kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoadReport {
+    /// Mean of the callbacks' ratios.
+    pub mean: f64,
+    /// Largest ratio.
+    pub max: f64,
+    /// Wall-clock time in the callbacks over the run's simulated
+    /// duration.
+    pub share: f64,
+}
+
+/// Buffer trouble.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct XrunsReport {
+    /// Output callbacks in which the ring ran short.
+    pub underruns: u64,
+    /// Output callbacks that were buffering and wrote silence.
+    pub buffering_callbacks: u64,
+    /// Input callbacks that dropped bytes.
+    pub overruns: u64,
+    /// Bytes dropped.
+    pub bytes_dropped: u64,
+    /// Input callbacks whose ring write ended mid-frame.
+    pub partial_frames: u64,
+    /// Output frames left unrendered.
+    pub frames_unrendered: u64,
+}
+
+/// The figures of one phase of the run (warm-up or steady state).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PhaseReport {
+    /// Counts.
+    pub totals: TotalsReport,
+    /// How many callbacks made 0, 1, 2, … allocations.
+    pub allocations_per_callback: ByKind<Vec<PerCallbackRow>>,
+    /// Durations.
+    pub latency: ByKind<KindLatency>,
+    /// Duration over period; `share` still divides by the whole run.
+    pub cpu_load: ByKind<LoadReport>,
+    /// Callbacks that took longer than their period.
+    pub deadline_misses: ByKind<u64>,
+    /// Underruns, overruns and what they cost.
+    pub xruns: XrunsReport,
+}
