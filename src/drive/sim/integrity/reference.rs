@@ -1,0 +1,208 @@
+//! What convolution should have produced: the same input blocks through
+//! the same filters, rendered apart from the engine.
+
+use crate::engine::buffers::Planar;
+use crate::engine::convolver::{BLOCK, FftPlans};
+use crate::engine::layout::{HesuviMap, Layout};
+use crate::engine::preset::Preset;
+use crate::engine::renderer::{ActivateError, RendererSet};
+use crate::engine::sites::SiteSet;
+
+/// How the checker computes the expected output of convolution.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ConvolutionReference {
+    /// A fresh renderer set built from the same preset, fed the same
+    /// blocks: the engine's own partitioned convolution, so the output
+    /// must match bit for bit. Fast (it doubles the rendering work); it
+    /// checks everything around the convolver (ring, interleaving, block
+    /// alignment, adoption of sets), not the convolver itself, which the
+    /// engine's tests hold to direct convolution.
+    #[default]
+    Partitioned,
+    /// Direct time-domain convolution in `f64` with the preset's impulse
+    /// responses: independent of the engine's code, matched within
+    /// [`DIRECT_TOLERANCE`]. Costs taps × 2 multiply-adds per renderer
+    /// and frame.
+    Direct,
+}
+
+/// Largest difference accepted between the engine's output and direct
+/// convolution, relative to the largest output the filters can produce
+/// (the sum of the active filters' absolute taps × the signal's peak).
+/// Single-precision FFT convolution of 1 024 points stays two orders of
+/// magnitude below it.
+pub const DIRECT_TOLERANCE: f32 = 1e-5;
+
+/// A reference renderer for one published preset.
+#[derive(Debug)]
+pub(super) enum Reference {
+    Partitioned(Box<RendererSet>),
+    Direct(Direct),
+}
+
+/// Builds references the way the engine's control side builds sets.
+#[derive(Debug)]
+pub(super) struct Builder {
+    kind: ConvolutionReference,
+    layout: Layout,
+    sample_rate: u32,
+    plans: FftPlans,
+}
+
+impl Builder {
+    pub(super) fn new(kind: ConvolutionReference, channels: usize, sample_rate: u32) -> Builder {
+        Builder {
+            kind,
+            layout: Layout::for_channels(channels),
+            sample_rate,
+            plans: FftPlans::new(),
+        }
+    }
+
+    pub(super) fn build(&self, preset: &Preset) -> Result<Reference, ActivateError> {
+        Ok(match self.kind {
+            ConvolutionReference::Partitioned => Reference::Partitioned(Box::new(
+                RendererSet::build(preset, &self.layout, self.sample_rate, &self.plans)?,
+            )),
+            ConvolutionReference::Direct => {
+                Reference::Direct(Direct::new(preset, &self.layout, self.sample_rate)?)
+            }
+        })
+    }
+}
+
+impl Reference {
+    /// Renderers that receive input on a device of `channels` channels.
+    pub(super) fn active(&self, channels: usize) -> usize {
+        match self {
+            Reference::Partitioned(set) => set.active(channels),
+            Reference::Direct(d) => d.filters.len().min(channels),
+        }
+    }
+
+    /// True when the engine must match it bit for bit.
+    pub(super) fn exact(&self) -> bool {
+        matches!(self, Reference::Partitioned(_))
+    }
+
+    /// Largest difference accepted from the engine's output.
+    pub(super) fn tolerance(&self, channels: usize) -> f32 {
+        match self {
+            Reference::Partitioned(_) => 0.0,
+            Reference::Direct(d) => d.tolerance(channels),
+        }
+    }
+
+    /// Renders the whole blocks of `frames` frames of the first
+    /// `channels` planar channels into `left` and `right`, leaving the
+    /// frames past the last whole block untouched, as the engine does.
+    pub(super) fn render(
+        &mut self,
+        input: &Planar,
+        channels: usize,
+        frames: usize,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        match self {
+            Reference::Partitioned(set) => {
+                set.render(input, channels, frames, left, right, SiteSet::EMPTY);
+            }
+            Reference::Direct(d) => d.render(input, channels, frames, left, right),
+        }
+    }
+}
+
+/// Direct convolution: each renderer's (left, right) impulse responses and
+/// the recent history of the input it has been fed.
+#[derive(Debug)]
+pub(super) struct Direct {
+    filters: Vec<[Vec<f32>; 2]>,
+    /// Per renderer: the last `taps - 1` samples fed, then the current
+    /// block.
+    history: Vec<Vec<f32>>,
+    taps: usize,
+}
+
+impl Direct {
+    /// The renderers `RendererSet::build` makes for this preset and
+    /// layout: speakers in channel order, unmapped ones skipped.
+    fn new(preset: &Preset, layout: &Layout, sample_rate: u32) -> Result<Direct, ActivateError> {
+        let map = HesuviMap::for_preset_channels(preset.channel_count());
+        let mut filters = Vec::new();
+        for &speaker in layout.speakers() {
+            if let Some((l, r)) = map.indices(speaker) {
+                filters.push([
+                    preset.impulse_response(l, sample_rate)?,
+                    preset.impulse_response(r, sample_rate)?,
+                ]);
+            }
+        }
+        if filters.is_empty() {
+            return Err(ActivateError::NoRenderers {
+                preset: preset.name().to_owned(),
+                layout: layout.name(),
+            });
+        }
+        let taps = filters
+            .iter()
+            .flat_map(|f| f.iter().map(Vec::len))
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let history = vec![vec![0.0; taps - 1 + BLOCK]; filters.len()];
+        Ok(Direct {
+            filters,
+            history,
+            taps,
+        })
+    }
+
+    fn tolerance(&self, channels: usize) -> f32 {
+        let peak: f32 = (0..2)
+            .map(|ear| {
+                self.filters
+                    .iter()
+                    .take(channels)
+                    .map(|f| f[ear].iter().map(|h| h.abs()).sum::<f32>())
+                    .sum::<f32>()
+            })
+            .fold(0.0, f32::max);
+        DIRECT_TOLERANCE * peak * crate::drive::sim::signal::AMPLITUDE
+    }
+
+    fn render(
+        &mut self,
+        input: &Planar,
+        channels: usize,
+        frames: usize,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        let active = self.filters.len().min(channels);
+        let t = self.taps;
+        for b in 0..frames / BLOCK {
+            let span = b * BLOCK..(b + 1) * BLOCK;
+            for (i, h) in self.history.iter_mut().enumerate().take(active) {
+                h.copy_within(BLOCK.., 0);
+                h[t - 1..].copy_from_slice(&input.channel(i)[span.clone()]);
+            }
+            for n in 0..BLOCK {
+                let mut y = [0f64; 2];
+                for (f, h) in self.filters.iter().zip(&self.history).take(active) {
+                    for (ear, ir) in f.iter().enumerate() {
+                        // y[n] = Σ_k ir[k] · x[n − k]; x[n] is h[t − 1 + n].
+                        let window = &h[t + n - ir.len()..t + n];
+                        y[ear] += ir
+                            .iter()
+                            .zip(window.iter().rev())
+                            .map(|(&a, &x)| f64::from(a) * f64::from(x))
+                            .sum::<f64>();
+                    }
+                }
+                left[span.start + n] = y[0] as f32;
+                right[span.start + n] = y[1] as f32;
+            }
+        }
+    }
+}
