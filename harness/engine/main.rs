@@ -9,4 +9,5 @@ mod rig;
 
 mod passthrough;
 mod rendering;
+mod simulated;
 mod sites;

@@ -341,7 +341,7 @@ impl FrameSource {
         };
         // Mix rather than xor the seeds, so equal seeds do not cancel.
         let mixed = SplitMix::new(own).next_u64()
-            ^ SplitMix::new(run_seed ^ 0x5EED_0F_C10C).next_u64()
+            ^ SplitMix::new(run_seed ^ 0x005E_ED0F_C10C).next_u64()
             ^ SplitMix::new(salt).next_u64();
         FrameSource {
             sequence,
@@ -435,7 +435,7 @@ impl SimClock {
                 },
             })
             .collect();
-        pending.sort_by(|a, b| a.at.cmp(&b.at)); // stable: ties keep their order
+        pending.sort_by_key(|p| p.at); // stable: ties keep their order
         SimClock {
             devices: [state(CallbackKind::Input), state(CallbackKind::Output)],
             pending,

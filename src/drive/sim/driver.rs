@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::alloc::{Stats, check_installed, measure};
 use crate::drive::record::Record;
-use crate::drive::sim::clock::{Action, CallbackTick, Tick};
+use crate::drive::sim::clock::{Action, CallbackTick, SimClock, Tick};
 use crate::drive::sim::config::{Fault, Mode, SimConfig, SimError};
 use crate::drive::sim::integrity::{Checker, IntegrityMode, IntegrityReport};
 use crate::drive::sim::pacing::{Pacer, PacingReport};
@@ -135,6 +135,7 @@ impl Outcome {
 #[derive(Debug)]
 pub struct Simulation {
     config: SimConfig,
+    clock: SimClock,
     parts: Parts,
 }
 
@@ -195,20 +196,25 @@ impl Simulation {
                 count: config.count_allocations,
                 fault: config.fault,
             },
+            clock: config.clock(),
             config: config.clone(),
         })
     }
 
-    /// Runs to the end, handing every record to `sink`.
-    pub fn run(self, sink: &mut impl RecordSink) -> Result<Outcome, SimError> {
+    /// Runs to the end, handing every record to `sink`. The simulation is
+    /// spent afterwards: a second call finds nothing left to run. Allocates
+    /// nothing between callbacks (scheduled actions allocate on the
+    /// control side), and frees nothing: the engine is freed when the
+    /// simulation is dropped.
+    pub fn run(&mut self, sink: &mut impl RecordSink) -> Result<Outcome, SimError> {
         self.run_with_progress(sink, &mut |_: &Progress| {})
     }
 
-    /// Runs to the end, handing every record to `sink` and reporting
-    /// progress to `progress` at most every [`PROGRESS_INTERVAL`] of
-    /// simulated time, and once at the end (both between callbacks).
+    /// Runs to the end as [`run`](Self::run) does, and reports progress
+    /// to `progress` at most every [`PROGRESS_INTERVAL`] of simulated
+    /// time, and once at the end (both between callbacks).
     pub fn run_with_progress(
-        mut self,
+        &mut self,
         sink: &mut impl RecordSink,
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<Outcome, SimError> {
@@ -217,7 +223,6 @@ impl Simulation {
             self.config.devices.input.sample_rate,
             self.config.devices.output.sample_rate,
         ];
-        let mut clock = self.config.clock();
         let mut pacer = (self.config.mode == Mode::Paced).then(Pacer::start);
         let wall_start = Instant::now();
         let mut outcome = Outcome {
@@ -234,7 +239,7 @@ impl Simulation {
         let interval = PROGRESS_INTERVAL.as_nanos();
         let mut next_progress = interval;
         let mut callbacks = 0;
-        while let Some(event) = clock.next_event() {
+        while let Some(event) = self.clock.next_event() {
             match event.tick {
                 Tick::Action(i) => {
                     if self.parts.apply(&self.config.schedule[i].action)? {
@@ -396,7 +401,6 @@ impl Parts {
                 let r = output.process(&mut view, frames);
                 (r, start.elapsed())
             });
-        drop(view);
         if let Some(Fault::BumpOutput { callback, frame }) = self.fault
             && callback == t.index
             && (frame as usize) < frames

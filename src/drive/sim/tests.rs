@@ -83,7 +83,10 @@ fn callback_counts_are_fs_times_s_over_n_per_side() {
             FrameSequence::Fixed(frames),
             Duration::from_secs(4),
         ));
-        assert_eq!((o.input.callbacks, o.output.callbacks), (expected, expected));
+        assert_eq!(
+            (o.input.callbacks, o.output.callbacks),
+            (expected, expected)
+        );
         assert_eq!(records.len() as u64, 2 * expected);
         assert!(o.integrity.verdict.passed(), "N={frames}");
     }
@@ -107,7 +110,10 @@ fn records_carry_the_device_time_frames_period_and_warm_up() {
         .filter(|r| r.kind == CallbackKind::Input)
         .collect();
     assert_eq!(
-        inputs[..4].iter().map(|r| r.device_time).collect::<Vec<_>>(),
+        inputs[..4]
+            .iter()
+            .map(|r| r.device_time)
+            .collect::<Vec<_>>(),
         [0, 471, 983, 1536]
     );
     // 471 / 48 000 s = 9 812 500 ns.
@@ -230,13 +236,33 @@ fn convolution_with_kemar_matches_a_fresh_renderer_set_bit_for_bit() {
     assert_eq!(o.integrity.frames_checked, 188 * 512);
 }
 
+// Direct convolution costs 16 engines × 558 taps a frame: a few seconds
+// per simulated second in a debug build, so these runs are short.
 #[test]
 fn convolution_with_kemar_matches_direct_convolution_within_tolerance() {
-    let config = kemar(Duration::from_millis(500))
+    let config = kemar(Duration::from_millis(200))
         .with_integrity(IntegrityMode::Check(ConvolutionReference::Direct));
     let (o, _) = run_logged(&config);
     assert!(o.integrity.verdict.passed(), "{}", o.integrity.verdict);
-    assert_eq!(o.integrity.frames_checked, 47 * 512);
+    // ceil(9 600 / 512) = 19 callbacks, all playing.
+    assert_eq!(o.integrity.frames_checked, 19 * 512);
+}
+
+#[test]
+fn the_direct_reference_follows_a_preset_switch_and_a_toggle() {
+    let short = Preset::from_channels(
+        "synthetic",
+        44_100,
+        crate::engine::synthetic::impulse_set(7, 200),
+    )
+    .unwrap();
+    let config = kemar(Duration::from_millis(400))
+        .with_integrity(IntegrityMode::Check(ConvolutionReference::Direct))
+        .at(Duration::from_millis(100), Action::SwitchPreset(short))
+        .at(Duration::from_millis(200), Action::SetConvolution(false))
+        .at(Duration::from_millis(250), Action::SetConvolution(true));
+    let (o, _) = run_logged(&config);
+    assert!(o.integrity.verdict.passed(), "{}", o.integrity.verdict);
 }
 
 #[test]
@@ -260,11 +286,13 @@ fn switches_toggles_restarts_and_frame_changes_keep_convolution_checked() {
                 output: Some(FrameSequence::Fixed(1024)),
             },
         )
-        .at(Duration::from_millis(2500), Action::SwitchPreset(Preset::kemar()));
-    for reference in [ConvolutionReference::Partitioned, ConvolutionReference::Direct] {
-        let (o, _) = run_logged(&config.clone().with_integrity(IntegrityMode::Check(reference)));
-        assert!(o.integrity.verdict.passed(), "{reference:?}: {}", o.integrity.verdict);
-    }
+        .at(
+            Duration::from_millis(2500),
+            Action::SwitchPreset(Preset::kemar()),
+        );
+    let (o, _) = run_logged(&config);
+    assert!(o.integrity.verdict.passed(), "{}", o.integrity.verdict);
+    assert!(o.xruns.total() > 0);
 }
 
 #[test]
@@ -282,7 +310,10 @@ fn frames_left_unrendered_are_reported_not_checked_and_do_not_fail() {
         })
     );
     assert_eq!(
-        records.iter().map(|r| u64::from(r.frames_unrendered)).sum::<u64>(),
+        records
+            .iter()
+            .map(|r| u64::from(r.frames_unrendered))
+            .sum::<u64>(),
         playing * 256
     );
 }
@@ -311,9 +342,12 @@ fn a_flipped_sample_fails_with_its_position_and_values() {
             }
         }
     );
-    for reference in [ConvolutionReference::Partitioned, ConvolutionReference::Direct] {
-        let mut config = kemar(Duration::from_millis(300))
-            .with_integrity(IntegrityMode::Check(reference));
+    for reference in [
+        ConvolutionReference::Partitioned,
+        ConvolutionReference::Direct,
+    ] {
+        let mut config =
+            kemar(Duration::from_millis(250)).with_integrity(IntegrityMode::Check(reference));
         config.fault = Some(Fault::BumpOutput {
             callback: 20,
             frame: 7,
@@ -321,7 +355,11 @@ fn a_flipped_sample_fails_with_its_position_and_values() {
         let (o, _) = run_logged(&config);
         match o.integrity.verdict {
             Verdict::Fail { first_mismatch: m } => {
-                assert_eq!((m.callback, m.frame, m.channel), (20, 7, 0), "{reference:?}");
+                assert_eq!(
+                    (m.callback, m.frame, m.channel),
+                    (20, 7, 0),
+                    "{reference:?}"
+                );
                 assert!((m.got - m.expected - 1.0).abs() < 1e-3, "{m}");
             }
             v => panic!("{reference:?}: {v}"),

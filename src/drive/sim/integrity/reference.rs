@@ -29,9 +29,10 @@ pub enum ConvolutionReference {
 /// Largest difference accepted between the engine's output and direct
 /// convolution, relative to the largest output the filters can produce
 /// (the sum of the active filters' absolute taps × the signal's peak).
-/// Single-precision FFT convolution of 1 024 points stays two orders of
-/// magnitude below it.
-pub const DIRECT_TOLERANCE: f32 = 1e-5;
+/// Single-precision FFT convolution of 1 024 points stays more than an
+/// order of magnitude below it: with KEMAR at 7.1 the worst difference
+/// measured is 9 × 10⁻⁷ against a tolerance of 2.8 × 10⁻⁵.
+pub const DIRECT_TOLERANCE: f32 = 1e-6;
 
 /// A reference renderer for one published preset.
 #[derive(Debug)]

@@ -195,7 +195,7 @@ impl ReadStream {
         }
         if let Some(p) = self.locate(offset) {
             let q = p.start + (offset - p.offset);
-            if q % 4 == 0 && offset + 4 <= p.offset + p.len {
+            if q.is_multiple_of(4) && offset + 4 <= p.offset + p.len {
                 let sample = q / 4;
                 let c = channels as u64;
                 return Value {
