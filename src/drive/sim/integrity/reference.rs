@@ -114,8 +114,9 @@ impl Reference {
     }
 }
 
-/// Direct convolution: each renderer's (left, right) impulse responses and
-/// the recent history of the input it has been fed.
+/// Direct convolution: each renderer's (left, right) impulse responses,
+/// stored time-reversed so each output sample is a forward dot product,
+/// and the recent history of the input each renderer has been fed.
 #[derive(Debug)]
 pub(super) struct Direct {
     filters: Vec<[Vec<f32>; 2]>,
@@ -133,10 +134,12 @@ impl Direct {
         let mut filters = Vec::new();
         for &speaker in layout.speakers() {
             if let Some((l, r)) = map.indices(speaker) {
-                filters.push([
+                let mut ears = [
                     preset.impulse_response(l, sample_rate)?,
                     preset.impulse_response(r, sample_rate)?,
-                ]);
+                ];
+                ears.iter_mut().for_each(|ir| ir.reverse());
+                filters.push(ears);
             }
         }
         if filters.is_empty() {
@@ -191,14 +194,10 @@ impl Direct {
             for n in 0..BLOCK {
                 let mut y = [0f64; 2];
                 for (f, h) in self.filters.iter().zip(&self.history).take(active) {
-                    for (ear, ir) in f.iter().enumerate() {
-                        // y[n] = Σ_k ir[k] · x[n − k]; x[n] is h[t − 1 + n].
-                        let window = &h[t + n - ir.len()..t + n];
-                        y[ear] += ir
-                            .iter()
-                            .zip(window.iter().rev())
-                            .map(|(&a, &x)| f64::from(a) * f64::from(x))
-                            .sum::<f64>();
+                    for (ear, reversed) in f.iter().enumerate() {
+                        // y[n] = Σ_k ir[k] · x[n − k], x[n] at h[t − 1 + n]:
+                        // the reversed filter against the window ending there.
+                        y[ear] += dot(reversed, &h[t + n - reversed.len()..t + n]);
                     }
                 }
                 left[span.start + n] = y[0] as f32;
@@ -206,4 +205,23 @@ impl Direct {
             }
         }
     }
+}
+
+/// Σ a[i] · b[i] in f64, over four partial sums so the compiler can
+/// vectorise it.
+fn dot(a: &[f32], b: &[f32]) -> f64 {
+    let mut acc = [0f64; 4];
+    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = a4
+        .remainder()
+        .iter()
+        .zip(b4.remainder())
+        .map(|(&x, &y)| f64::from(x) * f64::from(y))
+        .sum();
+    for (x, y) in a4.zip(b4) {
+        for i in 0..4 {
+            acc[i] += f64::from(x[i]) * f64::from(y[i]);
+        }
+    }
+    acc.iter().sum::<f64>() + tail
 }
