@@ -8,6 +8,11 @@
 //!   refuses to pass vacuously when the allocator is not installed.
 //! - [`engine`]: the reference engine the harness instruments (so far: the
 //!   ring between the callbacks).
+//! - [`drive`]: what runs the engine's callbacks through time: the
+//!   simulated clock ([`drive::sim`]), one
+//!   [`Record`](drive::record::Record) per callback, handed to a
+//!   [`RecordSink`](drive::sink::RecordSink), and the integrity check of
+//!   what the output played.
 //! - [`cli`]: what the `allocgate` binary does.
 //!
 //! Install the allocator once per binary (or test target), then measure:

@@ -13,198 +13,12 @@
 //! depends on rounding: events at the same instant go scheduled actions
 //! first, then the input callback, then the output callback.
 
-use std::cmp::Ordering;
-use std::fmt;
 use std::time::Duration;
 
-use crate::engine::MAX_FRAMES;
+use crate::drive::sim::frames::{FrameSequence, FrameSource};
+use crate::drive::sim::time::{Drift, NANOS_PER_SECOND, PPB, SimTime};
 use crate::engine::preset::Preset;
 use crate::engine::sites::CallbackKind;
-use crate::engine::synthetic::SplitMix;
-
-const NANOS_PER_SECOND: u128 = 1_000_000_000;
-const PPB: i64 = 1_000_000_000;
-
-/// An exact instant of simulated time since the run started:
-/// `num / den` seconds.
-#[derive(Debug, Clone, Copy)]
-pub struct SimTime {
-    num: u128,
-    den: u128,
-}
-
-impl SimTime {
-    /// The start of the run.
-    pub const ZERO: SimTime = SimTime { num: 0, den: 1 };
-
-    /// `d` after the start.
-    pub fn from_duration(d: Duration) -> SimTime {
-        SimTime {
-            num: d.as_nanos(),
-            den: NANOS_PER_SECOND,
-        }
-    }
-
-    /// Nanoseconds since the start, rounded down.
-    pub fn as_nanos(self) -> u128 {
-        self.num * NANOS_PER_SECOND / self.den
-    }
-
-    /// Seconds since the start, as a float (for display).
-    pub fn as_secs_f64(self) -> f64 {
-        self.num as f64 / self.den as f64
-    }
-}
-
-impl PartialEq for SimTime {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for SimTime {}
-
-impl PartialOrd for SimTime {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for SimTime {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Denominators stay below 2^60 and numerators below 2^70 for any
-        // run shorter than a year, so the products fit in a u128.
-        (self.num * other.den).cmp(&(other.num * self.den))
-    }
-}
-
-/// How much faster (positive) or slower (negative) the output device's
-/// clock runs than its nominal rate, in parts per billion.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Drift(i64);
-
-impl Drift {
-    /// No drift: both clocks run at their nominal rates.
-    pub const NONE: Drift = Drift(0);
-    /// Largest drift accepted either way: 10 % (100 000 ppm).
-    pub const LIMIT_PPB: i64 = 100_000_000;
-
-    /// `ppm` parts per million.
-    pub const fn ppm(ppm: i64) -> Drift {
-        Drift(ppm * 1000)
-    }
-
-    /// `ppb` parts per billion.
-    pub const fn ppb(ppb: i64) -> Drift {
-        Drift(ppb)
-    }
-
-    /// The drift in parts per billion.
-    pub const fn as_ppb(self) -> i64 {
-        self.0
-    }
-
-    /// Whether the drift is within ±[`LIMIT_PPB`](Self::LIMIT_PPB).
-    pub fn is_valid(self) -> bool {
-        self.0.abs() <= Self::LIMIT_PPB
-    }
-}
-
-impl fmt::Display for Drift {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:+} ppm", self.0 as f64 / 1000.0)
-    }
-}
-
-/// Frames per callback of one device.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum FrameSequence {
-    /// Always `N`.
-    Fixed(u32),
-    /// These counts in turn, from the first, over and over.
-    Cycle(Vec<u32>),
-    /// Each callback one of `choices`, picked uniformly by a generator
-    /// seeded from `seed`, the run's seed and the device.
-    Seeded {
-        /// The frame counts to pick from.
-        choices: Vec<u32>,
-        /// The sequence's own seed.
-        seed: u64,
-    },
-}
-
-/// The frame counts CoreAudio is seen to alternate between when it
-/// cannot deliver a constant buffer size (around a 512-frame setting).
-pub const COREAUDIO_FRAMES: [u32; 3] = [471, 512, 553];
-
-/// Why a frame sequence was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum FramesError {
-    /// A cycle or a set of choices with nothing in it.
-    Empty,
-    /// A frame count outside 1..=4096.
-    OutOfRange(u32),
-}
-
-impl fmt::Display for FramesError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FramesError::Empty => f.write_str("empty frame sequence; expected at least one count"),
-            FramesError::OutOfRange(n) => {
-                write!(f, "{n} frames per callback; expected 1 to {MAX_FRAMES}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for FramesError {}
-
-impl FrameSequence {
-    /// CoreAudio's 471/512/553 frames in turn.
-    pub fn coreaudio_cycle() -> FrameSequence {
-        FrameSequence::Cycle(COREAUDIO_FRAMES.to_vec())
-    }
-
-    /// CoreAudio's 471/512/553 frames in a seeded random order.
-    pub fn coreaudio_seeded(seed: u64) -> FrameSequence {
-        FrameSequence::Seeded {
-            choices: COREAUDIO_FRAMES.to_vec(),
-            seed,
-        }
-    }
-
-    fn counts(&self) -> &[u32] {
-        match self {
-            FrameSequence::Fixed(n) => std::slice::from_ref(n),
-            FrameSequence::Cycle(v) => v,
-            FrameSequence::Seeded { choices, .. } => choices,
-        }
-    }
-
-    /// Checks that there is at least one count and every count is in
-    /// 1..=4096.
-    pub fn validate(&self) -> Result<(), FramesError> {
-        let counts = self.counts();
-        if counts.is_empty() {
-            return Err(FramesError::Empty);
-        }
-        match counts.iter().find(|&&n| n == 0 || n as usize > MAX_FRAMES) {
-            Some(&n) => Err(FramesError::OutOfRange(n)),
-            None => Ok(()),
-        }
-    }
-
-    /// The smallest count (0 when empty).
-    pub fn min(&self) -> u32 {
-        self.counts().iter().copied().min().unwrap_or(0)
-    }
-
-    /// The largest count (0 when empty).
-    pub fn max(&self) -> u32 {
-        self.counts().iter().copied().max().unwrap_or(0)
-    }
-}
 
 /// One device's clock: its nominal rate and frames per callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,7 +71,7 @@ impl Devices {
         match kind {
             CallbackKind::Input => (nominal, 1),
             CallbackKind::Output => (
-                nominal * (PPB + self.drift.0) as u128,
+                nominal * (PPB + self.drift.as_ppb()) as u128,
                 NANOS_PER_SECOND, // 10^9: parts per billion
             ),
         }
@@ -327,45 +141,6 @@ pub struct Event {
 
 /// Draws frame counts from a [`FrameSequence`] without allocating.
 #[derive(Debug, Clone)]
-struct FrameSource {
-    sequence: FrameSequence,
-    cursor: usize,
-    rng: SplitMix,
-}
-
-impl FrameSource {
-    fn new(sequence: FrameSequence, run_seed: u64, salt: u64) -> FrameSource {
-        let own = match &sequence {
-            FrameSequence::Seeded { seed, .. } => *seed,
-            _ => 0,
-        };
-        // Mix rather than xor the seeds, so equal seeds do not cancel.
-        let mixed = SplitMix::new(own).next_u64()
-            ^ SplitMix::new(run_seed ^ 0x005E_ED0F_C10C).next_u64()
-            ^ SplitMix::new(salt).next_u64();
-        FrameSource {
-            sequence,
-            cursor: 0,
-            rng: SplitMix::new(mixed),
-        }
-    }
-
-    fn next(&mut self) -> u32 {
-        match &self.sequence {
-            FrameSequence::Fixed(n) => *n,
-            FrameSequence::Cycle(v) => {
-                let n = v[self.cursor % v.len()];
-                self.cursor = (self.cursor + 1) % v.len();
-                n
-            }
-            FrameSequence::Seeded { choices, .. } => {
-                choices[(self.rng.next_u64() % choices.len() as u64) as usize]
-            }
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
 struct DeviceState {
     kind: CallbackKind,
     rate: (u128, u128),
@@ -378,10 +153,7 @@ struct DeviceState {
 impl DeviceState {
     fn next_time(&self) -> SimTime {
         // frame / (num / den) seconds.
-        SimTime {
-            num: u128::from(self.position) * self.rate.1,
-            den: self.rate.0,
-        }
+        SimTime::from_ratio(u128::from(self.position) * self.rate.1, self.rate.0)
     }
 }
 
@@ -539,6 +311,7 @@ impl Iterator for SimClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::drive::sim::frames::COREAUDIO_FRAMES;
 
     fn count(clock: SimClock) -> (u64, u64) {
         let mut n = (0, 0);
@@ -705,22 +478,5 @@ mod tests {
         // Input: ceil(48 000 / 471) = 102; output: ceil(48 096 / 64) = 752.
         assert_eq!(bound(CallbackKind::Input), 102);
         assert_eq!(bound(CallbackKind::Output), 752);
-    }
-
-    #[test]
-    fn frame_sequences_reject_empty_and_out_of_range_counts() {
-        assert_eq!(
-            FrameSequence::Cycle(vec![]).validate(),
-            Err(FramesError::Empty)
-        );
-        assert_eq!(
-            FrameSequence::Fixed(4097).validate(),
-            Err(FramesError::OutOfRange(4097))
-        );
-        assert_eq!(
-            FrameSequence::Fixed(0).validate().unwrap_err().to_string(),
-            "0 frames per callback; expected 1 to 4096"
-        );
-        assert!(FrameSequence::coreaudio_cycle().validate().is_ok());
     }
 }

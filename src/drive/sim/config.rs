@@ -5,10 +5,10 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::alloc::Error as AllocError;
-use crate::drive::sim::clock::{
-    Action, DeviceClock, Devices, Drift, FrameSequence, FramesError, Scheduled, SimClock,
-};
+use crate::drive::sim::clock::{Action, DeviceClock, Devices, Scheduled, SimClock};
+use crate::drive::sim::frames::{FrameSequence, FramesError};
 use crate::drive::sim::integrity::IntegrityMode;
+use crate::drive::sim::time::Drift;
 use crate::engine::EngineConfig;
 use crate::engine::preset::Preset;
 use crate::engine::renderer::ActivateError;

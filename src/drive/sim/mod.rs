@@ -4,8 +4,10 @@
 //! driver that runs the engine's callbacks at their exact device times,
 //! measures each one alone, and checks what the output played.
 //!
-//! - [`clock`]: exact simulated time, the two device clocks and the
-//!   schedule, merged into one deterministic sequence of events.
+//! - [`time`]: exact simulated time ([`SimTime`]) and drift.
+//! - [`frames`]: frames per callback ([`FrameSequence`]).
+//! - [`clock`]: the two device clocks and the schedule, merged into one
+//!   deterministic sequence of events.
 //! - [`config`]: [`SimConfig`], what a run is.
 //! - [`driver`]: [`Simulation`], which runs it and produces a
 //!   [`Record`](crate::drive::record::Record) per callback and an
@@ -43,20 +45,21 @@
 pub mod clock;
 pub mod config;
 pub mod driver;
+pub mod frames;
 pub mod integrity;
 pub mod pacing;
 pub mod signal;
+pub mod time;
 
 #[cfg(test)]
 mod tests;
 
-pub use clock::{
-    Action, COREAUDIO_FRAMES, DeviceClock, Devices, Drift, FrameSequence, Scheduled, SimClock,
-    SimTime,
-};
+pub use clock::{Action, DeviceClock, Devices, Scheduled, SimClock};
 pub use config::{Mode, SimConfig, SimError};
 pub use driver::{
     KindTotals, Outcome, PROGRESS_INTERVAL, Progress, Simulation, WARM_UP_CALLBACKS, Xruns, run,
 };
+pub use frames::{COREAUDIO_FRAMES, FrameSequence, FramesError};
 pub use integrity::{ConvolutionReference, IntegrityMode, IntegrityReport, Mismatch, Verdict};
 pub use pacing::{PacingReport, Realtime};
+pub use time::{Drift, SimTime};
