@@ -202,10 +202,13 @@ impl Simulation {
     }
 
     /// Runs to the end, handing every record to `sink`. The simulation is
-    /// spent afterwards: a second call finds nothing left to run. Allocates
-    /// nothing between callbacks (scheduled actions allocate on the
-    /// control side), and frees nothing: the engine is freed when the
-    /// simulation is dropped.
+    /// spent afterwards: a second call finds nothing left to run.
+    ///
+    /// Between callbacks the driver allocates and frees nothing of its own;
+    /// only scheduled actions do, on the control side, as in the original
+    /// (a preset switch builds renderers, and the set it replaces is freed
+    /// once the output callback hands it back). The engine itself is freed
+    /// when the simulation is dropped.
     pub fn run(&mut self, sink: &mut impl RecordSink) -> Result<Outcome, SimError> {
         self.run_with_progress(sink, &mut |_: &Progress| {})
     }
@@ -242,6 +245,9 @@ impl Simulation {
         while let Some(event) = self.clock.next_event() {
             match event.tick {
                 Tick::Action(i) => {
+                    if let Some(p) = pacer.as_mut() {
+                        p.sleep_until(event.at.as_nanos());
+                    }
                     if self.parts.apply(&self.config.schedule[i].action)? {
                         since_start = [0, 0];
                     }

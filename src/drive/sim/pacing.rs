@@ -87,14 +87,20 @@ impl Pacer {
         }
     }
 
-    /// Sleeps until `at_ns` after the start (at once if that has passed)
-    /// and notes how late it woke. Never allocates.
-    pub(crate) fn wait_until(&mut self, at_ns: u128) {
+    /// Sleeps until `at_ns` after the start, or returns at once if that
+    /// has passed; returns the deadline. Never allocates.
+    pub(crate) fn sleep_until(&self, at_ns: u128) -> Duration {
         let deadline = Duration::from_nanos(u64::try_from(at_ns).unwrap_or(u64::MAX));
-        let now = self.start.elapsed();
-        if let Some(ahead) = deadline.checked_sub(now) {
+        if let Some(ahead) = deadline.checked_sub(self.start.elapsed()) {
             std::thread::sleep(ahead);
         }
+        deadline
+    }
+
+    /// Sleeps until a callback's deadline, `at_ns` after the start, and
+    /// notes how late it woke. Never allocates.
+    pub(crate) fn wait_until(&mut self, at_ns: u128) {
+        let deadline = self.sleep_until(at_ns);
         let late = self.start.elapsed().saturating_sub(deadline);
         self.report.wakeups += 1;
         if late > LATE_WAKEUP {
