@@ -6,10 +6,13 @@
 //!   scope API built on it ([`measure`], [`assert_no_alloc`], [`permit`],
 //!   [`Probe`]). Counting is per thread and per scope, never aborts, and
 //!   refuses to pass vacuously when the allocator is not installed.
-//! - [`engine`]: the reference engine the harness instruments (so far: the
-//!   ring between the callbacks).
-//! - [`drive`]: what calls the callbacks through time, and the
-//!   per-callback [`Record`](drive::record::Record) it keeps.
+//! - [`engine`]: the reference engine the harness instruments: buffer lists,
+//!   ring, both callbacks, renderer, convolution, presets, allocation sites.
+//! - [`drive`]: what runs the engine's callbacks through time: the
+//!   simulated clock ([`drive::sim`]), one
+//!   [`Record`](drive::record::Record) per callback, handed to a
+//!   [`RecordSink`](drive::sink::RecordSink), and the integrity check of
+//!   what the output played.
 //! - [`metrics`]: what the records add up to; an
 //!   [`Aggregator`](metrics::Aggregator) that never allocates while
 //!   recording, finished into [`Aggregates`](metrics::Aggregates).

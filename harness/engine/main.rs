@@ -11,4 +11,5 @@ mod rig;
 mod metrics;
 mod passthrough;
 mod rendering;
+mod simulated;
 mod sites;

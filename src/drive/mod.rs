@@ -3,5 +3,10 @@
 //! CoreAudio) join it with the real-audio work.
 //!
 //! - [`record`]: the per-callback [`Record`](record::Record).
+//! - [`sink`]: where drivers hand records ([`RecordSink`](sink::RecordSink),
+//!   [`RecordLog`](sink::RecordLog)).
+//! - [`sim`]: the simulated clock and its driver.
 
 pub mod record;
+pub mod sim;
+pub mod sink;

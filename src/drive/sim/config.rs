@@ -1,0 +1,327 @@
+//! What a simulated run is: the engine, the two devices, how long, the
+//! seed, the preset, the schedule, how fast, and what to check.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::alloc::Error as AllocError;
+use crate::drive::sim::clock::{Action, DeviceClock, Devices, Scheduled, SimClock};
+use crate::drive::sim::frames::{FrameSequence, FramesError};
+use crate::drive::sim::integrity::IntegrityMode;
+use crate::drive::sim::time::Drift;
+use crate::engine::EngineConfig;
+use crate::engine::preset::Preset;
+use crate::engine::renderer::ActivateError;
+use crate::engine::setup::{ConfigError, SAMPLE_RATES};
+use crate::engine::sites::CallbackKind;
+
+/// How fast simulated time runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// As fast as the callbacks run: the next callback follows at once.
+    #[default]
+    Virtual,
+    /// In real time: the driver thread sleeps until each callback's
+    /// deadline (run start + its simulated time), at `SCHED_FIFO` priority
+    /// when the system grants it.
+    Paced,
+}
+
+/// A deliberate fault, to prove the integrity check can fail. Not part of
+/// the stable API.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Adds 1.0 to one sample of the left output after output callback
+    /// `callback` returns, before the checker sees it.
+    BumpOutput {
+        /// Output callback index.
+        callback: u64,
+        /// Frame within it.
+        frame: u32,
+    },
+}
+
+/// One simulated run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimConfig {
+    /// The engine: channels, rate (the input device's), sites, convolution
+    /// at the start, ring size.
+    pub engine: EngineConfig,
+    /// The two device clocks and the output's drift.
+    pub devices: Devices,
+    /// Simulated time to run.
+    pub duration: Duration,
+    /// Seeds the input signal and seeded frame sequences.
+    pub seed: u64,
+    /// The preset activated before the start (none: the renderer copies
+    /// channels 0 and 1 through).
+    pub preset: Option<Preset>,
+    /// Actions at given times.
+    pub schedule: Vec<Scheduled>,
+    /// Virtual or paced.
+    pub mode: Mode,
+    /// Whether and how to check the output.
+    pub integrity: IntegrityMode,
+    /// Measure each callback with the counting allocator (which must then
+    /// be the global allocator). Off, every count reads zero.
+    pub count_allocations: bool,
+    #[doc(hidden)]
+    pub fault: Option<Fault>,
+}
+
+/// Why a run could not be made.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SimError {
+    /// The engine configuration was refused.
+    Engine(ConfigError),
+    /// A device's frame sequence (at the start or in a scheduled change)
+    /// was refused.
+    Frames {
+        /// Which device.
+        device: CallbackKind,
+        /// Why.
+        error: FramesError,
+    },
+    /// The input device's rate is not the engine's.
+    InputRate {
+        /// The input device's rate.
+        device: u32,
+        /// The engine's rate.
+        engine: u32,
+    },
+    /// The output device's rate is out of range.
+    OutputRate(u32),
+    /// The drift is beyond ±10 %.
+    Drift(Drift),
+    /// A preset could not be activated.
+    Preset(ActivateError),
+    /// Counting was asked for, and the counting allocator is not installed.
+    Alloc(AllocError),
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimError::Engine(e) => write!(f, "{e}"),
+            SimError::Frames { device, error } => {
+                let device = match device {
+                    CallbackKind::Input => "input",
+                    CallbackKind::Output => "output",
+                };
+                write!(f, "{device} device: {error}")
+            }
+            SimError::InputRate { device, engine } => write!(
+                f,
+                "input device at {device} Hz; expected the engine's rate, {engine} Hz"
+            ),
+            SimError::OutputRate(r) => write!(
+                f,
+                "output device at {r} Hz; expected {} to {} Hz",
+                SAMPLE_RATES.start(),
+                SAMPLE_RATES.end()
+            ),
+            SimError::Drift(d) => write!(f, "output drift of {d}; expected at most ±100000 ppm"),
+            SimError::Preset(e) => write!(f, "{e}"),
+            SimError::Alloc(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for SimError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SimError::Engine(e) => Some(e),
+            SimError::Frames { error, .. } => Some(error),
+            SimError::Preset(e) => Some(e),
+            SimError::Alloc(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ConfigError> for SimError {
+    fn from(e: ConfigError) -> Self {
+        SimError::Engine(e)
+    }
+}
+
+impl From<ActivateError> for SimError {
+    fn from(e: ActivateError) -> Self {
+        SimError::Preset(e)
+    }
+}
+
+impl SimConfig {
+    /// A run of `duration` of `engine` with both devices at the engine's
+    /// rate and `frames` per callback, no drift, seed 0, no preset, no
+    /// schedule, virtual time, integrity checked, allocations counted.
+    pub fn new(engine: EngineConfig, frames: FrameSequence, duration: Duration) -> SimConfig {
+        SimConfig {
+            devices: Devices::matched(engine.sample_rate, frames),
+            engine,
+            duration,
+            seed: 0,
+            preset: None,
+            schedule: Vec::new(),
+            mode: Mode::Virtual,
+            integrity: IntegrityMode::default(),
+            count_allocations: true,
+            fault: None,
+        }
+    }
+
+    /// The same with `preset` activated before the start.
+    pub fn with_preset(mut self, preset: Preset) -> Self {
+        self.preset = Some(preset);
+        self
+    }
+
+    /// The same with the output clock drifting by `drift`.
+    pub fn with_drift(mut self, drift: Drift) -> Self {
+        self.devices.drift = drift;
+        self
+    }
+
+    /// The same with another seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The same with `action` scheduled `at` after the start.
+    pub fn at(mut self, at: Duration, action: Action) -> Self {
+        self.schedule.push(Scheduled { at, action });
+        self
+    }
+
+    /// The same in another mode.
+    pub fn with_mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The same with another integrity mode.
+    pub fn with_integrity(mut self, integrity: IntegrityMode) -> Self {
+        self.integrity = integrity;
+        self
+    }
+
+    /// The same with allocation counting on or off.
+    pub fn counting(mut self, on: bool) -> Self {
+        self.count_allocations = on;
+        self
+    }
+
+    /// The same with the output device at another nominal rate and frame
+    /// sequence.
+    pub fn with_output(mut self, output: DeviceClock) -> Self {
+        self.devices.output = output;
+        self
+    }
+
+    /// Checks everything that can be checked before the run (presets are
+    /// checked when activated).
+    pub fn validate(&self) -> Result<(), SimError> {
+        self.engine.validate()?;
+        let d = &self.devices;
+        if d.input.sample_rate != self.engine.sample_rate {
+            return Err(SimError::InputRate {
+                device: d.input.sample_rate,
+                engine: self.engine.sample_rate,
+            });
+        }
+        if !SAMPLE_RATES.contains(&d.output.sample_rate) {
+            return Err(SimError::OutputRate(d.output.sample_rate));
+        }
+        if !d.drift.is_valid() {
+            return Err(SimError::Drift(d.drift));
+        }
+        let changes = self.schedule.iter().filter_map(|s| match &s.action {
+            Action::SetFrames { input, output } => Some((input.as_ref(), output.as_ref())),
+            _ => None,
+        });
+        let sequences = [(Some(&d.input.frames), Some(&d.output.frames))]
+            .into_iter()
+            .chain(changes);
+        for (input, output) in sequences {
+            for (device, seq) in [(CallbackKind::Input, input), (CallbackKind::Output, output)] {
+                if let Some(Err(error)) = seq.map(FrameSequence::validate) {
+                    return Err(SimError::Frames { device, error });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The most callbacks of `kind` the run can fire (see
+    /// [`SimClock::callback_bound`]): size record storage with it.
+    pub fn callback_bound(&self, kind: CallbackKind) -> u64 {
+        SimClock::callback_bound(&self.devices, &self.schedule, self.duration, kind)
+    }
+
+    /// The most records the run can produce, both kinds.
+    pub fn record_bound(&self) -> usize {
+        let both =
+            self.callback_bound(CallbackKind::Input) + self.callback_bound(CallbackKind::Output);
+        usize::try_from(both).unwrap_or(usize::MAX)
+    }
+
+    /// The clock of this run.
+    pub fn clock(&self) -> SimClock {
+        SimClock::new(&self.devices, &self.schedule, self.duration, self.seed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> SimConfig {
+        SimConfig::new(
+            EngineConfig::new(8, 48_000),
+            FrameSequence::Fixed(512),
+            Duration::from_secs(1),
+        )
+    }
+
+    #[test]
+    fn impossible_configurations_are_refused_with_a_reason() {
+        let mut c = base();
+        c.devices.input.sample_rate = 44_100;
+        assert_eq!(
+            c.validate().unwrap_err().to_string(),
+            "input device at 44100 Hz; expected the engine's rate, 48000 Hz"
+        );
+        let c = base().with_drift(Drift::ppm(200_000));
+        assert_eq!(
+            c.validate().unwrap_err().to_string(),
+            "output drift of +200000 ppm; expected at most ±100000 ppm"
+        );
+        let c = base().at(
+            Duration::from_millis(5),
+            Action::SetFrames {
+                input: None,
+                output: Some(FrameSequence::Fixed(5000)),
+            },
+        );
+        assert_eq!(
+            c.validate().unwrap_err().to_string(),
+            "output device: 5000 frames per callback; expected 1 to 4096"
+        );
+        let c = SimConfig::new(
+            EngineConfig::new(0, 48_000),
+            FrameSequence::Fixed(512),
+            Duration::from_secs(1),
+        );
+        assert!(matches!(c.validate(), Err(SimError::Engine(_))));
+        assert!(base().validate().is_ok());
+    }
+
+    #[test]
+    fn the_record_bound_covers_both_sides() {
+        // ceil(48 000 / 512) = 94 per side.
+        assert_eq!(base().record_bound(), 188);
+    }
+}

@@ -1,0 +1,454 @@
+//! Runs an engine through the simulated clock: fills the input device's
+//! buffers with the known signal, runs each callback alone in a measured
+//! scope (allocator counts and wall time), applies scheduled actions on
+//! the control side, checks the output, and hands one [`Record`] per
+//! callback to a [`RecordSink`].
+//!
+//! Everything is allocated in [`Simulation::new`]; between callbacks the
+//! driver allocates nothing of its own (scheduled actions do, on the
+//! control side, as they would in the original).
+
+use std::time::{Duration, Instant};
+
+use crate::alloc::{Stats, check_installed, measure};
+use crate::drive::record::Record;
+use crate::drive::sim::clock::{Action, CallbackTick, SimClock, Tick};
+use crate::drive::sim::config::{Fault, Mode, SimConfig, SimError};
+use crate::drive::sim::integrity::{Checker, IntegrityMode, IntegrityReport};
+use crate::drive::sim::pacing::{Pacer, PacingReport};
+use crate::drive::sim::signal::Signal;
+use crate::drive::sink::RecordSink;
+use crate::engine::buffers::{BufferList, OwnedBufferList};
+use crate::engine::input::InputReport;
+use crate::engine::output::OutputReport;
+use crate::engine::sites::CallbackKind;
+use crate::engine::{Engine, MAX_FRAMES};
+
+/// Callbacks of each kind after a start or restart that count as warm-up
+/// ([`Record::warm_up`]): long enough to cover the engine's start-up
+/// paths (buffering, first renders, debug lines on the first two block
+/// steps) at any frame count down to 64.
+pub const WARM_UP_CALLBACKS: u64 = 16;
+
+/// Simulated time between two progress reports: at most ten per
+/// simulated second.
+pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Output buffers handed to the output callback: stereo headphones.
+pub const OUTPUT_CHANNELS: usize = 2;
+
+/// How far a run has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Simulated time reached.
+    pub simulated: Duration,
+    /// Simulated time the run lasts.
+    pub total: Duration,
+    /// Callbacks run so far, both kinds.
+    pub callbacks: u64,
+}
+
+/// Every callback of one kind, added up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KindTotals {
+    /// Callbacks run.
+    pub callbacks: u64,
+    /// Of those, callbacks within a warm-up.
+    pub warm_up_callbacks: u64,
+    /// Every callback's allocator figures, merged.
+    pub stats: Stats,
+    /// The figures of callbacks past warm-up, merged.
+    pub steady: Stats,
+    /// The longest callback, in nanoseconds of wall time.
+    pub max_wall_ns: u64,
+}
+
+impl KindTotals {
+    fn add(&mut self, record: &Record, stats: &Stats) {
+        self.callbacks += 1;
+        self.stats.merge(stats);
+        if record.warm_up {
+            self.warm_up_callbacks += 1;
+        } else {
+            self.steady.merge(stats);
+        }
+        self.max_wall_ns = self.max_wall_ns.max(record.wall_ns);
+    }
+}
+
+/// Under- and overruns over a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Xruns {
+    /// Output callbacks that found the ring short.
+    pub underruns: u64,
+    /// Input callbacks that found the ring too full and dropped bytes.
+    pub overruns: u64,
+    /// Bytes those input callbacks dropped.
+    pub bytes_dropped: u64,
+    /// Input writes that ended mid-frame.
+    pub partial_frames: u64,
+}
+
+impl Xruns {
+    /// Underruns and overruns.
+    pub fn total(&self) -> u64 {
+        self.underruns + self.overruns
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outcome {
+    /// Input callbacks.
+    pub input: KindTotals,
+    /// Output callbacks.
+    pub output: KindTotals,
+    /// Under- and overruns.
+    pub xruns: Xruns,
+    /// The integrity verdict.
+    pub integrity: IntegrityReport,
+    /// Simulated time run.
+    pub simulated: Duration,
+    /// Wall time the run took.
+    pub wall: Duration,
+    /// Paced runs: how well they kept time.
+    pub pacing: Option<PacingReport>,
+}
+
+impl Outcome {
+    /// Simulated seconds per wall second.
+    pub fn speed(&self) -> f64 {
+        self.simulated.as_secs_f64() / self.wall.as_secs_f64().max(1e-9)
+    }
+
+    /// The totals of `kind`.
+    pub fn totals(&self, kind: CallbackKind) -> &KindTotals {
+        match kind {
+            CallbackKind::Input => &self.input,
+            CallbackKind::Output => &self.output,
+        }
+    }
+}
+
+/// A run, set up and ready: the engine with its preset active, the
+/// devices' buffers, the checker.
+#[derive(Debug)]
+pub struct Simulation {
+    config: SimConfig,
+    clock: SimClock,
+    parts: Parts,
+}
+
+#[derive(Debug)]
+struct Parts {
+    engine: Engine,
+    signal: Signal,
+    /// The input device's buffers, filled before each input callback.
+    source: OwnedBufferList,
+    /// The output device's buffers.
+    out: OwnedBufferList,
+    checker: Option<Checker>,
+    count: bool,
+    fault: Option<Fault>,
+}
+
+/// Runs `config` into `sink`: [`Simulation::new`] then
+/// [`Simulation::run`].
+pub fn run(config: &SimConfig, sink: &mut impl RecordSink) -> Result<Outcome, SimError> {
+    Simulation::new(config)?.run(sink)
+}
+
+impl Simulation {
+    /// Validates `config`, builds the engine, activates the preset, and
+    /// allocates the devices' buffers and the checker.
+    pub fn new(config: &SimConfig) -> Result<Simulation, SimError> {
+        config.validate()?;
+        if config.count_allocations {
+            check_installed().map_err(SimError::Alloc)?;
+        }
+        let channels = config.engine.channels;
+        let mut engine = Engine::new(&config.engine)?;
+        let signal = Signal::new(config.seed);
+        let mut checker = match config.integrity {
+            IntegrityMode::Off => None,
+            IntegrityMode::Check(reference) => Some(Checker::new(
+                reference,
+                signal,
+                channels,
+                config.engine.sample_rate,
+                config.engine.ring_bytes,
+                config.engine.convolution,
+            )),
+        };
+        if let Some(preset) = &config.preset {
+            engine.control.activate(preset)?;
+            if let Some(c) = checker.as_mut() {
+                c.publish(preset)?;
+            }
+        }
+        Ok(Simulation {
+            parts: Parts {
+                engine,
+                signal,
+                source: OwnedBufferList::new(channels, MAX_FRAMES),
+                out: OwnedBufferList::new(OUTPUT_CHANNELS, MAX_FRAMES),
+                checker,
+                count: config.count_allocations,
+                fault: config.fault,
+            },
+            clock: config.clock(),
+            config: config.clone(),
+        })
+    }
+
+    /// Runs to the end, handing every record to `sink`. The simulation is
+    /// spent afterwards: a second call finds nothing left to run.
+    ///
+    /// Between callbacks the driver allocates and frees nothing of its own;
+    /// only scheduled actions do, on the control side, as in the original
+    /// (a preset switch builds renderers, and the set it replaces is freed
+    /// once the output callback hands it back). The engine itself is freed
+    /// when the simulation is dropped.
+    pub fn run(&mut self, sink: &mut impl RecordSink) -> Result<Outcome, SimError> {
+        self.run_with_progress(sink, &mut |_: &Progress| {})
+    }
+
+    /// Runs to the end as [`run`](Self::run) does, and reports progress
+    /// to `progress` at most every [`PROGRESS_INTERVAL`] of simulated
+    /// time, and once at the end (both between callbacks).
+    pub fn run_with_progress(
+        &mut self,
+        sink: &mut impl RecordSink,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<Outcome, SimError> {
+        let total = self.config.duration;
+        let rates = [
+            self.config.devices.input.sample_rate,
+            self.config.devices.output.sample_rate,
+        ];
+        let mut pacer = (self.config.mode == Mode::Paced).then(Pacer::start);
+        let wall_start = Instant::now();
+        let mut outcome = Outcome {
+            input: KindTotals::default(),
+            output: KindTotals::default(),
+            xruns: Xruns::default(),
+            integrity: IntegrityReport::disabled(),
+            simulated: total,
+            wall: Duration::ZERO,
+            pacing: None,
+        };
+        // Callbacks of each kind since the last start.
+        let mut since_start = [0u64; 2];
+        let interval = PROGRESS_INTERVAL.as_nanos();
+        let mut next_progress = interval;
+        let mut callbacks = 0;
+        while let Some(event) = self.clock.next_event() {
+            match event.tick {
+                Tick::Action(i) => {
+                    if let Some(p) = pacer.as_mut() {
+                        p.sleep_until(event.at.as_nanos());
+                    }
+                    if self.parts.apply(&self.config.schedule[i].action)? {
+                        since_start = [0, 0];
+                    }
+                }
+                Tick::Callback(tick) => {
+                    if let Some(p) = pacer.as_mut() {
+                        p.wait_until(event.at.as_nanos());
+                    }
+                    let slot = usize::from(tick.kind == CallbackKind::Output);
+                    let warm_up = since_start[slot] < WARM_UP_CALLBACKS;
+                    since_start[slot] += 1;
+                    let (record, stats) = match tick.kind {
+                        CallbackKind::Input => self.parts.input(&tick, warm_up, &mut outcome),
+                        CallbackKind::Output => self.parts.output(&tick, warm_up, &mut outcome),
+                    };
+                    let record = Record {
+                        period_ns: period_ns(tick.frames, rates[slot]),
+                        ..record
+                    };
+                    match tick.kind {
+                        CallbackKind::Input => outcome.input.add(&record, &stats),
+                        CallbackKind::Output => outcome.output.add(&record, &stats),
+                    }
+                    sink.record(&record);
+                    callbacks += 1;
+                }
+            }
+            let now = event.at.as_nanos();
+            if now >= next_progress {
+                progress(&Progress {
+                    simulated: Duration::from_nanos(now as u64),
+                    total,
+                    callbacks,
+                });
+                next_progress = (now / interval + 1) * interval;
+            }
+        }
+        progress(&Progress {
+            simulated: total,
+            total,
+            callbacks,
+        });
+        outcome.wall = wall_start.elapsed();
+        outcome.pacing = pacer.as_ref().map(Pacer::report);
+        outcome.integrity = match &self.parts.checker {
+            Some(c) => c.report(),
+            None => IntegrityReport::disabled(),
+        };
+        Ok(outcome)
+    }
+}
+
+/// `frames / rate` in nanoseconds, rounded to nearest.
+fn period_ns(frames: u32, rate: u32) -> u64 {
+    let r = u64::from(rate.max(1));
+    (u64::from(frames) * 1_000_000_000 + r / 2) / r
+}
+
+/// Runs `f` in a measured scope when counting (the counting allocator was
+/// checked in [`Simulation::new`]), else just runs it.
+fn measured<R>(count: bool, f: impl FnOnce() -> R) -> (R, Stats) {
+    if count {
+        let m = measure(f);
+        (m.value, m.stats)
+    } else {
+        (f(), Stats::new())
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The device's side of `AudioUnitRender`: copies the frames the device
+/// captured into the callback's buffer list. Audio thread.
+fn pull(list: &mut BufferList<'_>, source: &OwnedBufferList, channels: usize, n: usize) -> bool {
+    (0..channels).all(|c| match list.channel_mut(c) {
+        Some(dst) if dst.len() >= n => {
+            dst[..n].copy_from_slice(source.channel(c, n));
+            true
+        }
+        _ => false,
+    })
+}
+
+impl Parts {
+    /// Applies a scheduled action on the control side; true when it was a
+    /// restart.
+    fn apply(&mut self, action: &Action) -> Result<bool, SimError> {
+        match action {
+            Action::SwitchPreset(preset) => {
+                self.engine.control.activate(preset)?;
+                if let Some(c) = self.checker.as_mut() {
+                    c.publish(preset)?;
+                }
+            }
+            Action::Restart => {
+                let e = &mut self.engine;
+                e.input.set_running(false);
+                Engine::restart(&mut e.input, &mut e.output);
+                e.input.set_running(true);
+                if let Some(c) = self.checker.as_mut() {
+                    c.restart();
+                }
+                return Ok(true);
+            }
+            // The clock has taken the new frame counts already.
+            Action::SetFrames { .. } => {}
+            Action::SetConvolution(on) => {
+                self.engine.control.set_convolution(*on);
+                if let Some(c) = self.checker.as_mut() {
+                    c.set_convolution(*on);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    fn input(&mut self, t: &CallbackTick, warm_up: bool, o: &mut Outcome) -> (Record, Stats) {
+        let frames = t.frames as usize;
+        // The device captures before the callback; only the callback is
+        // measured.
+        self.signal.fill(t.device_time, frames, &mut self.source);
+        let channels = self.source.channels();
+        let source = &self.source;
+        let input = &mut self.engine.input;
+        let ((report, wall), stats): ((InputReport, Duration), Stats) =
+            measured(self.count, || {
+                let start = Instant::now();
+                let r = input.process(frames, |list| pull(list, source, channels, frames));
+                (r, start.elapsed())
+            });
+        if report.dropped_bytes > 0 {
+            o.xruns.overruns += 1;
+            o.xruns.bytes_dropped += report.dropped_bytes as u64;
+        }
+        o.xruns.partial_frames += u64::from(report.partial_frame);
+        if let Some(c) = self.checker.as_mut() {
+            c.input(t.device_time, &report);
+        }
+        let record = Record {
+            bytes_dropped: u32::try_from(report.dropped_bytes).unwrap_or(u32::MAX),
+            partial_frame: report.partial_frame,
+            ..blank(t, wall, &stats, warm_up)
+        };
+        (record, stats)
+    }
+
+    fn output(&mut self, t: &CallbackTick, warm_up: bool, o: &mut Outcome) -> (Record, Stats) {
+        let frames = t.frames as usize;
+        let output = &mut self.engine.output;
+        let mut view = self.out.view();
+        view.set_frames(frames);
+        let ((report, wall), stats): ((OutputReport, Duration), Stats) =
+            measured(self.count, || {
+                let start = Instant::now();
+                let r = output.process(&mut view, frames);
+                (r, start.elapsed())
+            });
+        if let Some(Fault::BumpOutput { callback, frame }) = self.fault
+            && callback == t.index
+            && (frame as usize) < frames
+        {
+            let mut view = self.out.view();
+            if let Some(left) = view.channel_mut(0) {
+                left[frame as usize] += 1.0;
+            }
+        }
+        if report.adopted_sets > 0 {
+            // The control thread frees the sets the audio thread returned.
+            self.engine.control.collect_retired();
+        }
+        o.xruns.underruns += u64::from(report.underrun);
+        if let Some(c) = self.checker.as_mut() {
+            let (left, right) = (self.out.channel(0, frames), self.out.channel(1, frames));
+            c.output(t.index, t.device_time, &report, left, right);
+        }
+        let record = Record {
+            underrun: report.underrun,
+            buffering: report.buffering,
+            frames_unrendered: report.frames_unrendered as u32,
+            ..blank(t, wall, &stats, warm_up)
+        };
+        (record, stats)
+    }
+}
+
+fn blank(t: &CallbackTick, wall: Duration, stats: &Stats, warm_up: bool) -> Record {
+    Record {
+        kind: t.kind,
+        index: t.index,
+        device_time: t.device_time,
+        frames: t.frames,
+        period_ns: 0,
+        wall_ns: nanos(wall),
+        counts: stats.counts,
+        underrun: false,
+        buffering: false,
+        bytes_dropped: 0,
+        partial_frame: false,
+        frames_unrendered: 0,
+        warm_up,
+    }
+}

@@ -1,0 +1,100 @@
+//! The known input signal: every channel its own deterministic noise,
+//! addressable by (channel, device frame) without storing anything, so the
+//! integrity checker can say what any played sample should be.
+
+use crate::engine::buffers::OwnedBufferList;
+
+/// Peak amplitude of the signal: half scale, so mixes of many speakers
+/// stay in a sane range.
+pub const AMPLITUDE: f32 = 0.5;
+
+/// Per-channel noise for a seed: sample `(c, t)` is a hash of the seed,
+/// the channel and the input device frame, scaled to 24 bits in
+/// [−0.5, 0.5), exact in `f32`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signal {
+    key: u64,
+}
+
+/// The SplitMix64 finaliser: a bijection on u64 that mixes every bit.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl Signal {
+    /// The signal for `seed`.
+    pub fn new(seed: u64) -> Signal {
+        Signal {
+            key: mix(seed ^ 0xA11C_6A7E_0000_0001),
+        }
+    }
+
+    /// Sample of `channel` at input device frame `frame`.
+    #[inline]
+    pub fn sample(&self, channel: usize, frame: u64) -> f32 {
+        let h = mix(self.key
+            ^ frame.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ (channel as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
+        // 24 random bits: exactly representable.
+        let bits = (h >> 40) as i32 - (1 << 23);
+        bits as f32 * (AMPLITUDE / (1 << 23) as f32)
+    }
+
+    /// Writes frames `start..start + frames` of every channel of `device`
+    /// into its first `frames` samples. Never allocates.
+    pub fn fill(&self, start: u64, frames: usize, device: &mut OwnedBufferList) {
+        for (c, channel) in device.channels_mut(frames).enumerate() {
+            for (i, x) in channel.iter_mut().enumerate() {
+                *x = self.sample(c, start + i as u64);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signal_is_deterministic_for_a_seed_and_differs_across_seeds() {
+        let (a, b) = (Signal::new(7), Signal::new(8));
+        assert_eq!(a.sample(3, 1_000_000), Signal::new(7).sample(3, 1_000_000));
+        let differ = (0..1000)
+            .filter(|&t| a.sample(0, t) != b.sample(0, t))
+            .count();
+        assert!(differ > 990, "{differ}");
+    }
+
+    #[test]
+    fn every_channel_is_distinct_and_within_half_scale() {
+        let s = Signal::new(1);
+        for c in 1..16 {
+            let same = (0..1000)
+                .filter(|&t| s.sample(0, t) == s.sample(c, t))
+                .count();
+            assert!(same < 5, "channel {c} repeats channel 0 {same} times");
+        }
+        let mut peak = 0f32;
+        let mut mean = 0f64;
+        for t in 0..100_000 {
+            let x = s.sample(1, t);
+            peak = peak.max(x.abs());
+            mean += f64::from(x);
+        }
+        assert!(peak <= AMPLITUDE && peak > 0.49, "{peak}");
+        assert!((mean / 100_000.0).abs() < 0.01, "{mean}");
+    }
+
+    #[test]
+    fn fill_writes_the_frames_of_each_channel() {
+        let s = Signal::new(5);
+        let mut dev = OwnedBufferList::new(3, 16);
+        s.fill(100, 10, &mut dev);
+        for c in 0..3 {
+            let want: Vec<f32> = (100..110).map(|t| s.sample(c, t)).collect();
+            assert_eq!(dev.channel(c, 10), &want[..]);
+        }
+    }
+}
