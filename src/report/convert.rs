@@ -151,16 +151,8 @@ fn summary(s: LatencySummary) -> LatencyReport {
 }
 
 fn latency(k: &KindFigures) -> KindLatency {
-    let s = k.latency.summary();
     KindLatency {
-        count: s.count,
-        min_ns: s.min_ns,
-        mean_ns: s.mean_ns,
-        p50_ns: s.p50_ns,
-        p90_ns: s.p90_ns,
-        p99_ns: s.p99_ns,
-        p999_ns: s.p999_ns,
-        max_ns: s.max_ns,
+        all: summary(k.latency.summary()),
         allocated: summary(k.latency_allocated.summary()),
         not_allocated: summary(k.latency_not_allocated.summary()),
     }

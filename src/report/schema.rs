@@ -273,22 +273,9 @@ pub struct SiteReport {
 /// those that touched the allocator and those that did not.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct KindLatency {
-    /// Callbacks measured.
-    pub count: u64,
-    /// Shortest (exact).
-    pub min_ns: u64,
-    /// Mean (exact).
-    pub mean_ns: f64,
-    /// Median.
-    pub p50_ns: u64,
-    /// 90th percentile.
-    pub p90_ns: u64,
-    /// 99th percentile.
-    pub p99_ns: u64,
-    /// 99.9th percentile.
-    pub p999_ns: u64,
-    /// Longest (exact).
-    pub max_ns: u64,
+    /// Every callback of the kind (its keys sit at this level in JSON).
+    #[serde(flatten)]
+    pub all: LatencyReport,
     /// Callbacks that made at least one allocator call.
     pub allocated: LatencyReport,
     /// Callbacks that made none.

@@ -117,16 +117,21 @@ fn figures_are_those_computed_by_hand() {
     // Output durations 100, 200, 300, 400: p50 is the 2nd, p90 the 4th.
     let out = &r.latency.output;
     assert_eq!(
-        (out.count, out.p50_ns, out.p90_ns, out.max_ns),
+        (
+            out.all.count,
+            out.all.p50_ns,
+            out.all.p90_ns,
+            out.all.max_ns
+        ),
         (4, 200, 400, 400)
     );
-    assert_eq!(out.mean_ns, 250.0);
+    assert_eq!(out.all.mean_ns, 250.0);
     assert_eq!((out.allocated.count, out.allocated.max_ns), (3, 400));
     assert_eq!(
         (out.not_allocated.count, out.not_allocated.p50_ns),
         (1, 300)
     );
-    assert_eq!(r.latency.input.p999_ns, 50);
+    assert_eq!(r.latency.input.all.p999_ns, 50);
 
     // Periods of 1 µs: output loads 0.1 to 0.4; 1 µs of 2 s spent.
     assert!((r.cpu_load.output.mean - 0.25).abs() < 1e-12);
@@ -150,7 +155,7 @@ fn figures_are_those_computed_by_hand() {
 
     assert_eq!(r.warm_up.totals.callbacks.output, 1);
     assert_eq!(r.warm_up.totals.allocations, 4);
-    assert_eq!(r.warm_up.latency.output.max_ns, 400);
+    assert_eq!(r.warm_up.latency.output.all.max_ns, 400);
     assert_eq!(
         r.steady_state.totals.callbacks,
         ByKind {
@@ -159,7 +164,7 @@ fn figures_are_those_computed_by_hand() {
         }
     );
     assert_eq!(r.steady_state.totals.allocations, 4);
-    assert_eq!(r.steady_state.latency.output.max_ns, 300);
+    assert_eq!(r.steady_state.latency.output.all.max_ns, 300);
     assert!(r.sites.is_empty());
 }
 
