@@ -119,26 +119,16 @@ impl RendererSet {
         device_rate: u32,
         plans: &FftPlans,
     ) -> Result<RendererSet, ActivateError> {
-        let map = HesuviMap::for_preset_channels(preset.channel_count());
-        let mut renderers = Vec::new();
-        for &speaker in layout.speakers() {
-            let Some((left_index, right_index)) = map.indices(speaker) else {
-                continue;
-            };
-            let left = preset.impulse_response(left_index, device_rate)?;
-            let right = preset.impulse_response(right_index, device_rate)?;
-            renderers.push(Renderer {
-                speaker,
-                left: Convolver::new(&left, plans)?,
-                right: Convolver::new(&right, plans)?,
-            });
-        }
-        if renderers.is_empty() {
-            return Err(ActivateError::NoRenderers {
-                preset: preset.name().to_owned(),
-                layout: layout.name(),
-            });
-        }
+        let renderers = mapped_impulse_responses(preset, layout, device_rate)?
+            .into_iter()
+            .map(|(speaker, [left, right])| {
+                Ok(Renderer {
+                    speaker,
+                    left: Convolver::new(&left, plans)?,
+                    right: Convolver::new(&right, plans)?,
+                })
+            })
+            .collect::<Result<Vec<_>, ActivateError>>()?;
         Ok(RendererSet {
             preset: preset.name().to_owned(),
             renderers,
@@ -201,6 +191,43 @@ impl RendererSet {
         }
         frames - blocks * BLOCK
     }
+}
+
+/// One speaker's impulse responses: `[left ear, right ear]`.
+pub type EarFilters = [Vec<f32>; 2];
+
+/// The (left-ear, right-ear) impulse responses of every speaker of
+/// `layout` that the preset's map covers, in channel order (unmapped
+/// speakers are skipped, as the original does), resampled to
+/// `device_rate`: what [`RendererSet::build`] turns into renderers, and
+/// what an offline reference convolves with. Fails when no speaker is
+/// covered. Off the audio thread.
+pub fn mapped_impulse_responses(
+    preset: &Preset,
+    layout: &Layout,
+    device_rate: u32,
+) -> Result<Vec<(Speaker, EarFilters)>, ActivateError> {
+    let map = HesuviMap::for_preset_channels(preset.channel_count());
+    let mut mapped = Vec::new();
+    for &speaker in layout.speakers() {
+        let Some((left_index, right_index)) = map.indices(speaker) else {
+            continue;
+        };
+        mapped.push((
+            speaker,
+            [
+                preset.impulse_response(left_index, device_rate)?,
+                preset.impulse_response(right_index, device_rate)?,
+            ],
+        ));
+    }
+    if mapped.is_empty() {
+        return Err(ActivateError::NoRenderers {
+            preset: preset.name().to_owned(),
+            layout: layout.name(),
+        });
+    }
+    Ok(mapped)
 }
 
 /// With no renderer set, the renderer copies input channel 0 to the left

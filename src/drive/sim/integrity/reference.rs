@@ -3,9 +3,9 @@
 
 use crate::engine::buffers::Planar;
 use crate::engine::convolver::{BLOCK, FftPlans};
-use crate::engine::layout::{HesuviMap, Layout};
+use crate::engine::layout::Layout;
 use crate::engine::preset::Preset;
-use crate::engine::renderer::{ActivateError, RendererSet};
+use crate::engine::renderer::{ActivateError, RendererSet, mapped_impulse_responses};
 use crate::engine::sites::SiteSet;
 
 /// How the checker computes the expected output of convolution.
@@ -130,24 +130,13 @@ impl Direct {
     /// The renderers `RendererSet::build` makes for this preset and
     /// layout: speakers in channel order, unmapped ones skipped.
     fn new(preset: &Preset, layout: &Layout, sample_rate: u32) -> Result<Direct, ActivateError> {
-        let map = HesuviMap::for_preset_channels(preset.channel_count());
-        let mut filters = Vec::new();
-        for &speaker in layout.speakers() {
-            if let Some((l, r)) = map.indices(speaker) {
-                let mut ears = [
-                    preset.impulse_response(l, sample_rate)?,
-                    preset.impulse_response(r, sample_rate)?,
-                ];
+        let filters: Vec<[Vec<f32>; 2]> = mapped_impulse_responses(preset, layout, sample_rate)?
+            .into_iter()
+            .map(|(_, mut ears)| {
                 ears.iter_mut().for_each(|ir| ir.reverse());
-                filters.push(ears);
-            }
-        }
-        if filters.is_empty() {
-            return Err(ActivateError::NoRenderers {
-                preset: preset.name().to_owned(),
-                layout: layout.name(),
-            });
-        }
+                ears
+            })
+            .collect();
         let taps = filters
             .iter()
             .flat_map(|f| f.iter().map(Vec::len))
