@@ -8,6 +8,7 @@ static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();
 
 mod rig;
 
+mod cli;
 mod metrics;
 mod passthrough;
 mod rendering;

@@ -1,161 +1,192 @@
-//! The default command: the reference engine on the embedded KEMAR preset,
-//! 7.1 at 48 kHz / 512 frames, one simulated second of each variant
-//! (`seed`, `prefix`, `fixed`), every callback measured on its own.
-//!
-//! The callbacks run in lockstep on this thread (an input callback, then an
-//! output callback); the simulated clock with drift, records and reports
-//! is `allocgate run`'s job.
+//! The default command: `allocgate run` twice, the engine before its fix
+//! (`prefix`) and after (`fixed`), with every other flag at its default
+//! (7.1 at 48 kHz / 512 frames, 10 simulated seconds, the embedded KEMAR
+//! preset, convolution, integrity checked). Both reports and a markdown
+//! before/after table go to one directory (`reports/latest/` from the
+//! binary).
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
-use crate::alloc::{Error, Probe, Totals};
-use crate::engine::buffers::OwnedBufferList;
-use crate::engine::preset::Preset;
+use clap::Parser;
+
+use crate::drive::sim::Progress;
 use crate::engine::sites::Variant;
-use crate::engine::synthetic::SplitMix;
-use crate::engine::{Engine, EngineConfig, MAX_FRAMES};
+use crate::report::{MacosRegion, Report, Verdict};
 
-/// The demo's device: 7.1 at 48 kHz, 512 frames per callback.
-pub const CHANNELS: usize = 8;
-/// Sample rate of the demo's devices.
-pub const SAMPLE_RATE: u32 = 48_000;
-/// Frames per callback.
-pub const FRAMES: usize = 512;
-/// One second of callbacks at 48 kHz / 512 frames, rounded up.
-pub const CALLBACKS: u64 = 94;
+use super::run::{Run, RunError, run_and_write};
+use super::{RunArgs, RunConfig, UsageError};
 
-/// One variant's figures over the demo run.
+/// Where the binary writes the demo's reports.
+pub const DEMO_DIR: &str = "reports/latest";
+
+/// The demo's variants: before the fix, then after.
+pub const DEMO_VARIANTS: [Variant; 2] = [Variant::Prefix, Variant::Fixed];
+
+/// The markdown table's file name in the demo's directory.
+pub const DEMO_TABLE: &str = "demo.md";
+
+/// One variant's run.
 #[derive(Debug)]
 pub struct DemoRow {
-    /// The variant.
-    pub variant: Variant,
-    /// Every input callback, added up.
-    pub input: Totals,
-    /// Every output callback, added up.
-    pub output: Totals,
+    /// Its configuration.
+    pub config: RunConfig,
+    /// Its report and outcome.
+    pub run: Run,
 }
 
-/// Why the demo could not run.
+/// Why the demo stopped.
 #[derive(Debug)]
 pub enum DemoError {
-    /// The counting allocator is not installed.
-    Alloc(Error),
-    /// The engine or preset refused the configuration.
-    Engine(String),
+    /// The defaults were refused (cannot happen unless they are broken).
+    Usage(UsageError),
+    /// A run failed.
+    Run(RunError),
+    /// The table could not be written.
+    Table {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 impl std::fmt::Display for DemoError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DemoError::Alloc(e) => write!(f, "{e}"),
-            DemoError::Engine(e) => write!(f, "{e}"),
+            DemoError::Usage(e) => write!(f, "{e}"),
+            DemoError::Run(e) => write!(f, "{e}"),
+            DemoError::Table { path, source } => {
+                write!(f, "cannot write '{}': {source}", path.display())
+            }
         }
     }
 }
 
 impl std::error::Error for DemoError {}
 
-impl From<Error> for DemoError {
-    fn from(e: Error) -> Self {
-        DemoError::Alloc(e)
+#[derive(Parser, Debug)]
+struct DemoArgs {
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// The configuration of `variant`'s demo run: `allocgate run --variant V
+/// --out DIR/V.json`, every other flag at its default.
+pub fn demo_config(variant: Variant, dir: &Path) -> Result<RunConfig, DemoError> {
+    let out = dir.join(format!("{}.json", variant.name()));
+    let args = DemoArgs::try_parse_from([
+        "allocgate".as_ref(),
+        "--variant".as_ref(),
+        variant.name().as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ])
+    .map_err(|e| DemoError::Usage(UsageError::new(e.to_string())))?;
+    args.run.validate().map_err(DemoError::Usage)
+}
+
+/// Runs [`DEMO_VARIANTS`], writing each report and then the table to
+/// `dir`; `progress` hears each run's progress with its variant.
+pub fn run_demo(
+    dir: &Path,
+    progress: &mut dyn FnMut(Variant, &Progress),
+) -> Result<Vec<DemoRow>, DemoError> {
+    let mut rows = Vec::with_capacity(DEMO_VARIANTS.len());
+    for variant in DEMO_VARIANTS {
+        let config = demo_config(variant, dir)?;
+        let run = run_and_write(&config, &mut |p| progress(variant, p)).map_err(DemoError::Run)?;
+        rows.push(DemoRow { config, run });
     }
+    let path = dir.join(DEMO_TABLE);
+    std::fs::write(&path, render_demo(&rows))
+        .map_err(|source| DemoError::Table { path, source })?;
+    Ok(rows)
 }
 
-/// Runs every variant for [`CALLBACKS`] pairs of callbacks.
-pub fn run_demo() -> Result<Vec<DemoRow>, DemoError> {
-    let preset = Preset::kemar();
-    Variant::ALL
-        .into_iter()
-        .map(|v| run_variant(v, &preset))
-        .collect()
-}
-
-fn run_variant(variant: Variant, preset: &Preset) -> Result<DemoRow, DemoError> {
-    let config = EngineConfig::new(CHANNELS, SAMPLE_RATE).with_sites(variant.sites());
-    let mut engine = Engine::new(&config).map_err(|e| DemoError::Engine(e.to_string()))?;
-    engine
-        .control
-        .activate(preset)
-        .map_err(|e| DemoError::Engine(e.to_string()))?;
-    let mut device_in = OwnedBufferList::new(CHANNELS, MAX_FRAMES);
-    let mut device_out = OwnedBufferList::new(2, MAX_FRAMES);
-    let mut noise = SplitMix::new(7);
-    let mut input = Probe::new(Totals::default())?;
-    let mut output = Probe::new(Totals::default())?;
-    for _ in 0..CALLBACKS {
-        {
-            let mut v = device_in.view();
-            for c in 0..CHANNELS {
-                for x in v.channel_mut(c).into_iter().flatten().take(FRAMES) {
-                    *x = 0.25 * noise.next_f32();
-                }
-            }
-        }
-        let source = &device_in;
-        input.run(|| {
-            engine.input.process(FRAMES, |list| {
-                (0..CHANNELS).all(|c| match list.channel_mut(c) {
-                    Some(dst) => {
-                        dst[..FRAMES].copy_from_slice(source.channel(c, FRAMES));
-                        true
-                    }
-                    None => false,
-                })
-            })
-        });
-        let out = &mut device_out;
-        let callback = &mut engine.output;
-        output.run(|| {
-            let mut view = out.view();
-            view.set_frames(FRAMES);
-            callback.process(&mut view, FRAMES)
-        });
-        engine.control.collect_retired();
-    }
-    Ok(DemoRow {
-        variant,
-        input: input.into_sink(),
-        output: output.into_sink(),
-    })
-}
-
-/// The demo's table, as printed.
+/// The before/after table, in markdown, as printed and written.
 pub fn render_demo(rows: &[DemoRow]) -> String {
-    let per_second = f64::from(SAMPLE_RATE) / FRAMES as f64;
-    let mut out = String::new();
+    let mut s = String::new();
+    let Some(first) = rows.first() else {
+        return s;
+    };
+    let c = &first.config;
     let _ = writeln!(
-        out,
-        "allocgate demo: reference engine, 7.1 ({CHANNELS} ch) at {SAMPLE_RATE} Hz / {FRAMES} frames, \
-         embedded KEMAR preset, {CALLBACKS} input and {CALLBACKS} output callbacks per variant \
-         ({per_second:.2} callbacks/s per side)\n"
+        s,
+        "allocgate demo: the reference engine before (prefix) and after (fixed) its fix, \
+         {} ch at {} Hz / {} frames, {} s simulated, preset {}, convolution, integrity checked\n",
+        c.engine.channels, c.engine.sample_rate, c.frames, c.seconds, c.preset_name
     );
+    let header: Vec<&str> = rows.iter().map(|r| r.config.variant.name()).collect();
+    let _ = writeln!(s, "| | {} |", header.join(" | "));
+    let _ = writeln!(s, "|---|{}", "---:|".repeat(rows.len()));
+    let line = |s: &mut String, label: &str, cell: &dyn Fn(&Report) -> String| {
+        let cells: Vec<String> = rows.iter().map(|r| cell(&r.run.report)).collect();
+        let _ = writeln!(s, "| {label} | {} |", cells.join(" | "));
+    };
+    line(&mut s, "input / output callbacks", &|r| {
+        format!(
+            "{} / {}",
+            r.totals.callbacks.input, r.totals.callbacks.output
+        )
+    });
+    line(&mut s, "allocations", &|r| r.totals.allocations.to_string());
+    line(&mut s, "allocations per second", &|r| {
+        format!("{:.1}", r.rates.allocations_per_second)
+    });
+    line(&mut s, "allocations per input callback", &|r| {
+        per(r.totals.input.allocations, r.totals.callbacks.input)
+    });
+    line(&mut s, "allocations per output callback", &|r| {
+        per(r.totals.output.allocations, r.totals.callbacks.output)
+    });
+    line(&mut s, "in the 48-byte macOS class", &|r| {
+        r.size_classes
+            .macos
+            .iter()
+            .filter(|row| row.class_bytes == Some(48) && row.class == MacosRegion::Tiny)
+            .map(|row| row.count)
+            .sum::<u64>()
+            .to_string()
+    });
+    line(&mut s, "deallocations / reallocations", &|r| {
+        format!("{} / {}", r.totals.deallocations, r.totals.reallocations)
+    });
+    line(&mut s, "bytes allocated", &|r| r.totals.bytes.to_string());
+    line(&mut s, "output latency p50 / p99 / max (µs)", &|r| {
+        let l = &r.latency.output.all;
+        format!(
+            "{:.1} / {:.1} / {:.1}",
+            l.p50_ns as f64 / 1e3,
+            l.p99_ns as f64 / 1e3,
+            l.max_ns as f64 / 1e3
+        )
+    });
+    line(&mut s, "underruns / overruns", &|r| {
+        format!("{} / {}", r.xruns.underruns, r.xruns.overruns)
+    });
+    line(&mut s, "integrity", &|r| {
+        match r.integrity.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "FAIL",
+            Verdict::NotChecked => "not checked",
+        }
+        .to_owned()
+    });
     let _ = writeln!(
-        out,
-        "| variant | allocs/input cb | allocs/output cb | deallocs | reallocs | 48-byte class | allocs/s |"
+        s,
+        "\nprefix: the original's source before its fix (two 36-byte scale arrays per \
+         renderer per block, in the 48-byte class; a snapshot of the renderer set per \
+         callback; debug lines on the first two blocks).\nfixed: nothing allocated, freed or \
+         reallocated in any callback.\nReports: {}",
+        rows.iter()
+            .map(|r| r.config.out.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
-    for row in rows {
-        let (i, o) = (&row.input.total, &row.output.total);
-        let allocs_in = i.counts.allocations as f64 / row.input.calls.max(1) as f64;
-        let allocs_out = o.counts.allocations as f64 / row.output.calls.max(1) as f64;
-        let _ = writeln!(
-            out,
-            "| {} | {:.2} | {:.2} | {} | {} | {} | {:.0} |",
-            row.variant.name(),
-            allocs_in,
-            allocs_out,
-            i.counts.deallocations + o.counts.deallocations,
-            i.counts.reallocations + o.counts.reallocations,
-            i.macos_classes().count_like(48) + o.macos_classes().count_like(48),
-            (allocs_in + allocs_out) * per_second,
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\nseed: the seed document's input callback (fresh buffer list, pointer array, channel \
-         buffers).\nprefix: the original's source before its fix (two 36-byte scale arrays per \
-         engine per block: the 48-byte class; debug lines on the first two blocks).\nfixed: \
-         nothing allocated, freed or reallocated in any callback."
-    );
-    out
+    s
+}
+
+fn per(n: u64, callbacks: u64) -> String {
+    format!("{:.2}", n as f64 / callbacks.max(1) as f64)
 }

@@ -3,10 +3,19 @@
 
 mod demo;
 mod hrir;
+mod progress;
+mod run;
 mod run_args;
 
-pub use demo::{CALLBACKS, CHANNELS, DemoError, DemoRow, FRAMES, render_demo, run_demo};
+pub use demo::{
+    DEMO_DIR, DEMO_TABLE, DEMO_VARIANTS, DemoError, DemoRow, demo_config, render_demo, run_demo,
+};
 pub use hrir::{
     DEFAULT_OUT, DEFAULT_SOFA, HrirError, ImportReport, ImportSofa, import_sofa, render_import,
 };
-pub use run_args::{MAX_SECONDS, Mode, RunArgs, RunConfig, UsageError};
+pub use progress::{Bar, SHOW_AFTER};
+pub use run::{
+    BACKEND, Run, RunError, execute, failures, prepare_output, render_summary, report_config,
+    run_and_write, sim_config,
+};
+pub use run_args::{MAX_SECONDS, RunArgs, RunConfig, UsageError};

@@ -5,19 +5,11 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::drive::sim::{Drift, Mode};
 use crate::engine::preset::Preset;
 use crate::engine::setup::SAMPLE_RATES;
 use crate::engine::sites::{Site, SiteSet, Variant};
 use crate::engine::{EngineConfig, MAX_FRAMES};
-
-/// How the simulated clock runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Mode {
-    /// As fast as possible.
-    Virtual,
-    /// Each callback at its real-time deadline, on a real thread.
-    Paced,
-}
 
 /// The flags of `allocgate run`, as typed. Their names are a contract.
 #[derive(Debug, Clone, clap::Args)]
@@ -55,6 +47,20 @@ pub struct RunArgs {
     /// Passthrough instead of convolution.
     #[arg(long)]
     pub no_convolution: bool,
+    /// How much faster the output device's clock runs than the input's,
+    /// in parts per million (negative: slower; at most ±100000). Any
+    /// drift under- or overruns the ring sooner or later.
+    #[arg(
+        long,
+        value_name = "PPM",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub drift_ppm: f64,
+    /// Skip the integrity check of the output (faster; the verdict is
+    /// then `not_checked`).
+    #[arg(long)]
+    pub no_integrity: bool,
     /// Where to write the JSON report.
     #[arg(long, value_name = "FILE", default_value = "reports/latest/run.json")]
     pub out: PathBuf,
@@ -82,6 +88,13 @@ pub struct RunConfig {
     pub mode: Mode,
     /// The preset, loaded and validated.
     pub preset: Preset,
+    /// The preset's name for the report: its file, or the embedded set's
+    /// name.
+    pub preset_name: String,
+    /// The output clock's drift.
+    pub drift: Drift,
+    /// Whether to check the output's integrity.
+    pub integrity: bool,
     /// Where the report goes.
     pub out: PathBuf,
 }
@@ -97,6 +110,13 @@ impl fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
+
+impl UsageError {
+    /// A refusal for `reason`, one line.
+    pub fn new(reason: impl Into<String>) -> UsageError {
+        UsageError(reason.into().replace('\n', " "))
+    }
+}
 
 fn refuse(msg: String) -> Result<RunConfig, UsageError> {
     Err(UsageError(msg))
@@ -156,9 +176,26 @@ impl RunArgs {
                 self.seconds
             ));
         }
-        let preset = match &self.preset {
-            None => Preset::kemar(),
-            Some(path) => Preset::from_wav_file(path).map_err(|e| UsageError(e.to_string()))?,
+        let ppb = self.drift_ppm * 1000.0;
+        let limit = Drift::LIMIT_PPB as f64;
+        if !(ppb.is_finite() && ppb.abs() <= limit) {
+            return refuse(format!(
+                "drift of {} ppm; expected -{} to {} ppm",
+                self.drift_ppm,
+                limit / 1000.0,
+                limit / 1000.0
+            ));
+        }
+        let (preset, preset_name) = match &self.preset {
+            None => {
+                let p = Preset::kemar();
+                let name = p.name().to_owned();
+                (p, name)
+            }
+            Some(path) => (
+                Preset::from_wav_file(path).map_err(|e| UsageError(e.to_string()))?,
+                path.display().to_string(),
+            ),
         };
         let engine = EngineConfig::new(self.channels, self.rate)
             .with_sites(sites)
@@ -172,6 +209,9 @@ impl RunArgs {
             seed: self.seed,
             mode: self.mode,
             preset,
+            preset_name,
+            drift: Drift::ppb(ppb.round() as i64),
+            integrity: !self.no_integrity,
             out: self.out.clone(),
         })
     }
@@ -251,12 +291,25 @@ mod tests {
                 "unknown site 'nope'; expected one of abl,",
             ),
             (&["--preset", "/nonexistent/x.wav"], "/nonexistent/x.wav"),
+            (
+                &["--drift-ppm", "200000"],
+                "drift of 200000 ppm; expected -100000 to 100000 ppm",
+            ),
+            (&["--drift-ppm", "inf"], "drift of inf ppm"),
         ];
         for (args, want) in cases {
             let msg = refused(args);
             assert!(msg.contains(want), "{args:?}: {msg}");
             assert!(!msg.contains('\n'), "{args:?}: one line: {msg}");
         }
+    }
+
+    #[test]
+    fn drift_is_read_in_ppm_to_the_nearest_ppb() {
+        let c = parse(&["--drift-ppm", "-12.3456"]).validate().unwrap();
+        assert_eq!(c.drift, Drift::ppb(-12_346));
+        assert!(c.integrity);
+        assert!(!parse(&["--no-integrity"]).validate().unwrap().integrity);
     }
 
     #[test]

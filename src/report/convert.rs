@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::alloc::Stats;
 use crate::alloc::size_class::MacosBucket;
+use crate::drive::sim;
 use crate::engine::sites::CallbackKind;
 use crate::metrics::{
     Aggregates, KindFigures, LatencySummary, PerCallback, Phase, Rates, Totals, Xruns,
@@ -12,9 +13,9 @@ use crate::metrics::{
 use super::environment::Environment;
 use super::integrity::Integrity;
 use super::schema::{
-    ByKind, KindLatency, KindRates, KindSizeClasses, KindTotals, LatencyReport, LoadReport,
-    MacosRegion, MacosRow, PerCallbackRow, PhaseReport, RatesReport, Report, ReportConfig,
-    RequestedRow, SCHEMA_VERSION, SizeClassesReport, TotalsReport, XrunsReport,
+    ByKind, HarnessReport, KindLatency, KindRates, KindSizeClasses, KindTotals, LatencyReport,
+    LoadReport, MacosRegion, MacosRow, Pacing, PerCallbackRow, PhaseReport, RatesReport, Report,
+    ReportConfig, RequestedRow, SCHEMA_VERSION, SizeClassesReport, TotalsReport, XrunsReport,
 };
 
 impl Report {
@@ -43,6 +44,20 @@ impl Report {
             warm_up: phase(&aggregates.warm_up, aggregates.duration),
             steady_state: phase(&aggregates.steady_state, aggregates.duration),
             integrity,
+            pacing: None,
+            harness: HarnessReport::default(),
+        }
+    }
+}
+
+impl From<&sim::PacingReport> for Pacing {
+    fn from(p: &sim::PacingReport) -> Pacing {
+        Pacing {
+            realtime_granted: matches!(p.realtime, sim::Realtime::Granted { .. }),
+            realtime: p.realtime.to_string(),
+            wakeups: p.wakeups,
+            late_wakeups: p.late_wakeups,
+            max_late_ns: p.max_late_ns,
         }
     }
 }

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::drive::sim::integrity as sim;
+
 /// The verdict, the first mismatch when there was one, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Integrity {
@@ -12,6 +14,16 @@ pub struct Integrity {
     pub first_mismatch: Option<Mismatch>,
     /// A sentence for a reader: why it failed or was not checked.
     pub reason: Option<String>,
+    /// Output frames compared with what they should have been (a pass
+    /// with none compared would be vacuous).
+    #[serde(default)]
+    pub frames_checked: u64,
+    /// Output frames checked to be silent (while buffering).
+    #[serde(default)]
+    pub frames_silent: u64,
+    /// Discontinuities followed: underruns and dropped writes.
+    #[serde(default)]
+    pub cuts: u64,
 }
 
 impl Integrity {
@@ -21,6 +33,9 @@ impl Integrity {
             verdict: Verdict::Pass,
             first_mismatch: None,
             reason: None,
+            frames_checked: 0,
+            frames_silent: 0,
+            cuts: 0,
         }
     }
 
@@ -30,6 +45,9 @@ impl Integrity {
             verdict: Verdict::Fail,
             first_mismatch: Some(mismatch),
             reason: Some(reason.into()),
+            frames_checked: 0,
+            frames_silent: 0,
+            cuts: 0,
         }
     }
 
@@ -39,6 +57,33 @@ impl Integrity {
             verdict: Verdict::NotChecked,
             first_mismatch: None,
             reason: Some(reason.into()),
+            frames_checked: 0,
+            frames_silent: 0,
+            cuts: 0,
+        }
+    }
+}
+
+impl From<&sim::IntegrityReport> for Integrity {
+    fn from(r: &sim::IntegrityReport) -> Integrity {
+        let verdict = match r.verdict {
+            sim::Verdict::Pass => Integrity::pass(),
+            sim::Verdict::Fail { first_mismatch: m } => Integrity::fail(
+                Mismatch::new(
+                    u32::from(m.channel),
+                    m.device_time + u64::from(m.frame),
+                    m.expected,
+                    m.got,
+                ),
+                format!("first mismatch at {m}"),
+            ),
+            sim::Verdict::NotChecked(why) => Integrity::not_checked(why.to_string()),
+        };
+        Integrity {
+            frames_checked: r.frames_checked,
+            frames_silent: r.frames_silent,
+            cuts: r.cuts,
+            ..verdict
         }
     }
 }

@@ -25,10 +25,10 @@ pub use error::ReportError;
 pub use file::{read_json, write_json};
 pub use integrity::{Integrity, Mismatch, Verdict};
 pub use schema::{
-    ByKind, KindLatency, KindRates, KindSizeClasses, KindTotals, LatencyReport, LoadReport,
-    MacosRegion, MacosRow, PerCallbackRow, PhaseReport, RatesReport, Report, ReportConfig,
-    RequestedRow, SCHEMA_VERSION, SiteReport, SizeClassesReport, TotalsReport, XrunsReport,
-    site_names,
+    AllocatorCalls, ByKind, HarnessReport, KindLatency, KindRates, KindSizeClasses, KindTotals,
+    LatencyReport, LoadReport, MacosRegion, MacosRow, Pacing, PerCallbackRow, PhaseReport,
+    RatesReport, Report, ReportConfig, RequestedRow, SCHEMA_VERSION, SiteReport, SizeClassesReport,
+    TotalsReport, XrunsReport, site_names,
 };
 
 #[cfg(test)]

@@ -46,6 +46,54 @@ pub struct Report {
     pub steady_state: PhaseReport,
     /// Whether the output matched what the input should have produced.
     pub integrity: Integrity,
+    /// Paced runs: real-time priority and how well the run kept time;
+    /// null in virtual time.
+    #[serde(default)]
+    pub pacing: Option<Pacing>,
+    /// The harness's own conduct over the run.
+    #[serde(default)]
+    pub harness: HarnessReport,
+}
+
+/// How a paced run kept time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Pacing {
+    /// Whether the driver thread ran at `SCHED_FIFO` priority.
+    pub realtime_granted: bool,
+    /// What the system said, as a sentence.
+    pub realtime: String,
+    /// Callbacks paced.
+    pub wakeups: u64,
+    /// Callbacks that started more than a millisecond after their
+    /// deadline.
+    pub late_wakeups: u64,
+    /// The latest start after a deadline.
+    pub max_late_ns: u64,
+}
+
+/// The harness's own conduct over a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct HarnessReport {
+    /// Wall time of the run itself (set-up and report excluded).
+    pub wall_ns: u64,
+    /// Simulated seconds per wall second (0 for real devices).
+    pub speed: f64,
+    /// Allocator calls on the driver thread while the run went on, outside
+    /// the callbacks: the driver's own, plus scheduled control-side
+    /// actions (preset switches build renderers). Zero for a run without
+    /// scheduled actions.
+    pub driver_outside_callbacks: AllocatorCalls,
+}
+
+/// Counts of allocator calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllocatorCalls {
+    /// `alloc` and `alloc_zeroed` calls.
+    pub allocations: u64,
+    /// `dealloc` calls.
+    pub deallocations: u64,
+    /// `realloc` calls.
+    pub reallocations: u64,
 }
 
 /// What was run. The driver or CLI fills it in.

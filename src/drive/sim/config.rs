@@ -15,8 +15,9 @@ use crate::engine::renderer::ActivateError;
 use crate::engine::setup::{ConfigError, SAMPLE_RATES};
 use crate::engine::sites::CallbackKind;
 
-/// How fast simulated time runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+/// How fast simulated time runs (`--mode virtual|paced` on the command
+/// line).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Mode {
     /// As fast as the callbacks run: the next callback follows at once.
     #[default]

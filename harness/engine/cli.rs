@@ -1,0 +1,339 @@
+//! `allocgate run` and the demo, through the library and through the
+//! binary: the demo's totals equal the site formulas, reports on disk are
+//! what was measured, same-seed runs give the same figures, bad input
+//! exits 2 with one line, and the driver thread touches the allocator
+//! only inside callbacks.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use allocgate::cli::{DEMO_TABLE, RunArgs, demo_config, execute, failures, run_demo};
+use allocgate::engine::convolver::BLOCK;
+use allocgate::engine::sites::expected::{CallbackContext, Expected};
+use allocgate::engine::sites::{SCALE_ARRAY_BYTES, Site, Variant};
+use allocgate::report::{AllocatorCalls, MacosRegion, Report, Verdict, read_json};
+use clap::Parser;
+
+/// A fresh directory under the system's temporary directory.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("allocgate-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    dir
+}
+
+#[derive(Parser)]
+struct Args {
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+fn args(flags: &[&str]) -> RunArgs {
+    let mut all = vec!["allocgate"];
+    all.extend_from_slice(flags);
+    Args::try_parse_from(all).expect("flags parse").run
+}
+
+/// `ceil(seconds × rate / frames)`: callbacks of each kind at device times
+/// 0, N, 2N, … before the end.
+fn callbacks(seconds: f64, rate: u32, frames: usize) -> u64 {
+    let total_frames = (seconds * f64::from(rate)).round() as u64;
+    total_frames.div_ceil(frames as u64)
+}
+
+#[test]
+fn the_demo_measures_what_the_site_formulas_predict_and_writes_it() {
+    let dir = scratch("demo");
+    let rows = run_demo(&dir, &mut |_, _| {}).expect("the demo runs");
+    assert_eq!(
+        rows.iter().map(|r| r.config.variant).collect::<Vec<_>>(),
+        [Variant::Prefix, Variant::Fixed]
+    );
+    for row in &rows {
+        let c = &row.config;
+        let r = &row.run.report;
+        let n = callbacks(c.seconds, c.engine.sample_rate, c.frames);
+        // Both clocks at 48 kHz without drift: input and output callback k
+        // both fall at k·512, input first, so each output callback finds
+        // exactly 512 frames, renders one block with all 8 KEMAR renderers
+        // (no stale tail), and the first one adopts the preset's set.
+        assert_eq!(c.frames, BLOCK);
+        let renderers = 8;
+        let mut want_in = Expected::default();
+        let mut want_out = Expected::default();
+        for k in 0..n {
+            want_in = want_in
+                + c.sites
+                    .expected(&CallbackContext::input(c.engine.channels, c.frames));
+            want_out = want_out
+                + c.sites.expected(&CallbackContext {
+                    renderers,
+                    blocks: 1,
+                    steps_before: k,
+                    first: k == 0,
+                    max_frames_before: if k == 0 { 0 } else { c.frames },
+                    ..CallbackContext::output(c.engine.channels, c.frames)
+                });
+        }
+        let t = &r.totals;
+        assert_eq!((t.callbacks.input, t.callbacks.output), (n, n));
+        for (what, got, want) in [
+            ("input", &t.input, want_in),
+            ("output", &t.output, want_out),
+        ] {
+            assert_eq!(
+                (got.allocations, got.deallocations, got.reallocations),
+                (want.allocations, want.deallocations, want.reallocations),
+                "{} {what}",
+                c.variant.name()
+            );
+        }
+        // The scale arrays are the only requests in the 48-byte class
+        // (debug lines ask for 128 bytes).
+        let scale_per_callback = if c.sites.contains(Site::ScaleArray) {
+            Site::ScaleArray
+                .expected(&CallbackContext {
+                    renderers,
+                    blocks: 1,
+                    ..CallbackContext::output(c.engine.channels, c.frames)
+                })
+                .allocations
+        } else {
+            0
+        };
+        assert_eq!(SCALE_ARRAY_BYTES, 36);
+        let class_48: u64 = r
+            .size_classes
+            .macos
+            .iter()
+            .filter(|row| row.class == MacosRegion::Tiny && row.class_bytes == Some(48))
+            .map(|row| row.count)
+            .sum();
+        assert_eq!(class_48, scale_per_callback * n, "{}", c.variant.name());
+        assert_eq!(r.integrity.verdict, Verdict::Pass);
+        assert_eq!(
+            r.integrity.frames_checked,
+            n * c.frames as u64,
+            "every played frame checked"
+        );
+        assert_eq!(
+            r.harness.driver_outside_callbacks,
+            AllocatorCalls::default()
+        );
+        assert!(failures(c, r).is_empty(), "{:?}", failures(c, r));
+        // What is on disk is what was measured.
+        let on_disk: Report = read_json(&c.out).expect("the report was written");
+        assert_eq!(&on_disk, r);
+    }
+    let prefix = &rows[0].run.report;
+    assert_eq!(
+        prefix.config.sites,
+        ["scale-array", "renderer-snapshot", "debug-print"]
+    );
+    let table = std::fs::read_to_string(dir.join(DEMO_TABLE)).expect("the table was written");
+    let want = format!("| allocations | {} | 0 |", prefix.totals.allocations);
+    assert!(table.contains(&want), "{table}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The report without anything that depends on wall time or the machine.
+fn deterministic(r: &Report) -> serde_json::Value {
+    const TIMED: [&str; 6] = [
+        "environment",
+        "latency",
+        "cpu_load",
+        "deadline_misses",
+        "harness",
+        "pacing",
+    ];
+    let mut v = serde_json::to_value(r).unwrap();
+    for section in [None, Some("warm_up"), Some("steady_state")] {
+        let map = match section {
+            None => &mut v,
+            Some(s) => &mut v[s],
+        };
+        let map = map.as_object_mut().unwrap();
+        for key in TIMED {
+            map.remove(key);
+        }
+        for kind in ["input", "output"] {
+            map["totals"][kind]
+                .as_object_mut()
+                .unwrap()
+                .remove("wall_ns");
+        }
+    }
+    v
+}
+
+#[test]
+fn two_runs_with_the_same_seed_give_the_same_figures() {
+    let flags = [
+        "--variant",
+        "seed",
+        "--sites",
+        "underrun-log,scale-array",
+        "--drift-ppm",
+        "-20000",
+        "--seconds",
+        "3",
+        "--seed",
+        "7",
+    ];
+    let config = args(&flags).validate().unwrap();
+    let a = execute(&config, &mut |_| {}).unwrap().report;
+    let b = execute(&config, &mut |_| {}).unwrap().report;
+    assert_eq!(deterministic(&a), deterministic(&b));
+    // The comparison sees a difference when there is one.
+    let other = args(&flags[..flags.len() - 2]).validate().unwrap();
+    let c = execute(&other, &mut |_| {}).unwrap().report;
+    assert_ne!(deterministic(&a), deterministic(&c));
+    assert!(a.totals.allocations > 0 && a.xruns.overruns > 0);
+    // A slow output clock overruns: the input drops what does not fit,
+    // and the model follows each drop.
+    assert_eq!(a.integrity.verdict, Verdict::Pass, "{:?}", a.integrity);
+    assert_eq!(a.integrity.cuts, a.xruns.overruns + a.xruns.underruns);
+}
+
+#[test]
+fn a_fast_output_clock_underruns_and_each_underrun_is_logged_and_counted() {
+    let config = args(&[
+        "--sites",
+        "underrun-log",
+        "--no-convolution",
+        "--drift-ppm",
+        "5000",
+        "--seconds",
+        "4",
+    ])
+    .validate()
+    .unwrap();
+    let r = execute(&config, &mut |_| {}).unwrap().report;
+    assert!(r.xruns.underruns > 0);
+    // underrun-log formats one line per underrun: one allocation and one
+    // deallocation each, nothing else in fixed.
+    assert_eq!(r.totals.output.allocations, r.xruns.underruns);
+    assert_eq!(r.totals.output.deallocations, r.xruns.underruns);
+    assert_eq!(r.totals.input.allocations, 0);
+    assert_eq!(r.integrity.verdict, Verdict::Pass);
+    assert!(failures(&config, &r).is_empty());
+}
+
+#[test]
+fn a_failing_verdict_or_an_allocation_in_fixed_is_a_failure() {
+    let dir = scratch("failures");
+    let config = demo_config(Variant::Fixed, &dir).unwrap();
+    let mut report = execute(&config, &mut |_| {}).unwrap().report;
+    assert!(failures(&config, &report).is_empty());
+    report.totals.callbacks_touching_allocator = 1;
+    report.totals.allocations = 2;
+    report.integrity.verdict = Verdict::Fail;
+    let why = failures(&config, &report);
+    assert_eq!(why.len(), 2, "{why:?}");
+    assert!(why[0].starts_with("integrity check failed"));
+    assert!(why[1].starts_with("1 callbacks touched the allocator with no site switched on"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn allocgate(flags: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_allocgate"))
+        .args(flags)
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn the_binary_refuses_impossible_configurations_with_exit_2_and_one_line() {
+    let dir = scratch("refusals");
+    let out = dir.join("run.json");
+    let out = out.to_str().unwrap();
+    std::fs::write(out, "previous report\n").unwrap();
+    for flags in [
+        &["--rate", "0"][..],
+        &["--frames", "0"],
+        &["--frames", "4097"],
+        &["--channels", "0"],
+        &["--channels", "17"],
+        &["--seconds", "0"],
+        &["--preset", "/nonexistent/preset.wav"],
+        &["--variant", "best"],
+        &["--drift-ppm", "1e9"],
+        // 16 channels: no HeSuVi map covers them, so no renderer.
+        &["--channels", "16"],
+    ] {
+        let mut all = vec!["run", "--out", out];
+        all.extend_from_slice(flags);
+        let o = allocgate(&all);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{flags:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{flags:?}: {stderr}");
+        assert!(o.stdout.is_empty(), "{flags:?}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(out).unwrap(),
+        "previous report\n",
+        "a refused run leaves the report as it was"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_binary_runs_writes_the_report_and_summarises_it() {
+    let dir = scratch("binary");
+    let out = dir.join("nested/run.json");
+    let o = allocgate(&[
+        "run",
+        "--no-convolution",
+        "--seconds",
+        "1",
+        "--rate",
+        "44100",
+        "--frames",
+        "441",
+        "--channels",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = read_json(&out).expect("report written, its directory made");
+    let n = callbacks(1.0, 44_100, 441);
+    assert_eq!(n, 100);
+    assert_eq!(
+        (r.totals.callbacks.input, r.totals.callbacks.output),
+        (n, n)
+    );
+    assert_eq!(r.totals.allocations, 0);
+    assert_eq!(r.config.backend, "sim");
+    assert_eq!(
+        (r.config.sample_rate, r.config.frames, r.config.channels),
+        (44_100, 441, 2)
+    );
+    assert!(stdout.contains("integrity      pass"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("callbacks      input {n}, output {n}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&out.display().to_string()), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_unwritable_report_path_fails_before_the_run() {
+    let config = args(&["--out", "/proc/allocgate/run.json"])
+        .validate()
+        .unwrap();
+    let e = allocgate::cli::run_and_write(&config, &mut |_| panic!("the run must not start"))
+        .unwrap_err();
+    assert!(
+        e.to_string().starts_with("cannot create '/proc/allocgate'"),
+        "{e}"
+    );
+}

@@ -1,0 +1,393 @@
+//! `allocgate run`: a validated [`RunConfig`] through the simulated clock,
+//! its records aggregated into a [`Report`] and written atomically.
+//!
+//! The simulation runs on its own thread, which stands for the audio
+//! thread: it only runs callbacks, feeds the
+//! [`Aggregator`] (which never allocates once built) and stores progress
+//! in atomics. The calling thread polls those atomics for the progress
+//! bar, and builds and writes the report once the run is over. The whole
+//! run is measured on the driver thread too, so the report says what the
+//! driver did with the allocator outside the callbacks: nothing, unless a
+//! scheduled action (on the control side) did.
+
+use std::fmt::{self, Write as _};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use crate::alloc::{Counts, measure};
+use crate::drive::record::Record;
+use crate::drive::sim::{
+    FrameSequence, IntegrityMode, Mode, Outcome, Progress, SimConfig, SimError, Simulation,
+    WARM_UP_CALLBACKS,
+};
+use crate::engine::sites::CallbackKind;
+use crate::metrics::Aggregator;
+use crate::report::{
+    AllocatorCalls, Environment, Integrity, Report, ReportConfig, ReportError, Verdict, site_names,
+    write_json,
+};
+
+use super::RunConfig;
+
+/// The `backend` of reports the simulated clock produced.
+pub const BACKEND: &str = "sim";
+
+/// How often the calling thread looks at the run's progress.
+const POLL: Duration = Duration::from_millis(50);
+
+/// A finished run: its report (written or not) and the driver's outcome.
+#[derive(Debug)]
+pub struct Run {
+    /// The report.
+    pub report: Report,
+    /// What the driver counted, including wall time.
+    pub outcome: Outcome,
+}
+
+/// Why a run produced no report.
+#[derive(Debug)]
+pub enum RunError {
+    /// The simulation refused its configuration.
+    Sim(SimError),
+    /// The report's directory could not be made.
+    OutputDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The report could not be written (an existing report is left as it
+    /// was).
+    Report(ReportError),
+    /// The driver thread could not be started.
+    Thread(io::Error),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Sim(e) => write!(f, "{e}"),
+            RunError::OutputDir { path, source } => {
+                write!(f, "cannot create '{}': {source}", path.display())
+            }
+            RunError::Report(e) => write!(f, "{e}"),
+            RunError::Thread(e) => write!(f, "cannot start the driver thread: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+impl From<SimError> for RunError {
+    fn from(e: SimError) -> Self {
+        RunError::Sim(e)
+    }
+}
+
+/// The simulated run a [`RunConfig`] asks for.
+pub fn sim_config(c: &RunConfig) -> SimConfig {
+    let frames = u32::try_from(c.frames).unwrap_or(u32::MAX);
+    let integrity = if c.integrity {
+        IntegrityMode::default()
+    } else {
+        IntegrityMode::Off
+    };
+    SimConfig::new(
+        c.engine.clone(),
+        FrameSequence::Fixed(frames),
+        Duration::from_secs_f64(c.seconds),
+    )
+    .with_preset(c.preset.clone())
+    .with_drift(c.drift)
+    .with_seed(c.seed)
+    .with_mode(c.mode)
+    .with_integrity(integrity)
+}
+
+/// The report's `config` section for `c`.
+pub fn report_config(c: &RunConfig) -> ReportConfig {
+    ReportConfig {
+        variant: c.variant.name().to_owned(),
+        sites: site_names(c.sites),
+        sample_rate: c.engine.sample_rate,
+        frames: u32::try_from(c.frames).unwrap_or(u32::MAX),
+        channels: u32::try_from(c.engine.channels).unwrap_or(u32::MAX),
+        seconds: c.seconds,
+        seed: c.seed,
+        backend: BACKEND.to_owned(),
+        mode: match c.mode {
+            Mode::Virtual => "virtual",
+            Mode::Paced => "paced",
+        }
+        .to_owned(),
+        convolution: c.engine.convolution,
+        preset: Some(c.preset_name.clone()),
+        warm_up_callbacks: WARM_UP_CALLBACKS,
+    }
+}
+
+/// Makes the report's directory, before a long run rather than after it.
+pub fn prepare_output(path: &Path) -> Result<(), RunError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|source| RunError::OutputDir {
+                path: dir.to_owned(),
+                source,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Runs `c` and builds its report, calling `progress` on this thread
+/// about every 50 ms of wall time and once at the end. Writes nothing.
+pub fn execute(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run, RunError> {
+    let config = sim_config(c);
+    let shared = Arc::new(Shared::default());
+    let total = config.duration;
+    let driver = {
+        let shared = Arc::clone(&shared);
+        let caller = thread::current();
+        thread::Builder::new()
+            .name("allocgate-sim".to_owned())
+            .spawn(move || {
+                // Built here: the device buffers hold raw pointers, so a
+                // simulation stays on the thread that made it.
+                let result = Simulation::new(&config)
+                    .map_err(RunError::from)
+                    .and_then(|mut simulation| drive(&mut simulation, &shared));
+                shared.done.store(true, Ordering::Release);
+                caller.unpark();
+                result
+            })
+            .map_err(RunError::Thread)?
+    };
+    while !shared.done.load(Ordering::Acquire) {
+        thread::park_timeout(POLL);
+        progress(&shared.progress(total));
+    }
+    let driven = match driver.join() {
+        Ok(r) => r?,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
+    progress(&shared.progress(total));
+    let Driven {
+        outcome,
+        aggregator,
+        outside,
+    } = driven;
+    let mut aggregator = aggregator;
+    aggregator.add_sizes(CallbackKind::Input, &outcome.input.stats);
+    aggregator.add_sizes(CallbackKind::Output, &outcome.output.stats);
+    let aggregates = aggregator.finish(outcome.simulated);
+    let mut report = Report::from_aggregates(
+        report_config(c),
+        Environment::detect(),
+        &aggregates,
+        Integrity::from(&outcome.integrity),
+    );
+    report.pacing = outcome.pacing.as_ref().map(Into::into);
+    report.harness.wall_ns = u64::try_from(outcome.wall.as_nanos()).unwrap_or(u64::MAX);
+    report.harness.speed = outcome.speed();
+    report.harness.driver_outside_callbacks = outside;
+    Ok(Run { report, outcome })
+}
+
+/// [`execute`], then the report written to `c.out` (its directory made
+/// first, so a bad path fails before the run rather than after it).
+pub fn run_and_write(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run, RunError> {
+    prepare_output(&c.out)?;
+    let run = execute(c, progress)?;
+    write_json(&c.out, &run.report).map_err(RunError::Report)?;
+    Ok(run)
+}
+
+/// Progress, shared between the driver thread (which stores) and the
+/// calling thread (which loads): atomics only, so the driver never locks.
+#[derive(Debug, Default)]
+struct Shared {
+    simulated_ns: AtomicU64,
+    callbacks: AtomicU64,
+    done: AtomicBool,
+}
+
+impl Shared {
+    fn progress(&self, total: Duration) -> Progress {
+        Progress {
+            simulated: Duration::from_nanos(self.simulated_ns.load(Ordering::Relaxed)),
+            total,
+            callbacks: self.callbacks.load(Ordering::Relaxed),
+        }
+    }
+}
+
+struct Driven {
+    outcome: Outcome,
+    aggregator: Aggregator,
+    outside: AllocatorCalls,
+}
+
+/// The driver thread's work: the run, measured as a whole.
+fn drive(simulation: &mut Simulation, shared: &Shared) -> Result<Driven, RunError> {
+    let mut aggregator = Aggregator::new();
+    let whole = measure(|| {
+        let mut sink = |r: &Record| aggregator.record(r);
+        simulation.run_with_progress(&mut sink, &mut |p: &Progress| {
+            let ns = u64::try_from(p.simulated.as_nanos()).unwrap_or(u64::MAX);
+            shared.simulated_ns.store(ns, Ordering::Relaxed);
+            shared.callbacks.store(p.callbacks, Ordering::Relaxed);
+        })
+    });
+    let outcome = whole.value?;
+    let mut inside = Counts::new();
+    inside.merge(&outcome.input.stats.counts);
+    inside.merge(&outcome.output.stats.counts);
+    let all = whole.stats.counts;
+    let outside = AllocatorCalls {
+        allocations: all.allocations.saturating_sub(inside.allocations),
+        deallocations: all.deallocations.saturating_sub(inside.deallocations),
+        reallocations: all.reallocations.saturating_sub(inside.reallocations),
+    };
+    Ok(Driven {
+        outcome,
+        aggregator,
+        outside,
+    })
+}
+
+/// Whether the run failed what it promised: the integrity check found a
+/// wrong sample, or a configuration with no allocation site switched on
+/// (`fixed`, no `--sites`) touched the allocator in a callback.
+pub fn failures(c: &RunConfig, report: &Report) -> Vec<String> {
+    let mut why = Vec::new();
+    if report.integrity.verdict == Verdict::Fail {
+        why.push(format!(
+            "integrity check failed: {}",
+            report
+                .integrity
+                .reason
+                .as_deref()
+                .unwrap_or("a sample differed")
+        ));
+    }
+    let t = &report.totals;
+    if c.sites.is_empty() && t.callbacks_touching_allocator > 0 {
+        why.push(format!(
+            "{} callbacks touched the allocator with no site switched on \
+             ({} allocations, {} deallocations, {} reallocations)",
+            t.callbacks_touching_allocator, t.allocations, t.deallocations, t.reallocations
+        ));
+    }
+    why
+}
+
+/// The short summary printed after a run.
+pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
+    let r = &run.report;
+    let t = &r.totals;
+    let mut s = String::new();
+    let sites = if c.sites.is_empty() {
+        "no sites".to_owned()
+    } else {
+        c.sites.to_string()
+    };
+    let variant = c.variant.name();
+    let _ = writeln!(
+        s,
+        "{variant} ({sites}): {} ch at {} Hz, {} frames, {} s simulated, {}, {}, drift {}",
+        c.engine.channels,
+        c.engine.sample_rate,
+        c.frames,
+        c.seconds,
+        if c.engine.convolution {
+            "convolution"
+        } else {
+            "passthrough"
+        },
+        r.config.mode,
+        c.drift,
+    );
+    let _ = writeln!(
+        s,
+        "  callbacks      input {}, output {} ({} touched the allocator)",
+        t.callbacks.input, t.callbacks.output, t.callbacks_touching_allocator
+    );
+    let _ = writeln!(
+        s,
+        "  allocator      {} allocations ({:.1}/s), {} deallocations, {} reallocations, {} bytes",
+        t.allocations, r.rates.allocations_per_second, t.deallocations, t.reallocations, t.bytes
+    );
+    for (kind, l, load, misses) in [
+        (
+            "input",
+            &r.latency.input.all,
+            &r.cpu_load.input,
+            r.deadline_misses.input,
+        ),
+        (
+            "output",
+            &r.latency.output.all,
+            &r.cpu_load.output,
+            r.deadline_misses.output,
+        ),
+    ] {
+        let _ = writeln!(
+            s,
+            "  {kind:<6} latency p50 {} / p99 {} / max {}; load mean {:.2} %, max {:.2} %; {misses} deadline misses",
+            micros(l.p50_ns),
+            micros(l.p99_ns),
+            micros(l.max_ns),
+            load.mean * 100.0,
+            load.max * 100.0,
+        );
+    }
+    let x = &r.xruns;
+    let _ = writeln!(
+        s,
+        "  xruns          {} underruns, {} overruns ({} bytes dropped)",
+        x.underruns, x.overruns, x.bytes_dropped
+    );
+    let i = &r.integrity;
+    let verdict = match i.verdict {
+        Verdict::Pass => format!("pass ({} frames checked)", i.frames_checked),
+        Verdict::Fail | Verdict::NotChecked => format!(
+            "{} ({})",
+            if i.verdict == Verdict::Fail {
+                "FAIL"
+            } else {
+                "not checked"
+            },
+            i.reason.as_deref().unwrap_or("")
+        ),
+    };
+    let _ = writeln!(s, "  integrity      {verdict}");
+    if let Some(p) = &r.pacing {
+        let _ = writeln!(
+            s,
+            "  pacing         {}; {} of {} wake-ups late, latest {}",
+            p.realtime,
+            p.late_wakeups,
+            p.wakeups,
+            micros(p.max_late_ns)
+        );
+    }
+    let o = &r.harness.driver_outside_callbacks;
+    let _ = writeln!(
+        s,
+        "  harness        {:.1} simulated s per wall s; driver thread outside callbacks: \
+         {} allocations, {} deallocations, {} reallocations",
+        r.harness.speed, o.allocations, o.deallocations, o.reallocations
+    );
+    if let Some(path) = out {
+        let _ = writeln!(s, "  report         {}", path.display());
+    }
+    s
+}
+
+fn micros(ns: u64) -> String {
+    format!("{:.1} µs", ns as f64 / 1000.0)
+}
