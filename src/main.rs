@@ -15,9 +15,14 @@ static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();
 #[command(
     version,
     about,
-    after_help = "Examples:\n  allocgate                     run the demo and print its table\n  \
-                  allocgate hrir import-sofa    regenerate the embedded KEMAR preset\n\n\
-                  Exit codes: 0 ok, 1 a callback that must not allocate did, 2 bad input."
+    after_help = "Examples:\n  \
+                  allocgate                          the demo: prefix and fixed for 10 s, \
+                  reports in reports/latest/\n  \
+                  allocgate run --variant prefix     one run, its report in \
+                  reports/latest/run.json\n  \
+                  allocgate hrir import-sofa         regenerate the embedded KEMAR preset\n\n\
+                  Exit codes: 0 ok, 1 a callback that must not allocate did or the output was \
+                  wrong, 2 bad input."
 )]
 struct Cli {
     /// What to do; without one, runs the demo.

@@ -175,10 +175,11 @@ pub fn render_demo(rows: &[DemoRow]) -> String {
     });
     let _ = writeln!(
         s,
-        "\nprefix: the original's source before its fix (two 36-byte scale arrays per \
-         renderer per block, in the 48-byte class; a snapshot of the renderer set per \
-         callback; debug lines on the first two blocks).\nfixed: nothing allocated, freed or \
-         reallocated in any callback.\nReports: {}",
+        "\nprefix: the original's source before its fix: two 36-byte scale arrays per \
+         convolution engine (one per speaker and ear) per block, in the 48-byte class, and \
+         one debug line per engine on each of its first two blocks; the renderer-set \
+         snapshot it also takes per callback locks but does not allocate.\nfixed: nothing \
+         allocated, freed or reallocated in any callback.\nReports: {}",
         rows.iter()
             .map(|r| r.config.out.display().to_string())
             .collect::<Vec<_>>()

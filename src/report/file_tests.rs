@@ -2,6 +2,7 @@ use std::fs;
 use std::io;
 
 use super::*;
+use crate::report::HarnessReport;
 use crate::report::test_dir::TestDir;
 use crate::report::tests::sample_report;
 
@@ -153,4 +154,22 @@ fn a_missing_file_is_a_read_error_naming_it() {
     let err = read_json(&path).unwrap_err();
     assert!(matches!(err, ReportError::Read { .. }), "{err:?}");
     assert!(err.to_string().contains("absent.json"), "{err}");
+}
+
+#[test]
+fn reports_written_before_the_later_keys_still_read() {
+    let dir = TestDir::new("older-keys");
+    let path = edited(&dir, "older.json", |v| {
+        let top = v.as_object_mut().unwrap();
+        top.remove("pacing");
+        top.remove("harness");
+        let integrity = top["integrity"].as_object_mut().unwrap();
+        for key in ["frames_checked", "frames_silent", "cuts"] {
+            integrity.remove(key);
+        }
+    });
+    let r = read_json(&path).unwrap();
+    assert_eq!(r.pacing, None);
+    assert_eq!(r.harness, HarnessReport::default());
+    assert_eq!(r.integrity.frames_checked, 0);
 }

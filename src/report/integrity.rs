@@ -158,4 +158,31 @@ mod tests {
         assert!(f32::from_bits(back.actual_bits).is_nan());
         assert_eq!(back, m);
     }
+
+    #[test]
+    fn a_simulated_failure_keeps_its_first_mismatch_and_counts() {
+        let m = sim::Mismatch {
+            callback: 3,
+            device_time: 1536,
+            frame: 7,
+            channel: 1,
+            expected: 0.5,
+            got: 1.5,
+        };
+        let r = sim::IntegrityReport {
+            verdict: sim::Verdict::Fail { first_mismatch: m },
+            frames_checked: 1536,
+            frames_silent: 0,
+            cuts: 2,
+        };
+        let i = Integrity::from(&r);
+        assert_eq!(i.verdict, Verdict::Fail);
+        assert_eq!(i.first_mismatch, Some(Mismatch::new(1, 1543, 0.5, 1.5)));
+        assert_eq!((i.frames_checked, i.cuts), (1536, 2));
+        let reason = i.reason.unwrap();
+        assert!(reason.contains("output callback 3"), "{reason}");
+        let off = Integrity::from(&sim::IntegrityReport::disabled());
+        assert_eq!(off.verdict, Verdict::NotChecked);
+        assert_eq!(off.reason.as_deref(), Some("integrity check off"));
+    }
 }
