@@ -321,3 +321,109 @@ fn ring_writes_and_reads_make_no_allocator_calls() {
     });
     assert!(writer.dropped_bytes() > 0);
 }
+
+mod callback_gate {
+    use super::panic_message;
+    use allocgate::{CallbackGate, GateError, measure};
+    use std::hint::black_box;
+    use std::panic::catch_unwind;
+
+    fn boxes(n: u64) {
+        for _ in 0..n {
+            drop(black_box(Box::new(0u64)));
+        }
+    }
+
+    #[test]
+    fn a_clean_callback_passes_and_every_invocation_is_measured() {
+        let mut buf = vec![0.5f32; 512];
+        let run = CallbackGate::new("gain")
+            .run(100, |_| buf.iter_mut().for_each(|x| *x *= 0.5))
+            .unwrap();
+        assert_eq!(run.invocations().len(), 100);
+        assert!(run.is_allocation_free());
+        run.assert_allocation_free();
+        assert!(run.total().is_zero());
+    }
+
+    #[test]
+    fn one_allocation_in_one_invocation_fails_and_is_named() {
+        let run = CallbackGate::new("late")
+            .run(10, |i| boxes(u64::from(i == 7)))
+            .unwrap();
+        assert!(!run.is_allocation_free());
+        let offenders: Vec<u64> = run.offenders().map(|(i, _)| i).collect();
+        assert_eq!(offenders, [7]);
+        let msg = panic_message(catch_unwind(|| run.assert_allocation_free()).unwrap_err());
+        assert!(
+            msg.starts_with("callback 'late' touched the allocator in 1 of 10 invocations:"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("invocation 7: 1 allocations (8 bytes)"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn warm_up_is_checked_unless_allowed() {
+        let setup_on_first = |i: u64| boxes(u64::from(i == 0));
+        let strict = CallbackGate::new("setup")
+            .warm_up(4)
+            .run(10, setup_on_first)
+            .unwrap();
+        assert!(!strict.is_allocation_free());
+        assert_eq!(strict.warm_up_total().allocations, 1);
+        assert!(strict.steady_total().is_zero());
+        let lenient = CallbackGate::new("setup")
+            .warm_up(4)
+            .allow_warm_up()
+            .run(10, setup_on_first)
+            .unwrap();
+        lenient.assert_allocation_free();
+        // Past warm-up, allowing it changes nothing.
+        let late = CallbackGate::new("late")
+            .warm_up(4)
+            .allow_warm_up()
+            .run(10, |i| boxes(u64::from(i == 4)))
+            .unwrap();
+        assert_eq!(late.offenders().map(|(i, _)| i).collect::<Vec<_>>(), [4]);
+    }
+
+    #[test]
+    fn exact_counts_pass_when_right_and_name_the_invocation_when_wrong() {
+        let run = CallbackGate::new("by design")
+            .run(9, |i| boxes(i % 3))
+            .unwrap();
+        run.assert_counts(|i| (i % 3, i % 3, 0));
+        let msg = panic_message(catch_unwind(|| run.assert_counts(|i| (i % 3, 0, 0))).unwrap_err());
+        assert!(
+            msg.starts_with("callback 'by design': 6 of 9 invocations made other counts"),
+            "{msg}"
+        );
+        assert!(msg.contains("invocation 1: (allocations, deallocations, reallocations) = (1, 1, 0), expected (1, 0, 0)"), "{msg}");
+    }
+
+    #[test]
+    fn zero_invocations_are_refused() {
+        let e = CallbackGate::new("none").run(0, |_| {}).unwrap_err();
+        assert!(matches!(e, GateError::NoInvocations));
+    }
+
+    #[test]
+    fn the_gate_allocates_only_its_log_and_name_before_the_first_call() {
+        // Around the whole run: the gate's name (made in `new`, freed when
+        // the gate drops), the per-invocation log and the result's copy of
+        // the name. Three allocations and one deallocation, whatever the
+        // number of invocations: nothing per call.
+        for n in [1, 10, 1000] {
+            let m = measure(|| CallbackGate::new("x").run(n, |_| {}).unwrap());
+            let c = m.stats.counts;
+            assert_eq!(
+                (c.allocations, c.deallocations, c.reallocations),
+                (3, 1, 0),
+                "n = {n}"
+            );
+        }
+    }
+}

@@ -62,3 +62,14 @@ fn a_probe_cannot_be_built() {
     let probe = Probe::new(CallLog::with_capacity(1));
     assert_eq!(probe.unwrap_err(), Error::NotInstalled);
 }
+
+#[test]
+fn a_callback_gate_refuses_to_run_rather_than_pass() {
+    let mut calls = 0;
+    let e = allocgate::CallbackGate::new("cb")
+        .run(10, |_| calls += 1)
+        .unwrap_err();
+    assert!(matches!(e, allocgate::GateError::NotInstalled(_)), "{e}");
+    assert!(e.to_string().contains("not the global allocator"), "{e}");
+    assert_eq!(calls, 0, "nothing ran");
+}

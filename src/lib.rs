@@ -44,6 +44,6 @@ pub mod metrics;
 pub mod report;
 
 pub use alloc::{
-    CallLog, CountingAlloc, Counts, Error, Measured, Probe, Sink, Stats, Totals, assert_no_alloc,
-    check_installed, measure, permit, try_measure,
+    CallLog, CallbackGate, CountingAlloc, Counts, Error, GateError, GateRun, Measured, Probe, Sink,
+    Stats, Totals, assert_no_alloc, check_installed, measure, permit, try_measure,
 };

@@ -7,6 +7,7 @@
 //! on the rest of the crate.
 
 mod callback;
+mod callback_gate;
 mod counting;
 mod error;
 mod scope;
@@ -15,6 +16,7 @@ mod stats;
 mod thread_state;
 
 pub use callback::{CallLog, Probe, Sink, Totals};
+pub use callback_gate::{CallbackGate, GateError, GateRun};
 pub use counting::CountingAlloc;
 pub use error::Error;
 pub use scope::{
