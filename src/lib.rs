@@ -37,6 +37,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod alloc;
+pub mod baseline;
 pub mod cli;
 pub mod drive;
 pub mod engine;
