@@ -211,14 +211,18 @@ fn sweep(args: &allocgate::cli::SweepArgs) -> ExitCode {
         }
     };
     let mut bar = allocgate::cli::Bar::new("sweep");
-    let result = allocgate::sweep::run_and_write(&config.spec, &config.out, &mut |i, n, label, p| {
-        bar.update_labelled(&format!("sweep {i}/{n} {label}"), p)
-    });
+    let result =
+        allocgate::sweep::run_and_write(&config.spec, &config.out, &mut |i, n, label, p| {
+            bar.update_labelled(&format!("sweep {i}/{n} {label}"), p)
+        });
     bar.finish();
     match result {
         Ok(report) => {
             print!("{}", allocgate::sweep::render_markdown(&report));
-            println!("\nFiles: {}/{{sweep.md, sweep.csv, sweep.json}}", config.out.display());
+            println!(
+                "\nFiles: {}/{{sweep.md, sweep.csv, sweep.json}}",
+                config.out.display()
+            );
             let mismatches = allocgate::sweep::mismatch_lines(&report);
             for m in &mismatches {
                 eprintln!("error: measured differs from predicted: {m}");

@@ -71,9 +71,9 @@ fn list<T: FromStr + Copy>(
                 "--{flag} '{text}': an empty item; expected {what}, comma-separated"
             )));
         }
-        let v: T = item.parse().map_err(|_| {
-            UsageError::new(format!("--{flag}: '{item}' is not {what}"))
-        })?;
+        let v: T = item
+            .parse()
+            .map_err(|_| UsageError::new(format!("--{flag}: '{item}' is not {what}")))?;
         check(v).map_err(|why| UsageError::new(format!("--{flag}: {why}")))?;
         out.push(v);
     }
@@ -107,7 +107,9 @@ impl SweepArgs {
             if (1..=MAX_FRAMES).contains(&n) {
                 Ok(())
             } else {
-                Err(format!("{n} frames per callback; expected 1 to {MAX_FRAMES}"))
+                Err(format!(
+                    "{n} frames per callback; expected 1 to {MAX_FRAMES}"
+                ))
             }
         })?;
         let preset = Preset::kemar();
@@ -186,10 +188,16 @@ mod tests {
     fn bad_lists_are_refused_on_one_line() {
         let cases: &[(&[&str], &str)] = &[
             (&["--variants", "seed,best"], "unknown variant 'best'"),
-            (&["--rates", "48000,abc"], "--rates: 'abc' is not a sample rate"),
+            (
+                &["--rates", "48000,abc"],
+                "--rates: 'abc' is not a sample rate",
+            ),
             (&["--rates", "48000,,96000"], "an empty item"),
             (&["--rates", "1000"], "sample rate 1000 Hz; expected 8000"),
-            (&["--frames", "0"], "0 frames per callback; expected 1 to 4096"),
+            (
+                &["--frames", "0"],
+                "0 frames per callback; expected 1 to 4096",
+            ),
             (&["--frames", "5000"], "5000 frames per callback"),
             (&["--frames", "-3"], "'-3' is not a frame count"),
             (&["--channels", "16"], "16 channels: the preset maps none"),

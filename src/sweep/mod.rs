@@ -22,8 +22,8 @@ use crate::cli::{RunConfig, RunError, execute};
 use crate::drive::sim::{Drift, Mode, Progress};
 use crate::engine::EngineConfig;
 use crate::engine::preset::Preset;
-use crate::engine::sites::{SCALE_ARRAY_BYTES, Variant};
 use crate::engine::sites::expected::Expected;
+use crate::engine::sites::{SCALE_ARRAY_BYTES, Variant};
 use crate::report::{AllocatorCalls, ByKind, MacosRegion, Report};
 
 use predict::{Point, Prediction, predict, renderers};
@@ -78,7 +78,13 @@ impl SweepSpec {
     /// The run configuration of one point: convolution on, no drift,
     /// virtual time, integrity not checked (the sweep is about allocator
     /// calls; `allocgate run` checks the output).
-    pub fn run_config(&self, variant: Variant, rate: u32, frames: usize, channels: usize) -> RunConfig {
+    pub fn run_config(
+        &self,
+        variant: Variant,
+        rate: u32,
+        frames: usize,
+        channels: usize,
+    ) -> RunConfig {
         let sites = variant.sites();
         RunConfig {
             variant,
@@ -260,7 +266,12 @@ fn dominant(r: &Report) -> Option<ClassShare> {
 }
 
 /// The row for one run: its report beside the prediction.
-pub fn row(config: &RunConfig, report: &Report, prediction: &Prediction, renderers: usize) -> SweepRow {
+pub fn row(
+    config: &RunConfig,
+    report: &Report,
+    prediction: &Prediction,
+    renderers: usize,
+) -> SweepRow {
     let seconds = config.seconds;
     let t = &report.totals;
     let measured = ByKind {
@@ -281,7 +292,9 @@ pub fn row(config: &RunConfig, report: &Report, prediction: &Prediction, rendere
         .size_classes
         .macos
         .iter()
-        .filter(|row| row.class == MacosRegion::Tiny && row.class_bytes == Some(class_48.bytes() as u64))
+        .filter(|row| {
+            row.class == MacosRegion::Tiny && row.class_bytes == Some(class_48.bytes() as u64)
+        })
         .map(|row| row.count)
         .sum();
     let callbacks = t.callbacks;
@@ -330,11 +343,12 @@ pub fn run_sweep(
             duration: Duration::from_secs_f64(config.seconds),
             ring_bytes: config.engine.ring_bytes,
         });
-        let run = execute(&config, &mut |p| progress(i + 1, points.len(), &label, p))
-            .map_err(|source| SweepError::Run {
+        let run = execute(&config, &mut |p| progress(i + 1, points.len(), &label, p)).map_err(
+            |source| SweepError::Run {
                 point: label.clone(),
                 source,
-            })?;
+            },
+        )?;
         rows.push(row(&config, &run.report, &prediction, r));
     }
     Ok(SweepReport {

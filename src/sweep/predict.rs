@@ -274,13 +274,7 @@ mod tests {
     fn debug_lines_come_on_the_first_two_blocks_even_within_one_callback() {
         // N = 1024: two blocks in the first callback, so every engine
         // prints twice there and never again.
-        let p = predict(&point(
-            SiteSet::only(Site::DebugPrint),
-            48_000,
-            1024,
-            2,
-            1,
-        ));
+        let p = predict(&point(SiteSet::only(Site::DebugPrint), 48_000, 1024, 2, 1));
         assert_eq!(p.output.allocations, 2 * 2 * 2);
         assert!(p.steady_output.is_zero());
     }
