@@ -199,7 +199,7 @@ mod tests {
                 "0 frames per callback; expected 1 to 4096",
             ),
             (&["--frames", "5000"], "5000 frames per callback"),
-            (&["--frames", "-3"], "'-3' is not a frame count"),
+            (&["--frames=-3"], "'-3' is not a frame count"),
             (&["--channels", "16"], "16 channels: the preset maps none"),
             (&["--channels", "3"], "3 channels: the preset maps none"),
             (&["--channels", "17"], "17 channels; expected 1 to 16"),
