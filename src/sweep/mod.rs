@@ -1,7 +1,7 @@
 //! `allocgate sweep`: every combination of variant, sample rate, frames
 //! per callback and channel layout run on the simulated clock, each run's
 //! measured allocator calls set beside what the site formulas predict
-//! ([`predict`]), with the dominant macOS size class; written as markdown,
+//! ([`predict`](mod@predict)), with the dominant macOS size class; written as markdown,
 //! CSV and JSON.
 //!
 //! A row matches when the measured callbacks and the measured allocations,
