@@ -205,3 +205,41 @@ fn bad_lists_exit_2_with_one_line_and_write_nothing() {
         assert!(!dir.exists(), "{flags:?}");
     }
 }
+
+#[test]
+fn the_binary_prints_the_table_writes_the_files_and_exits_0() {
+    let dir = scratch("binary");
+    let out = Command::new(env!("CARGO_BIN_EXE_allocgate"))
+        .args([
+            "sweep",
+            "--variants",
+            "seed,fixed",
+            "--rates",
+            "48000",
+            "--frames",
+            "512",
+            "--channels",
+            "2",
+            "--seconds",
+            "0.1",
+            "--out",
+            dir.to_str().unwrap(),
+        ])
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    // 4 800 frames: ceil(4 800 / 512) = 10 input callbacks of 2 + 2
+    // allocations, 400 a second.
+    assert!(
+        stdout.contains("| seed | 48000 | 512 | 2 | 400.0 | 400.0 | 0.0 | 0.0 | 400.0 | 400.0 |"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| fixed | 48000 | 512 | 2 | 0.0 | 0.0 |"),
+        "{stdout}"
+    );
+    let md = std::fs::read_to_string(dir.join(SWEEP_MD)).unwrap();
+    assert!(stdout.starts_with(&md), "the printed table is the file");
+    let _ = std::fs::remove_dir_all(&dir);
+}
