@@ -18,6 +18,8 @@
 //!   recording, finished into [`Aggregates`](metrics::Aggregates).
 //! - [`report`]: the versioned JSON [`Report`](report::Report), written
 //!   atomically and read back with its schema version checked.
+//! - [`sweep`]: many runs, measured against what the site formulas
+//!   predict.
 //! - [`cli`]: what the `allocgate` binary does.
 //!
 //! Install the allocator once per binary (or test target), then measure:
@@ -43,6 +45,7 @@ pub mod drive;
 pub mod engine;
 pub mod metrics;
 pub mod report;
+pub mod sweep;
 
 pub use alloc::{
     CallLog, CallbackGate, CountingAlloc, Counts, Error, GateError, GateRun, Measured, Probe, Sink,

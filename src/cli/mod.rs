@@ -6,6 +6,7 @@ mod hrir;
 mod progress;
 mod run;
 mod run_args;
+mod sweep_args;
 
 pub use demo::{
     DEMO_DIR, DEMO_TABLE, DEMO_VARIANTS, DemoError, DemoRow, demo_config, render_demo, run_demo,
@@ -19,3 +20,4 @@ pub use run::{
     run_and_write, sim_config,
 };
 pub use run_args::{MAX_SECONDS, RunArgs, RunConfig, UsageError};
+pub use sweep_args::{MAX_SWEEP_SECONDS, SWEEP_DIR, SweepArgs, SweepConfig};
