@@ -14,3 +14,4 @@ mod passthrough;
 mod rendering;
 mod simulated;
 mod sites;
+mod trace;
