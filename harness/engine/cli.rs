@@ -28,7 +28,7 @@ struct Args {
     run: RunArgs,
 }
 
-fn args(flags: &[&str]) -> RunArgs {
+pub fn args(flags: &[&str]) -> RunArgs {
     let mut all = vec!["allocgate"];
     all.extend_from_slice(flags);
     Args::try_parse_from(all).expect("flags parse").run
@@ -36,7 +36,7 @@ fn args(flags: &[&str]) -> RunArgs {
 
 /// `ceil(seconds × rate / frames)`: callbacks of each kind at device times
 /// 0, N, 2N, … before the end.
-fn callbacks(seconds: f64, rate: u32, frames: usize) -> u64 {
+pub fn callbacks(seconds: f64, rate: u32, frames: usize) -> u64 {
     let total_frames = (seconds * f64::from(rate)).round() as u64;
     total_frames.div_ceil(frames as u64)
 }

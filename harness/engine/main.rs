@@ -15,3 +15,4 @@ mod rendering;
 mod simulated;
 mod sites;
 mod sweep;
+mod trace;

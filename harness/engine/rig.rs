@@ -2,10 +2,12 @@
 //! buffers, and both callbacks run in lockstep under the counting
 //! allocator, each callback measured on its own.
 
+use allocgate::alloc::trace::tagged;
 use allocgate::engine::buffers::{AudioBuffer, BufferList, OwnedBufferList};
 use allocgate::engine::input::InputReport;
 use allocgate::engine::output::OutputReport;
 use allocgate::engine::sites::expected::CallbackContext;
+use allocgate::engine::sites::expected::Expected;
 use allocgate::engine::sites::{CallbackKind, SiteSet};
 use allocgate::engine::{Engine, EngineConfig, MAX_FRAMES};
 use allocgate::{Stats, measure};
@@ -69,16 +71,18 @@ impl Rig {
         let channels = self.channels;
         let source = &self.source;
         let input = &mut self.engine.input;
-        let m = measure(|| {
-            input.process(frames, |list: &mut BufferList<'_>| {
-                for c in 0..channels {
-                    let src = source.channel(c, frames);
-                    match list.channel_mut(c) {
-                        Some(dst) if dst.len() >= frames => dst[..frames].copy_from_slice(src),
-                        _ => return false,
+        let m = tagged(CallbackKind::Input.trace_tag(), || {
+            measure(|| {
+                input.process(frames, |list: &mut BufferList<'_>| {
+                    for c in 0..channels {
+                        let src = source.channel(c, frames);
+                        match list.channel_mut(c) {
+                            Some(dst) if dst.len() >= frames => dst[..frames].copy_from_slice(src),
+                            _ => return false,
+                        }
                     }
-                }
-                true
+                    true
+                })
             })
         });
         Measured {
@@ -91,10 +95,12 @@ impl Rig {
     pub fn output(&mut self, frames: usize) -> Measured<OutputReport> {
         let output = &mut self.engine.output;
         let out = &mut self.out;
-        let m = measure(|| {
-            let mut view = out.view();
-            view.set_frames(frames);
-            output.process(&mut view, frames)
+        let m = tagged(CallbackKind::Output.trace_tag(), || {
+            measure(|| {
+                let mut view = out.view();
+                view.set_frames(frames);
+                output.process(&mut view, frames)
+            })
         });
         Measured {
             report: m.value,
@@ -123,6 +129,8 @@ pub struct Expect {
     pending: std::collections::VecDeque<usize>,
     current_blocks: usize,
     pub checked: u64,
+    /// The formulas' totals over every checked callback.
+    pub total: Expected,
 }
 
 impl Expect {
@@ -137,6 +145,7 @@ impl Expect {
             pending: Default::default(),
             current_blocks: 0,
             checked: 0,
+            total: Expected::default(),
         }
     }
 
@@ -148,6 +157,7 @@ impl Expect {
 
     pub fn check_input(&mut self, m: &Measured<InputReport>, frames: usize) {
         let cx = CallbackContext::input(self.channels, frames);
+        self.total = self.total + self.sites.expected(&cx);
         assert_counts(
             self.sites.expected(&cx),
             &m.stats,
@@ -188,6 +198,7 @@ impl Expect {
             max_frames_before: self.max_frames,
             replaced_set_blocks: replaced,
         };
+        self.total = self.total + self.sites.expected(&cx);
         assert_counts(
             self.sites.expected(&cx),
             &m.stats,
@@ -204,13 +215,7 @@ impl Expect {
     }
 }
 
-fn assert_counts(
-    e: allocgate::engine::sites::expected::Expected,
-    s: &Stats,
-    what: &str,
-    index: u64,
-    sites: SiteSet,
-) {
+fn assert_counts(e: Expected, s: &Stats, what: &str, index: u64, sites: SiteSet) {
     let got = (
         s.counts.allocations,
         s.counts.deallocations,

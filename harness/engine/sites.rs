@@ -41,7 +41,10 @@ const SESSION: &[Step] = &[
     Both(512),
 ];
 
-fn run_session(sites: SiteSet, channels: usize) -> u64 {
+/// Runs the session, checking every callback against the formulas; the
+/// returned `Expect` holds how many callbacks were checked and the
+/// formulas' totals.
+pub fn run_session(sites: SiteSet, channels: usize) -> Expect {
     let presets = [
         Preset::from_channels("a", 48_000, synthetic::impulse_set(14, 558)).unwrap(),
         Preset::from_channels("b", 48_000, synthetic::impulse_set(7, 1100)).unwrap(),
@@ -71,14 +74,14 @@ fn run_session(sites: SiteSet, channels: usize) -> u64 {
         }
         rig.engine.control.collect_retired();
     }
-    expect.checked
+    expect
 }
 
 #[test]
 fn each_site_alone_makes_exactly_its_expected_counts_in_every_callback() {
     for site in Site::ALL {
         for channels in [2, 8, 12] {
-            let checked = run_session(SiteSet::only(site), channels);
+            let checked = run_session(SiteSet::only(site), channels).checked;
             // 9 steps with both callbacks and 2 with output alone.
             assert_eq!(checked, 20, "{site}: callbacks checked");
         }

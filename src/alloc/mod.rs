@@ -3,7 +3,8 @@
 //! [`CountingAlloc`] forwards every call to the allocator it wraps and, while
 //! a scope is open on the calling thread, counts it in that thread's state
 //! (`thread_state`). Scopes are opened by [`measure`], [`assert_no_alloc`]
-//! and [`Probe::run`]; [`permit`] marks accepted calls. Nothing here depends
+//! and [`Probe::run`]; [`permit`] marks accepted calls; [`trace`] records
+//! where counted calls come from. Nothing here depends
 //! on the rest of the crate.
 
 mod callback;
@@ -14,6 +15,7 @@ mod scope;
 pub mod size_class;
 mod stats;
 mod thread_state;
+pub mod trace;
 
 pub use callback::{CallLog, Probe, Sink, Totals};
 pub use callback_gate::{CallbackGate, GateError, GateRun};

@@ -10,6 +10,7 @@
 use std::cell::{Cell, UnsafeCell};
 
 use super::stats::{Event, Stats};
+use super::trace;
 
 /// What the allocator does with a call on this thread: one byte, the only
 /// field the fast path reads.
@@ -26,6 +27,12 @@ mod mode {
     pub(super) const BUSY: u8 = 4;
     /// The install probe runs: note that the call reached us, count nothing.
     pub(super) const PROBING: u8 = 8;
+    /// Bit set, with `COUNTING`, while site tracing is on for this thread:
+    /// each counted call also captures its stack.
+    pub(super) const TRACING: u8 = 16;
+    /// A stack capture runs: calls the unwinder makes are forwarded
+    /// uncounted, and only tallied as nested calls.
+    pub(super) const CAPTURING: u8 = 32;
 }
 
 struct ThreadState {
@@ -36,6 +43,8 @@ struct ThreadState {
     permitted: Cell<bool>,
     probing: Cell<bool>,
     probe_hit: Cell<bool>,
+    /// Site tracing is on for this thread (see `trace`).
+    tracing: Cell<bool>,
     /// Figures of the innermost open scope.
     frame: UnsafeCell<Stats>,
 }
@@ -48,6 +57,7 @@ impl ThreadState {
             permitted: Cell::new(false),
             probing: Cell::new(false),
             probe_hit: Cell::new(false),
+            tracing: Cell::new(false),
             frame: UnsafeCell::new(Stats::new()),
         }
     }
@@ -61,10 +71,14 @@ impl ThreadState {
             mode::PROBING
         } else if self.depth.get() == 0 {
             mode::IDLE
-        } else if self.permitted.get() {
-            mode::COUNTING | mode::PERMITTED
         } else {
-            mode::COUNTING
+            let permitted = if self.permitted.get() {
+                mode::PERMITTED
+            } else {
+                0
+            };
+            let tracing = if self.tracing.get() { mode::TRACING } else { 0 };
+            mode::COUNTING | permitted | tracing
         });
     }
 
@@ -121,6 +135,14 @@ pub(crate) fn counted<R>(guard_reentry: bool, event: Event, call: impl FnOnce() 
     if current & mode::COUNTING != 0 {
         let permitted = current & mode::PERMITTED != 0;
         s.with_frame(|f| f.apply(event, permitted));
+        if current & mode::TRACING != 0 {
+            // Anything the unwinder allocates while the stack is captured
+            // is forwarded uncounted (the `CAPTURING` branch below): it is
+            // the tracer's, not the callback's.
+            s.mode.set(mode::CAPTURING);
+            trace::capture(event);
+            s.mode.set(current);
+        }
         if guard_reentry {
             s.mode.set(mode::BUSY);
             let result = call();
@@ -129,6 +151,8 @@ pub(crate) fn counted<R>(guard_reentry: bool, event: Event, call: impl FnOnce() 
         }
     } else if current == mode::PROBING {
         s.probe_hit.set(true);
+    } else if current == mode::CAPTURING {
+        trace::nested_call();
     }
     call()
 }
@@ -232,6 +256,16 @@ pub(crate) fn probe_global_allocator() -> bool {
         s.probing.set(false);
         s.update_mode();
         s.probe_hit.get()
+    })
+}
+
+/// Switches site tracing on or off for this thread; returns the previous
+/// setting. Counted calls are traced only while a scope is open.
+pub(crate) fn set_tracing(on: bool) -> bool {
+    STATE.with(|s| {
+        let previous = s.tracing.replace(on);
+        s.update_mode();
+        previous
     })
 }
 

@@ -16,8 +16,8 @@ pub use hrir::{
 };
 pub use progress::{Bar, SHOW_AFTER};
 pub use run::{
-    BACKEND, Run, RunError, execute, failures, prepare_output, render_summary, report_config,
-    run_and_write, sim_config,
+    BACKEND, Run, RunError, TraceSummary, execute, failures, prepare_output, render_sites,
+    render_summary, report_config, run_and_write, sim_config,
 };
-pub use run_args::{MAX_SECONDS, RunArgs, RunConfig, UsageError};
+pub use run_args::{MAX_SECONDS, RunArgs, RunConfig, TraceConfig, UsageError};
 pub use sweep_args::{MAX_SWEEP_SECONDS, SWEEP_DIR, SweepArgs, SweepConfig};

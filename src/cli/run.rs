@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use crate::alloc::trace::{SiteTable, symbolise, trace};
 use crate::alloc::{Counts, measure};
 use crate::drive::record::Record;
 use crate::drive::sim::{
@@ -27,8 +28,8 @@ use crate::drive::sim::{
 use crate::engine::sites::CallbackKind;
 use crate::metrics::Aggregator;
 use crate::report::{
-    AllocatorCalls, Environment, Integrity, Report, ReportConfig, ReportError, Verdict, site_names,
-    write_json,
+    AllocatorCalls, Environment, Integrity, MacosRegion, Report, ReportConfig, ReportError,
+    Verdict, site_names, site_reports, write_json,
 };
 
 use super::RunConfig;
@@ -46,6 +47,35 @@ pub struct Run {
     pub report: Report,
     /// What the driver counted, including wall time.
     pub outcome: Outcome,
+    /// With `--trace-sites`: how the trace itself went.
+    pub trace: Option<TraceSummary>,
+}
+
+/// The site trace's own figures (`--trace-sites`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceSummary {
+    /// Allocator calls recorded.
+    pub calls: u64,
+    /// Distinct stacks.
+    pub stacks: usize,
+    /// Calls whose stack found no free row in the table.
+    pub overflowed: u64,
+    /// Calls whose stack was cut at [`MAX_FRAMES`](crate::alloc::trace::MAX_FRAMES).
+    pub truncated: u64,
+    /// Allocator calls made while capturing a stack (none expected).
+    pub nested: u64,
+}
+
+impl TraceSummary {
+    fn of(t: &SiteTable) -> TraceSummary {
+        TraceSummary {
+            calls: t.calls(),
+            stacks: t.len(),
+            overflowed: t.overflowed(),
+            truncated: t.truncated(),
+            nested: t.nested(),
+        }
+    }
 }
 
 /// Why a run produced no report.
@@ -149,6 +179,7 @@ pub fn execute(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run
     let config = sim_config(c);
     let shared = Arc::new(Shared::default());
     let total = config.duration;
+    let tracing = c.trace.is_some();
     let driver = {
         let shared = Arc::clone(&shared);
         let caller = thread::current();
@@ -156,10 +187,17 @@ pub fn execute(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run
             .name("allocgate-sim".to_owned())
             .spawn(move || {
                 // Built here: the device buffers hold raw pointers, so a
-                // simulation stays on the thread that made it.
+                // simulation stays on the thread that made it. The trace
+                // table too is made before the run: recording into it
+                // never allocates.
+                let mut table = tracing.then(SiteTable::new);
                 let result = Simulation::new(&config)
                     .map_err(RunError::from)
-                    .and_then(|mut simulation| drive(&mut simulation, &shared));
+                    .and_then(|mut simulation| match table.as_mut() {
+                        Some(t) => trace(t, || drive(&mut simulation, &shared)),
+                        None => drive(&mut simulation, &shared),
+                    })
+                    .map(|driven| (driven, table));
                 shared.done.store(true, Ordering::Release);
                 caller.unpark();
                 result
@@ -170,7 +208,7 @@ pub fn execute(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run
         thread::park_timeout(POLL);
         progress(&shared.progress(total));
     }
-    let driven = match driver.join() {
+    let (driven, table) = match driver.join() {
         Ok(r) => r?,
         Err(panic) => std::panic::resume_unwind(panic),
     };
@@ -194,7 +232,20 @@ pub fn execute(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run
     report.harness.wall_ns = u64::try_from(outcome.wall.as_nanos()).unwrap_or(u64::MAX);
     report.harness.speed = outcome.speed();
     report.harness.driver_outside_callbacks = outside;
-    Ok(Run { report, outcome })
+    let trace = match (table, &c.trace) {
+        (Some(table), Some(tc)) => {
+            // Named here, on the calling thread, after the run.
+            let groups = symbolise(&table, &tc.skip);
+            report.sites = site_reports(&groups, report.totals.callbacks);
+            Some(TraceSummary::of(&table))
+        }
+        _ => None,
+    };
+    Ok(Run {
+        report,
+        outcome,
+        trace,
+    })
 }
 
 /// [`execute`], then the report written to `c.out` (its directory made
@@ -385,7 +436,67 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
     if let Some(path) = out {
         let _ = writeln!(s, "  report         {}", path.display());
     }
+    if let Some(t) = &run.trace {
+        s.push_str(&render_sites(r, t));
+    }
     s
+}
+
+/// Rows of the site table in the summary; the report has them all.
+const SUMMARY_SITES: usize = 12;
+
+/// The summary's site table (`--trace-sites`).
+pub fn render_sites(r: &Report, t: &TraceSummary) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "  site trace     {} calls, {} stacks ({} overflowed, {} truncated, {} nested)",
+        t.calls, t.stacks, t.overflowed, t.truncated, t.nested
+    );
+    if r.sites.is_empty() {
+        let _ = writeln!(s, "  (no allocator call in any callback)");
+        return s;
+    }
+    let _ = writeln!(
+        s,
+        "  {:<6} {:>6} {:>10} {:>8} {:>9} {:>8} {:>8}  function",
+        "kind", "size", "class", "allocs", "/callback", "frees", "reallocs"
+    );
+    for site in r.sites.iter().take(SUMMARY_SITES) {
+        let class = match (site.class_bytes, site.class) {
+            (Some(b), Some(region)) => format!("{b} {}", region_name(region)),
+            (None, _) => "large".to_owned(),
+            (Some(b), None) => b.to_string(),
+        };
+        let _ = writeln!(
+            s,
+            "  {:<6} {:>6} {:>10} {:>8} {:>9.2} {:>8} {:>8}  {}",
+            site.kind,
+            site.size,
+            class,
+            site.count,
+            site.per_callback,
+            site.deallocations,
+            site.reallocations,
+            site.function
+        );
+    }
+    if r.sites.len() > SUMMARY_SITES {
+        let _ = writeln!(
+            s,
+            "  … {} more rows in the report",
+            r.sites.len() - SUMMARY_SITES
+        );
+    }
+    s
+}
+
+fn region_name(region: MacosRegion) -> &'static str {
+    match region {
+        MacosRegion::Tiny => "tiny",
+        MacosRegion::Small => "small",
+        MacosRegion::Large => "large",
+    }
 }
 
 fn micros(ns: u64) -> String {

@@ -64,6 +64,20 @@ pub struct RunArgs {
     /// Where to write the JSON report.
     #[arg(long, value_name = "FILE", default_value = "reports/latest/run.json")]
     pub out: PathBuf,
+    /// Trace where the callbacks' allocator calls come from: each call's
+    /// stack is captured on the audio thread and named after the run, and
+    /// the report's `sites` list (and a table in the summary) gives each
+    /// site's function, size, macOS class and counts. Every allocator call
+    /// in a callback then costs a stack walk: runs are slower, and their
+    /// latencies are not representative.
+    #[arg(long)]
+    pub trace_sites: bool,
+    /// With --trace-sites: a function-name prefix that is not user code
+    /// (a wrapper around the allocator, say), on top of the built-in list
+    /// (std, core, alloc, the allocator, the engine's allocating idioms).
+    /// Repeat for more.
+    #[arg(long, value_name = "PREFIX")]
+    pub trace_skip: Vec<String>,
 }
 
 /// Longest run accepted, in simulated seconds (one day).
@@ -97,6 +111,16 @@ pub struct RunConfig {
     pub integrity: bool,
     /// Where the report goes.
     pub out: PathBuf,
+    /// Site tracing: off, or on with these extra skip prefixes.
+    pub trace: Option<TraceConfig>,
+}
+
+/// What `--trace-sites` asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceConfig {
+    /// Function-name prefixes skipped on top of
+    /// [`DEFAULT_SKIP`](crate::alloc::trace::DEFAULT_SKIP).
+    pub skip: Vec<String>,
 }
 
 /// Why a run was refused (exit code 2).
@@ -157,6 +181,9 @@ impl RunArgs {
                 SAMPLE_RATES.end()
             ));
         }
+        if !self.trace_skip.is_empty() && !self.trace_sites {
+            return refuse("--trace-skip needs --trace-sites".to_owned());
+        }
         if !(1..=MAX_FRAMES).contains(&self.frames) {
             return refuse(format!(
                 "{} frames per callback; expected 1 to {MAX_FRAMES}",
@@ -213,6 +240,9 @@ impl RunArgs {
             drift: Drift::ppb(ppb.round() as i64),
             integrity: !self.no_integrity,
             out: self.out.clone(),
+            trace: self.trace_sites.then(|| TraceConfig {
+                skip: self.trace_skip.clone(),
+            }),
         })
     }
 }
@@ -310,6 +340,25 @@ mod tests {
         assert_eq!(c.drift, Drift::ppb(-12_346));
         assert!(c.integrity);
         assert!(!parse(&["--no-integrity"]).validate().unwrap().integrity);
+    }
+
+    #[test]
+    fn trace_sites_is_off_by_default_and_takes_skip_prefixes() {
+        assert_eq!(parse(&[]).validate().unwrap().trace, None);
+        let c = parse(&[
+            "--trace-sites",
+            "--trace-skip",
+            "a::",
+            "--trace-skip",
+            "b::",
+        ])
+        .validate()
+        .unwrap();
+        assert_eq!(c.trace.unwrap().skip, ["a::", "b::"]);
+        assert_eq!(
+            refused(&["--trace-skip", "a::"]),
+            "--trace-skip needs --trace-sites"
+        );
     }
 
     #[test]

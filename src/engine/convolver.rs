@@ -187,9 +187,13 @@ impl Convolver {
     /// [`Site::ScaleArray`] (two 36-byte requests) or [`Site::DebugPrint`]
     /// (one line on each of the first two steps).
     ///
+    /// Never inlined, so that a site trace names it as the scale arrays'
+    /// function.
+    ///
     /// # Panics
     ///
     /// If `input` is not [`BLOCK`] samples long (a caller bug).
+    #[inline(never)]
     pub fn process_block(&mut self, input: &[f32], sites: SiteSet) -> &[f32] {
         assert_eq!(input.len(), BLOCK, "convolver input must be one block");
         self.time[..BLOCK].copy_from_slice(&self.previous);
@@ -239,11 +243,20 @@ impl Convolver {
             .expect("buffers were sized for this plan");
 
         if sites.contains(Site::DebugPrint) && self.debug_prints < DEBUG_PRINT_STEPS {
-            debug_print(self.partitions);
-            self.debug_prints += 1;
+            self.print_debug_line();
         }
         self.steps += 1;
         &self.output[BLOCK..]
+    }
+
+    /// [`Site::DebugPrint`]: the block step's debug line, in a function of
+    /// its own (never inlined; `black_box` keeps the call from becoming a
+    /// tail call) so a site trace tells it from the scale arrays.
+    #[inline(never)]
+    fn print_debug_line(&mut self) {
+        debug_print(self.partitions);
+        self.debug_prints += 1;
+        std::hint::black_box(&mut self.debug_prints);
     }
 
     /// Convolves one block and adds the result into `accumulator` (the

@@ -2,6 +2,7 @@
 //! machine, the ring read with underrun handling, the renderer or
 //! passthrough, and the copy into the first two output buffers.
 
+use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -134,7 +135,7 @@ impl OutputCallback {
             ..OutputReport::default()
         };
         if self.callbacks == 0 && self.sites.contains(Site::FirstCallback) {
-            self.lazy = Some(Vec::with_capacity(self.max_frames));
+            self.allocate_lazily();
         }
         self.callbacks += 1;
         if frames > self.max_frames || frames > out.capacity_frames() {
@@ -143,10 +144,7 @@ impl OutputCallback {
             return report;
         }
         if self.sites.contains(Site::GrowOnFrames) && frames > self.grown.len() {
-            // Exactly to the new size: the buffer reallocates whenever the
-            // frame count exceeds every earlier one, and only then.
-            self.grown.reserve_exact(frames - self.grown.len());
-            self.grown.resize(frames, 0.0);
+            self.grow_to(frames);
         }
         let adoption = self
             .renderers
@@ -173,7 +171,7 @@ impl OutputCallback {
             self.buffering = true;
             bytes[report.read_bytes..].fill(0);
             if self.sites.contains(Site::UnderrunLog) {
-                underrun_log(wanted, report.read_bytes);
+                log_underrun(wanted, report.read_bytes);
             }
         }
 
@@ -224,6 +222,36 @@ impl OutputCallback {
         }
         report
     }
+}
+
+// The rare-path sites each allocate in a function of their own, never
+// inlined, so a site trace names each one (`allocgate run --trace-sites`);
+// `black_box` at the end keeps the last call from becoming a tail call,
+// which would take the function's frame off the stack.
+impl OutputCallback {
+    /// [`Site::FirstCallback`]: the buffer made on the first callback.
+    #[inline(never)]
+    fn allocate_lazily(&mut self) {
+        self.lazy = Some(Vec::with_capacity(self.max_frames));
+        black_box(&mut self.lazy);
+    }
+
+    /// [`Site::GrowOnFrames`]: grown exactly to the new size, so the
+    /// buffer reallocates whenever the frame count exceeds every earlier
+    /// one, and only then.
+    #[inline(never)]
+    fn grow_to(&mut self, frames: usize) {
+        self.grown.reserve_exact(frames - self.grown.len());
+        self.grown.resize(frames, 0.0);
+        black_box(&mut self.grown);
+    }
+}
+
+/// [`Site::UnderrunLog`]: the underrun message.
+#[inline(never)]
+fn log_underrun(wanted_bytes: usize, read_bytes: usize) {
+    underrun_log(wanted_bytes, read_bytes);
+    black_box(());
 }
 
 /// Zeroes every output buffer at its current byte size.

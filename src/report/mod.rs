@@ -17,6 +17,7 @@ mod error;
 mod file;
 mod integrity;
 mod schema;
+mod sites;
 #[cfg(test)]
 mod test_dir;
 
@@ -31,6 +32,7 @@ pub use schema::{
     RatesReport, Report, ReportConfig, RequestedRow, SCHEMA_VERSION, SiteReport, SizeClassesReport,
     TotalsReport, XrunsReport, site_names,
 };
+pub use sites::site_reports;
 
 #[cfg(test)]
 mod tests;

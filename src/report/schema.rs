@@ -30,7 +30,8 @@ pub struct Report {
     pub allocations_per_callback: ByKind<Vec<PerCallbackRow>>,
     /// Requested sizes and macOS malloc size classes.
     pub size_classes: SizeClassesReport,
-    /// Allocation sites (empty until site capture exists).
+    /// Allocation sites, filled by `allocgate run --trace-sites` (empty
+    /// otherwise).
     pub sites: Vec<SiteReport>,
     /// Callback durations.
     pub latency: ByKind<KindLatency>,
@@ -304,17 +305,44 @@ pub enum MacosRegion {
     Large,
 }
 
-/// One allocation site's figures.
+/// One allocation site's figures: the allocator calls of one size made
+/// under one function in one kind of callback (`allocgate run
+/// --trace-sites`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteReport {
     /// The first function in user code on the allocation's stack.
     pub function: String,
-    /// Bytes requested by each allocation.
+    /// Bytes requested by each allocation (`realloc`: the new size;
+    /// `dealloc`: the freed block's).
     pub size: u64,
     /// Allocations at the site over the run.
     pub count: u64,
-    /// `count` per callback of the site's kind.
+    /// `count` per callback of the site's kind (0 outside callbacks).
     pub per_callback: f64,
+    /// `input`, `output`, or `outside` (the driver thread between
+    /// callbacks).
+    #[serde(default)]
+    pub kind: String,
+    /// The engine site whose function this is
+    /// ([`Site::function`](crate::engine::sites::Site::function)), if any.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// Bytes of the macOS malloc class `size` lands in; null for `large`.
+    #[serde(default)]
+    pub class_bytes: Option<u64>,
+    /// The macOS malloc region of `size`.
+    #[serde(default)]
+    pub class: Option<MacosRegion>,
+    /// `dealloc` calls of this size under this function.
+    #[serde(default)]
+    pub deallocations: u64,
+    /// `realloc` calls to this size under this function.
+    #[serde(default)]
+    pub reallocations: u64,
+    /// One example stack, symbolised, innermost first, trimmed to the
+    /// allocator entry through a few frames past `function`.
+    #[serde(default)]
+    pub backtrace: Vec<String>,
 }
 
 /// Durations of one kind's callbacks, in nanoseconds, and the same for

@@ -188,6 +188,13 @@ fn filled_report() -> Report {
         size: 36,
         count: 8,
         per_callback: 2.0,
+        kind: "output".to_owned(),
+        site: None,
+        class_bytes: Some(48),
+        class: Some(MacosRegion::Tiny),
+        deallocations: 8,
+        reallocations: 0,
+        backtrace: vec!["allocgate::engine::convolver::step".to_owned()],
     });
     r
 }

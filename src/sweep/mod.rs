@@ -100,6 +100,7 @@ impl SweepSpec {
             preset_name: self.preset_name.clone(),
             drift: Drift::NONE,
             integrity: false,
+            trace: None,
             out: PathBuf::new(),
         }
     }

@@ -10,6 +10,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::alloc::trace::tagged;
 use crate::alloc::{Stats, check_installed, measure};
 use crate::drive::record::Record;
 use crate::drive::sim::clock::{Action, CallbackTick, SimClock, Tick};
@@ -308,9 +309,11 @@ fn period_ns(frames: u32, rate: u32) -> u64 {
 
 /// Runs `f` in a measured scope when counting (the counting allocator was
 /// checked in [`Simulation::new`]), else just runs it.
-fn measured<R>(count: bool, f: impl FnOnce() -> R) -> (R, Stats) {
+/// The callback runs tagged with its kind, so a site trace
+/// ([`crate::alloc::trace`]) tells input calls from output calls.
+fn measured<R>(count: bool, kind: CallbackKind, f: impl FnOnce() -> R) -> (R, Stats) {
     if count {
-        let m = measure(f);
+        let m = tagged(kind.trace_tag(), || measure(f));
         (m.value, m.stats)
     } else {
         (f(), Stats::new())
@@ -375,7 +378,7 @@ impl Parts {
         let source = &self.source;
         let input = &mut self.engine.input;
         let ((report, wall), stats): ((InputReport, Duration), Stats) =
-            measured(self.count, || {
+            measured(self.count, CallbackKind::Input, || {
                 let start = Instant::now();
                 let r = input.process(frames, |list| pull(list, source, channels, frames));
                 (r, start.elapsed())
@@ -402,7 +405,7 @@ impl Parts {
         let mut view = self.out.view();
         view.set_frames(frames);
         let ((report, wall), stats): ((OutputReport, Duration), Stats) =
-            measured(self.count, || {
+            measured(self.count, CallbackKind::Output, || {
                 let start = Instant::now();
                 let r = output.process(&mut view, frames);
                 (r, start.elapsed())

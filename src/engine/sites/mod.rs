@@ -26,6 +26,34 @@ pub enum CallbackKind {
     Output,
 }
 
+impl CallbackKind {
+    /// The kind's tag for site tracing ([`crate::alloc::trace::tagged`]):
+    /// 1 input, 2 output (0 is left for calls outside any callback).
+    pub const fn trace_tag(self) -> u8 {
+        match self {
+            CallbackKind::Input => 1,
+            CallbackKind::Output => 2,
+        }
+    }
+
+    /// The kind a trace tag stands for, if any.
+    pub const fn from_trace_tag(tag: u8) -> Option<CallbackKind> {
+        match tag {
+            1 => Some(CallbackKind::Input),
+            2 => Some(CallbackKind::Output),
+            _ => None,
+        }
+    }
+
+    /// `input` or `output`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            CallbackKind::Input => "input",
+            CallbackKind::Output => "output",
+        }
+    }
+}
+
 /// One switchable allocation site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Site {
@@ -89,6 +117,30 @@ impl Site {
     /// The site named `name`, if any.
     pub fn from_name(name: &str) -> Option<Site> {
         Site::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The function a site trace names for this site's calls: the first
+    /// frame in user code (`allocgate run --trace-sites`). Each site has a
+    /// function of its own, never inlined. [`Site::RendererSnapshot`]
+    /// makes no allocator call; [`Site::DropOnAudioThread`] only frees.
+    pub const fn function(self) -> &'static str {
+        match self {
+            Site::Abl => "allocgate::engine::input::fresh_buffer_list",
+            Site::PtrArray => "allocgate::engine::input::fresh_pointer_array",
+            Site::ChannelBuffers => "allocgate::engine::input::fresh_channel_buffers",
+            Site::ScaleArray => "allocgate::engine::convolver::Convolver::process_block",
+            Site::RendererSnapshot => "allocgate::engine::publish::Subscriber::snapshot",
+            Site::DebugPrint => "allocgate::engine::convolver::Convolver::print_debug_line",
+            Site::FirstCallback => "allocgate::engine::output::OutputCallback::allocate_lazily",
+            Site::UnderrunLog => "allocgate::engine::output::log_underrun",
+            Site::GrowOnFrames => "allocgate::engine::output::OutputCallback::grow_to",
+            Site::DropOnAudioThread => "allocgate::engine::publish::free_on_audio_thread",
+        }
+    }
+
+    /// The site whose [`function`](Self::function) is `function`, if any.
+    pub fn from_function(function: &str) -> Option<Site> {
+        Site::ALL.into_iter().find(|s| s.function() == function)
     }
 
     /// The callback the site runs in.
