@@ -42,6 +42,7 @@ pub mod drive;
 pub mod engine;
 pub mod metrics;
 pub mod report;
+pub mod scenario;
 
 pub use alloc::{
     CallLog, CountingAlloc, Counts, Error, Measured, Probe, Sink, Stats, Totals, assert_no_alloc,
