@@ -40,6 +40,7 @@ pub mod alloc;
 pub mod cli;
 pub mod drive;
 pub mod engine;
+pub mod gate;
 pub mod metrics;
 pub mod report;
 pub mod scenario;

@@ -20,6 +20,8 @@ static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();
                   reports in reports/latest/\n  \
                   allocgate run --variant prefix     one run, its report in \
                   reports/latest/run.json\n  \
+                  allocgate gate --junit gate.xml    every scenario on fixed; \
+                  exit 1 if a callback allocates\n  \
                   allocgate hrir import-sofa         regenerate the embedded KEMAR preset\n\n\
                   Exit codes: 0 ok, 1 a callback that must not allocate did or the output was \
                   wrong, 2 bad input."
@@ -41,6 +43,16 @@ enum Command {
     /// the report atomically.
     #[command(after_help = RUN_HELP)]
     Run(allocgate::cli::RunArgs),
+    /// Run every scenario with the same sites (default: fixed, none) and
+    /// fail if any callback touches the allocator.
+    ///
+    /// Runs the default scenarios (embedded; harness/scenarios/) or those
+    /// of --scenarios DIR on the simulated clock, checks every callback,
+    /// warm-up included, for allocations, deallocations and
+    /// reallocations, and the output's integrity; prints a table and
+    /// optionally writes JUnit XML.
+    #[command(after_help = GATE_HELP)]
+    Gate(allocgate::cli::GateArgs),
     /// Head-related impulse-response presets.
     #[command(subcommand)]
     Hrir(Hrir),
@@ -78,6 +90,16 @@ enum Hrir {
     },
 }
 
+const GATE_HELP: &str = "Examples:\n  \
+    allocgate gate\n      the 13 default scenarios on fixed\n  \
+    allocgate gate --junit reports/gate.xml\n      the same, and JUnit XML for CI\n  \
+    allocgate gate --sites underrun-log\n      one site switched on: the gate must catch it\n  \
+    allocgate gate --scenarios harness/scenarios\n      the scenario files of a directory\n\n\
+    Exit codes: 0 every callback of every scenario made no allocator call and no integrity \
+    check failed; 1 one did (the table and the JUnit file say which, and its first \
+    offending callback); 2 bad input (a scenario refused, with the file and key, an \
+    unknown site, an unwritable JUnit file).";
+
 const RUN_HELP: &str = "Examples:\n  \
     allocgate run\n      fixed, 7.1 at 48 kHz / 512 frames, 10 s on the embedded KEMAR preset\n  \
     allocgate run --variant prefix --out reports/prefix.json\n      the engine before its fix\n  \
@@ -85,7 +107,9 @@ const RUN_HELP: &str = "Examples:\n  \
     one site switched on, at another rate and buffer size\n  \
     allocgate run --no-convolution --drift-ppm 500 --seconds 120\n      \
     passthrough with a fast output clock: underruns, each counted\n  \
-    allocgate run --mode paced --seconds 5\n      in real time, SCHED_FIFO when allowed\n\n\
+    allocgate run --mode paced --seconds 5\n      in real time, SCHED_FIFO when allowed\n  \
+    allocgate run --scenario harness/scenarios/preset-switch.toml --variant prefix\n      \
+    a scenario file; it replaces the device and clock flags\n\n\
     The report's keys are documented in reports/SCHEMA.md.\n\n\
     Exit codes: 0 ok; 1 the integrity check failed, or a run with no site switched on \
     (fixed, no --sites) touched the allocator in a callback; 2 bad input (the reason on \
@@ -96,6 +120,7 @@ fn main() -> ExitCode {
     match cli.command {
         None => demo(),
         Some(Command::Run(args)) => run(&args),
+        Some(Command::Gate(args)) => gate(&args),
         Some(Command::Hrir(Hrir::ImportSofa { sofa, rate, out })) => {
             import_sofa(&allocgate::cli::ImportSofa { sofa, rate, out })
         }
@@ -167,6 +192,43 @@ fn run(args: &allocgate::cli::RunArgs) -> ExitCode {
                 eprintln!("error: {f}");
             }
             if failures.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn gate(args: &allocgate::cli::GateArgs) -> ExitCode {
+    let plan = match args.validate() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let total = plan.scenarios.len();
+    let mut n = 0;
+    let result = allocgate::cli::run_gate(&plan, &mut |r| {
+        n += 1;
+        eprintln!(
+            "[{n}/{total}] {} {}",
+            r.name,
+            if r.passed() { "pass" } else { "FAIL" }
+        );
+    });
+    match result {
+        Ok(outcome) => {
+            print!("{}", allocgate::gate::render_table(&outcome));
+            if let Some(path) = &plan.junit {
+                println!("JUnit: {}", path.display());
+            }
+            if outcome.passed() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

@@ -10,6 +10,7 @@ use crate::engine::preset::Preset;
 use crate::engine::setup::SAMPLE_RATES;
 use crate::engine::sites::{Site, SiteSet, Variant};
 use crate::engine::{EngineConfig, MAX_FRAMES};
+use crate::scenario::Scenario;
 
 /// The flags of `allocgate run`, as typed. Their names are a contract.
 #[derive(Debug, Clone, clap::Args)]
@@ -64,6 +65,19 @@ pub struct RunArgs {
     /// Where to write the JSON report.
     #[arg(long, value_name = "FILE", default_value = "reports/latest/run.json")]
     pub out: PathBuf,
+    /// A scenario file (TOML, harness/scenarios/README.md): its devices,
+    /// length, seed, convolution, preset and events replace --rate,
+    /// --frames, --channels, --seconds, --seed, --preset,
+    /// --no-convolution and --drift-ppm, which it refuses alongside.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = [
+            "rate", "frames", "channels", "seconds", "seed", "preset",
+            "no_convolution", "drift_ppm",
+        ]
+    )]
+    pub scenario: Option<PathBuf>,
 }
 
 /// Longest run accepted, in simulated seconds (one day).
@@ -97,6 +111,9 @@ pub struct RunConfig {
     pub integrity: bool,
     /// Where the report goes.
     pub out: PathBuf,
+    /// The scenario run, when `--scenario` was given: it defines the run
+    /// (the fields above are filled from it for display).
+    pub scenario: Option<Scenario>,
 }
 
 /// Why a run was refused (exit code 2).
@@ -122,32 +139,40 @@ fn refuse(msg: String) -> Result<RunConfig, UsageError> {
     Err(UsageError(msg))
 }
 
+/// `--variant` and `--sites`: the variant and the sites switched on (its
+/// own plus those named), or a one-line refusal.
+pub fn variant_and_sites(
+    variant: &str,
+    names: &[String],
+) -> Result<(Variant, SiteSet), UsageError> {
+    let Some(variant) = Variant::from_name(variant) else {
+        return Err(UsageError(format!(
+            "unknown variant '{variant}'; expected seed, prefix or fixed"
+        )));
+    };
+    let mut sites = variant.sites();
+    for name in names.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        match Site::from_name(name) {
+            Some(site) => sites = sites.with(site),
+            None => {
+                let all: Vec<&str> = Site::ALL.iter().map(|s| s.name()).collect();
+                return Err(UsageError(format!(
+                    "unknown site '{name}'; expected one of {}",
+                    all.join(", ")
+                )));
+            }
+        }
+    }
+    Ok((variant, sites))
+}
+
 impl RunArgs {
     /// Checks every flag and loads the preset.
     pub fn validate(&self) -> Result<RunConfig, UsageError> {
-        let Some(variant) = Variant::from_name(&self.variant) else {
-            return refuse(format!(
-                "unknown variant '{}'; expected seed, prefix or fixed",
-                self.variant
-            ));
-        };
-        let mut sites = variant.sites();
-        for name in self
-            .sites
-            .iter()
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
-        {
-            match Site::from_name(name) {
-                Some(site) => sites = sites.with(site),
-                None => {
-                    let all: Vec<&str> = Site::ALL.iter().map(|s| s.name()).collect();
-                    return refuse(format!(
-                        "unknown site '{name}'; expected one of {}",
-                        all.join(", ")
-                    ));
-                }
-            }
+        let (variant, sites) = variant_and_sites(&self.variant, &self.sites)?;
+        if let Some(path) = &self.scenario {
+            let s = crate::scenario::load_file(path).map_err(|e| UsageError::new(e.to_string()))?;
+            return Ok(self.from_scenario(variant, sites, s));
         }
         if !SAMPLE_RATES.contains(&self.rate) {
             return refuse(format!(
@@ -213,7 +238,30 @@ impl RunArgs {
             drift: Drift::ppb(ppb.round() as i64),
             integrity: !self.no_integrity,
             out: self.out.clone(),
+            scenario: None,
         })
+    }
+
+    fn from_scenario(&self, variant: Variant, sites: SiteSet, s: Scenario) -> RunConfig {
+        let c = &s.config;
+        RunConfig {
+            variant,
+            sites,
+            engine: EngineConfig {
+                sites,
+                ..c.engine.clone()
+            },
+            frames: c.devices.input.frames.max() as usize,
+            seconds: c.duration.as_secs_f64(),
+            seed: c.seed,
+            mode: self.mode,
+            preset: c.preset.clone().unwrap_or_else(Preset::kemar),
+            preset_name: s.preset_name.clone(),
+            drift: c.devices.drift,
+            integrity: !self.no_integrity,
+            out: self.out.clone(),
+            scenario: Some(s),
+        }
     }
 }
 
