@@ -309,7 +309,11 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
     };
     let variant = c.variant.name();
     if let Some(sc) = &c.scenario {
-        let _ = writeln!(s, "scenario {} ({}): {}", sc.name, sc.source, sc.description);
+        let _ = writeln!(
+            s,
+            "scenario {} ({}): {}",
+            sc.name, sc.source, sc.description
+        );
     }
     let _ = writeln!(
         s,

@@ -297,7 +297,12 @@ pub fn render_table(o: &GateOutcome) -> String {
             o.results.len()
         );
     } else {
-        let _ = writeln!(s, "gate FAILED: {} of {} scenarios", o.failed(), o.results.len());
+        let _ = writeln!(
+            s,
+            "gate FAILED: {} of {} scenarios",
+            o.failed(),
+            o.results.len()
+        );
         for r in o.results.iter().filter(|r| !r.passed()) {
             for f in r.failures() {
                 let _ = writeln!(s, "  {}: {f}", r.name);

@@ -22,8 +22,8 @@ mod test_dir;
 
 pub use environment::Environment;
 pub use error::ReportError;
-pub use file::{read_json, write_json};
 pub(crate) use file::write_atomically;
+pub use file::{read_json, write_json};
 pub use integrity::{Integrity, Mismatch, Verdict};
 pub use schema::{
     AllocatorCalls, ByKind, HarnessReport, KindLatency, KindRates, KindSizeClasses, KindTotals,

@@ -3,7 +3,8 @@ use std::path::Path;
 use super::*;
 use crate::drive::sim::{Action, FrameSequence};
 
-const BASE: &str = "name = \"t\"\ndescription = \"d\"\nchannels = 8\nrate = 48000\nframes = 512\nseconds = 1.0\n";
+const BASE: &str =
+    "name = \"t\"\ndescription = \"d\"\nchannels = 8\nrate = 48000\nframes = 512\nseconds = 1.0\n";
 
 fn refused(text: &str) -> String {
     let e = parse(text, "t.toml", Path::new(".")).expect_err("must be refused");
@@ -47,10 +48,18 @@ fn bad_values_are_refused_with_the_key_and_the_range() {
         refused(&format!("{text}{k} = {v}\n"))
     };
     let cases = [
-        ("rate", "1000", "`rate`: 1000 Hz; expected 8000 to 768000 Hz"),
+        (
+            "rate",
+            "1000",
+            "`rate`: 1000 Hz; expected 8000 to 768000 Hz",
+        ),
         ("rate", "-5", "key `rate`"),
         ("rate", "\"fast\"", "key `rate`"),
-        ("channels", "17", "`channels`: 17 channels; expected 1 to 16"),
+        (
+            "channels",
+            "17",
+            "`channels`: 17 channels; expected 1 to 16",
+        ),
         ("frames", "0", "`frames`: 0 frames; expected 1 to 4096"),
         ("frames", "[]", "`frames`: an empty list"),
         ("frames", "\"jack\"", "`frames`: \"jack\""),
@@ -71,17 +80,29 @@ fn bad_values_are_refused_with_the_key_and_the_range() {
 fn events_are_checked_against_their_action() {
     let ev = |body: &str| refused(&format!("{BASE}[[events]]\n{body}"));
     let msg = ev("at_ms = 1000\naction = \"restart\"\n");
-    assert!(msg.contains("`events[0].at_ms`: 1000 ms is at or past the end"), "{msg}");
+    assert!(
+        msg.contains("`events[0].at_ms`: 1000 ms is at or past the end"),
+        "{msg}"
+    );
     let msg = ev("at_ms = 5\naction = \"explode\"\n");
-    assert!(msg.contains("`events[0].action`: unknown action 'explode'"), "{msg}");
+    assert!(
+        msg.contains("`events[0].action`: unknown action 'explode'"),
+        "{msg}"
+    );
     let msg = ev("at_ms = 5\naction = \"switch-preset\"\n");
     assert!(msg.contains("`events[0].preset`: missing"), "{msg}");
     let msg = ev("at_ms = 5\naction = \"restart\"\npreset = \"kemar\"\n");
-    assert!(msg.contains("`events[0].preset`: not used by action 'restart'"), "{msg}");
+    assert!(
+        msg.contains("`events[0].preset`: not used by action 'restart'"),
+        "{msg}"
+    );
     let msg = ev("at_ms = 5\naction = \"set-frames\"\noutput = 5000\n");
     assert!(msg.contains("`events[0].output`: 5000 frames"), "{msg}");
     let msg = ev("at_ms = 5\naction = \"set-frames\"\n");
-    assert!(msg.contains("set-frames needs input, output or both"), "{msg}");
+    assert!(
+        msg.contains("set-frames needs input, output or both"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -116,7 +137,11 @@ fn the_default_scenarios_parse_with_unique_names_matching_their_files() {
 #[test]
 fn the_directory_on_disk_holds_exactly_the_embedded_scenarios() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("harness/scenarios");
-    let mut on_disk: Vec<String> = load_dir(&dir).unwrap().into_iter().map(|s| s.name).collect();
+    let mut on_disk: Vec<String> = load_dir(&dir)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
     let mut embedded: Vec<&str> = DEFAULT_SCENARIOS.iter().map(|(n, _)| *n).collect();
     on_disk.sort();
     embedded.sort();

@@ -45,7 +45,10 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn err<T>(&self, key: &str, msg: impl std::fmt::Display) -> Result<T, ScenarioError> {
-        Err(ScenarioError::new(self.source, format_args!("`{key}`: {msg}")))
+        Err(ScenarioError::new(
+            self.source,
+            format_args!("`{key}`: {msg}"),
+        ))
     }
 
     /// `frames` as written: a count, a list (cycled), `"coreaudio"`
@@ -169,7 +172,10 @@ pub(super) fn validate(
         seed: f.seed.unwrap_or(1),
     };
     if f.name.trim().is_empty() || f.name.contains(char::is_whitespace) {
-        return cx.err("name", format_args!("'{}': expected a name without spaces", f.name));
+        return cx.err(
+            "name",
+            format_args!("'{}': expected a name without spaces", f.name),
+        );
     }
     if !(1..=MAX_CHANNELS).contains(&f.channels) {
         return cx.err(
@@ -196,7 +202,10 @@ pub(super) fn validate(
     if !(f.seconds.is_finite() && f.seconds > 0.0 && f.seconds <= MAX_SECONDS) {
         return cx.err(
             "seconds",
-            format_args!("{}; expected more than 0 and at most {MAX_SECONDS}", f.seconds),
+            format_args!(
+                "{}; expected more than 0 and at most {MAX_SECONDS}",
+                f.seconds
+            ),
         );
     }
     let drift_ppm = f.drift_ppm.unwrap_or(0.0);
@@ -214,7 +223,8 @@ pub(super) fn validate(
     };
     let preset_name = f.preset.clone().unwrap_or_else(|| "kemar".to_owned());
     let preset = cx.preset("preset", &preset_name)?;
-    let engine = EngineConfig::new(f.channels, rate).with_convolution(f.convolution.unwrap_or(true));
+    let engine =
+        EngineConfig::new(f.channels, rate).with_convolution(f.convolution.unwrap_or(true));
     let duration = Duration::from_secs_f64(f.seconds);
     let mut config = SimConfig::new(engine, frames, duration)
         .with_output(crate::drive::sim::DeviceClock {
