@@ -172,7 +172,7 @@ impl RunArgs {
         let (variant, sites) = variant_and_sites(&self.variant, &self.sites)?;
         if let Some(path) = &self.scenario {
             let s = crate::scenario::load_file(path).map_err(|e| UsageError::new(e.to_string()))?;
-            return Ok(self.from_scenario(variant, sites, s));
+            return Ok(self.with_scenario(variant, sites, s));
         }
         if !SAMPLE_RATES.contains(&self.rate) {
             return refuse(format!(
@@ -242,7 +242,7 @@ impl RunArgs {
         })
     }
 
-    fn from_scenario(&self, variant: Variant, sites: SiteSet, s: Scenario) -> RunConfig {
+    fn with_scenario(&self, variant: Variant, sites: SiteSet, s: Scenario) -> RunConfig {
         let c = &s.config;
         RunConfig {
             variant,
@@ -358,6 +358,35 @@ mod tests {
         assert_eq!(c.drift, Drift::ppb(-12_346));
         assert!(c.integrity);
         assert!(!parse(&["--no-integrity"]).validate().unwrap().integrity);
+    }
+
+    #[test]
+    fn a_scenario_replaces_the_device_flags_and_refuses_them_alongside() {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/harness/scenarios/stereo.toml");
+        let c = parse(&["--scenario", file, "--sites", "underrun-log"])
+            .validate()
+            .unwrap();
+        let s = c.scenario.as_ref().expect("the scenario");
+        assert_eq!(s.name, "stereo");
+        assert_eq!((c.engine.channels, c.seconds, c.seed), (2, 1.0, 12));
+        assert_eq!(c.engine.sites.to_string(), "underrun-log");
+        let sim = crate::cli::sim_config(&c);
+        assert_eq!(sim.engine.channels, 2);
+        assert_eq!(sim.engine.sites, c.sites);
+        assert_eq!(
+            crate::cli::report_config(&c).scenario.as_deref(),
+            Some("stereo")
+        );
+        let mut all = vec!["run", "--scenario", file, "--rate", "96000"];
+        assert!(Wrapper::try_parse_from(&all).is_err(), "--rate conflicts");
+        all.truncate(3);
+        all.push("--no-convolution");
+        assert!(
+            Wrapper::try_parse_from(&all).is_err(),
+            "--no-convolution conflicts"
+        );
+        let msg = refused(&["--scenario", "/nonexistent/s.toml"]);
+        assert!(msg.starts_with("/nonexistent/s.toml: cannot read"), "{msg}");
     }
 
     #[test]
