@@ -43,8 +43,10 @@ pub mod baseline;
 pub mod cli;
 pub mod drive;
 pub mod engine;
+pub mod gate;
 pub mod metrics;
 pub mod report;
+pub mod scenario;
 pub mod sweep;
 
 pub use alloc::{

@@ -20,6 +20,8 @@ static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();
                   reports in reports/latest/\n  \
                   allocgate run --variant prefix     one run, its report in \
                   reports/latest/run.json\n  \
+                  allocgate gate --junit gate.xml    every scenario on fixed; \
+                  exit 1 if a callback allocates\n  \
                   allocgate sweep                    variants × rates × frames × layouts, \
                   measured beside predicted, in reports/sweep/\n  \
                   allocgate hrir import-sofa         regenerate the embedded KEMAR preset\n\n\
@@ -43,6 +45,16 @@ enum Command {
     /// the report atomically.
     #[command(after_help = RUN_HELP)]
     Run(allocgate::cli::RunArgs),
+    /// Run every scenario with the same sites (default: fixed, none) and
+    /// fail if any callback touches the allocator.
+    ///
+    /// Runs the default scenarios (embedded; harness/scenarios/) or those
+    /// of --scenarios DIR on the simulated clock, checks every callback,
+    /// warm-up included, for allocations, deallocations and
+    /// reallocations, and the output's integrity; prints a table and
+    /// optionally writes JUnit XML.
+    #[command(after_help = GATE_HELP)]
+    Gate(allocgate::cli::GateArgs),
     /// Run many configurations and set each one's measured allocations
     /// beside what the site formulas predict.
     ///
@@ -98,11 +110,23 @@ const RUN_HELP: &str = "Examples:\n  \
     one site switched on, at another rate and buffer size\n  \
     allocgate run --no-convolution --drift-ppm 500 --seconds 120\n      \
     passthrough with a fast output clock: underruns, each counted\n  \
-    allocgate run --mode paced --seconds 5\n      in real time, SCHED_FIFO when allowed\n\n\
+    allocgate run --mode paced --seconds 5\n      in real time, SCHED_FIFO when allowed\n  \
+    allocgate run --scenario harness/scenarios/preset-switch.toml --variant prefix\n      \
+    a scenario file; it replaces the device and clock flags\n\n\
     The report's keys are documented in reports/SCHEMA.md.\n\n\
     Exit codes: 0 ok; 1 the integrity check failed, or a run with no site switched on \
     (fixed, no --sites) touched the allocator in a callback; 2 bad input (the reason on \
     one line; an existing report is left as it was).";
+
+const GATE_HELP: &str = "Examples:\n  \
+    allocgate gate\n      the 13 default scenarios on fixed\n  \
+    allocgate gate --junit reports/gate.xml\n      the same, and JUnit XML for CI\n  \
+    allocgate gate --sites underrun-log\n      one site switched on: the gate must catch it\n  \
+    allocgate gate --scenarios harness/scenarios\n      the scenario files of a directory\n\n\
+    Exit codes: 0 every callback of every scenario made no allocator call and no integrity \
+    check failed; 1 one did (the table and the JUnit file say which, and its first \
+    offending callback); 2 bad input (a scenario refused, with the file and key, an \
+    unknown site, an unwritable JUnit file).";
 
 const SWEEP_HELP: &str = "Examples:\n  \
     allocgate sweep\n      seed, prefix and fixed at 44.1/48/96/192 kHz, 128/256/512/1024 frames, \
@@ -118,6 +142,7 @@ fn main() -> ExitCode {
     match cli.command {
         None => demo(),
         Some(Command::Run(args)) => run(&args),
+        Some(Command::Gate(args)) => gate(&args),
         Some(Command::Sweep(args)) => sweep(&args),
         Some(Command::Hrir(Hrir::ImportSofa { sofa, rate, out })) => {
             import_sofa(&allocgate::cli::ImportSofa { sofa, rate, out })
@@ -228,6 +253,43 @@ fn sweep(args: &allocgate::cli::SweepArgs) -> ExitCode {
                 eprintln!("error: measured differs from predicted: {m}");
             }
             if mismatches.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn gate(args: &allocgate::cli::GateArgs) -> ExitCode {
+    let plan = match args.validate() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let total = plan.scenarios.len();
+    let mut n = 0;
+    let result = allocgate::cli::run_gate(&plan, &mut |r| {
+        n += 1;
+        eprintln!(
+            "[{n}/{total}] {} {}",
+            r.name,
+            if r.passed() { "pass" } else { "FAIL" }
+        );
+    });
+    match result {
+        Ok(outcome) => {
+            print!("{}", allocgate::gate::render_table(&outcome));
+            if let Some(path) = &plan.junit {
+                println!("JUnit: {}", path.display());
+            }
+            if outcome.passed() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

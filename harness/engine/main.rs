@@ -9,6 +9,7 @@ static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();
 mod rig;
 
 mod cli;
+mod gate;
 mod metrics;
 mod passthrough;
 mod rendering;

@@ -110,6 +110,7 @@ fn measured_size_classes_reach_the_report_as_rows() {
         convolution: false,
         preset: None,
         warm_up_callbacks: 0,
+        scenario: None,
     };
     let report = Report::from_aggregates(
         config,

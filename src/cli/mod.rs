@@ -2,6 +2,7 @@
 //! `main.rs` only parses arguments and dispatches here.
 
 mod demo;
+mod gate;
 mod hrir;
 mod progress;
 mod run;
@@ -11,6 +12,7 @@ mod sweep_args;
 pub use demo::{
     DEMO_DIR, DEMO_TABLE, DEMO_VARIANTS, DemoError, DemoRow, demo_config, render_demo, run_demo,
 };
+pub use gate::{GateArgs, GatePlan, GateRunError, run_gate};
 pub use hrir::{
     DEFAULT_OUT, DEFAULT_SOFA, HrirError, ImportReport, ImportSofa, import_sofa, render_import,
 };
@@ -19,5 +21,7 @@ pub use run::{
     BACKEND, Run, RunError, TraceSummary, execute, failures, prepare_output, render_sites,
     render_summary, report_config, run_and_write, sim_config,
 };
-pub use run_args::{MAX_SECONDS, RunArgs, RunConfig, TraceConfig, UsageError};
+pub use run_args::{
+    MAX_SECONDS, RunArgs, RunConfig, TraceConfig, UsageError, variant_and_sites,
+};
 pub use sweep_args::{MAX_SWEEP_SECONDS, SWEEP_DIR, SweepArgs, SweepConfig};

@@ -120,6 +120,17 @@ impl From<SimError> for RunError {
 
 /// The simulated run a [`RunConfig`] asks for.
 pub fn sim_config(c: &RunConfig) -> SimConfig {
+    let integrity = if c.integrity {
+        IntegrityMode::default()
+    } else {
+        IntegrityMode::Off
+    };
+    if let Some(s) = &c.scenario {
+        return s
+            .sim_config(c.sites)
+            .with_mode(c.mode)
+            .with_integrity(integrity);
+    }
     let frames = u32::try_from(c.frames).unwrap_or(u32::MAX);
     let integrity = if c.integrity {
         IntegrityMode::default()
@@ -157,6 +168,7 @@ pub fn report_config(c: &RunConfig) -> ReportConfig {
         convolution: c.engine.convolution,
         preset: Some(c.preset_name.clone()),
         warm_up_callbacks: WARM_UP_CALLBACKS,
+        scenario: c.scenario.as_ref().map(|s| s.name.clone()),
     }
 }
 
@@ -347,6 +359,13 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
         c.sites.to_string()
     };
     let variant = c.variant.name();
+    if let Some(sc) = &c.scenario {
+        let _ = writeln!(
+            s,
+            "scenario {} ({}): {}",
+            sc.name, sc.source, sc.description
+        );
+    }
     let _ = writeln!(
         s,
         "{variant} ({sites}): {} ch at {} Hz, {} frames, {} s simulated, {}, {}, drift {}",

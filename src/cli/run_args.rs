@@ -10,6 +10,7 @@ use crate::engine::preset::Preset;
 use crate::engine::setup::SAMPLE_RATES;
 use crate::engine::sites::{Site, SiteSet, Variant};
 use crate::engine::{EngineConfig, MAX_FRAMES};
+use crate::scenario::Scenario;
 
 /// The flags of `allocgate run`, as typed. Their names are a contract.
 #[derive(Debug, Clone, clap::Args)]
@@ -78,6 +79,19 @@ pub struct RunArgs {
     /// Repeat for more.
     #[arg(long, value_name = "PREFIX")]
     pub trace_skip: Vec<String>,
+    /// A scenario file (TOML, harness/scenarios/README.md): its devices,
+    /// length, seed, convolution, preset and events replace --rate,
+    /// --frames, --channels, --seconds, --seed, --preset,
+    /// --no-convolution and --drift-ppm, which it refuses alongside.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = [
+            "rate", "frames", "channels", "seconds", "seed", "preset",
+            "no_convolution", "drift_ppm",
+        ]
+    )]
+    pub scenario: Option<PathBuf>,
 }
 
 /// Longest run accepted, in simulated seconds (one day).
@@ -111,6 +125,9 @@ pub struct RunConfig {
     pub integrity: bool,
     /// Where the report goes.
     pub out: PathBuf,
+    /// The scenario run, when `--scenario` was given: it defines the run
+    /// (the fields above are filled from it for display).
+    pub scenario: Option<Scenario>,
     /// Site tracing: off, or on with these extra skip prefixes.
     pub trace: Option<TraceConfig>,
 }
@@ -146,32 +163,43 @@ fn refuse(msg: String) -> Result<RunConfig, UsageError> {
     Err(UsageError(msg))
 }
 
+/// `--variant` and `--sites`: the variant and the sites switched on (its
+/// own plus those named), or a one-line refusal.
+pub fn variant_and_sites(
+    variant: &str,
+    names: &[String],
+) -> Result<(Variant, SiteSet), UsageError> {
+    let Some(variant) = Variant::from_name(variant) else {
+        return Err(UsageError(format!(
+            "unknown variant '{variant}'; expected seed, prefix or fixed"
+        )));
+    };
+    let mut sites = variant.sites();
+    for name in names.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        match Site::from_name(name) {
+            Some(site) => sites = sites.with(site),
+            None => {
+                let all: Vec<&str> = Site::ALL.iter().map(|s| s.name()).collect();
+                return Err(UsageError(format!(
+                    "unknown site '{name}'; expected one of {}",
+                    all.join(", ")
+                )));
+            }
+        }
+    }
+    Ok((variant, sites))
+}
+
 impl RunArgs {
     /// Checks every flag and loads the preset.
     pub fn validate(&self) -> Result<RunConfig, UsageError> {
-        let Some(variant) = Variant::from_name(&self.variant) else {
-            return refuse(format!(
-                "unknown variant '{}'; expected seed, prefix or fixed",
-                self.variant
-            ));
-        };
-        let mut sites = variant.sites();
-        for name in self
-            .sites
-            .iter()
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
-        {
-            match Site::from_name(name) {
-                Some(site) => sites = sites.with(site),
-                None => {
-                    let all: Vec<&str> = Site::ALL.iter().map(|s| s.name()).collect();
-                    return refuse(format!(
-                        "unknown site '{name}'; expected one of {}",
-                        all.join(", ")
-                    ));
-                }
-            }
+        let (variant, sites) = variant_and_sites(&self.variant, &self.sites)?;
+        if !self.trace_skip.is_empty() && !self.trace_sites {
+            return refuse("--trace-skip needs --trace-sites".to_owned());
+        }
+        if let Some(path) = &self.scenario {
+            let s = crate::scenario::load_file(path).map_err(|e| UsageError::new(e.to_string()))?;
+            return Ok(self.with_scenario(variant, sites, s));
         }
         if !SAMPLE_RATES.contains(&self.rate) {
             return refuse(format!(
@@ -180,9 +208,6 @@ impl RunArgs {
                 SAMPLE_RATES.start(),
                 SAMPLE_RATES.end()
             ));
-        }
-        if !self.trace_skip.is_empty() && !self.trace_sites {
-            return refuse("--trace-skip needs --trace-sites".to_owned());
         }
         if !(1..=MAX_FRAMES).contains(&self.frames) {
             return refuse(format!(
@@ -240,10 +265,38 @@ impl RunArgs {
             drift: Drift::ppb(ppb.round() as i64),
             integrity: !self.no_integrity,
             out: self.out.clone(),
-            trace: self.trace_sites.then(|| TraceConfig {
-                skip: self.trace_skip.clone(),
-            }),
+            trace: self.trace(),
+            scenario: None,
         })
+    }
+
+    fn trace(&self) -> Option<TraceConfig> {
+        self.trace_sites.then(|| TraceConfig {
+            skip: self.trace_skip.clone(),
+        })
+    }
+
+    fn with_scenario(&self, variant: Variant, sites: SiteSet, s: Scenario) -> RunConfig {
+        let c = &s.config;
+        RunConfig {
+            variant,
+            sites,
+            engine: EngineConfig {
+                sites,
+                ..c.engine.clone()
+            },
+            frames: c.devices.input.frames.max() as usize,
+            seconds: c.duration.as_secs_f64(),
+            seed: c.seed,
+            mode: self.mode,
+            preset: c.preset.clone().unwrap_or_else(Preset::kemar),
+            preset_name: s.preset_name.clone(),
+            drift: c.devices.drift,
+            integrity: !self.no_integrity,
+            out: self.out.clone(),
+            trace: self.trace(),
+            scenario: Some(s),
+        }
     }
 }
 
@@ -359,6 +412,35 @@ mod tests {
             refused(&["--trace-skip", "a::"]),
             "--trace-skip needs --trace-sites"
         );
+    }
+
+    #[test]
+    fn a_scenario_replaces_the_device_flags_and_refuses_them_alongside() {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/harness/scenarios/stereo.toml");
+        let c = parse(&["--scenario", file, "--sites", "underrun-log"])
+            .validate()
+            .unwrap();
+        let s = c.scenario.as_ref().expect("the scenario");
+        assert_eq!(s.name, "stereo");
+        assert_eq!((c.engine.channels, c.seconds, c.seed), (2, 1.0, 12));
+        assert_eq!(c.engine.sites.to_string(), "underrun-log");
+        let sim = crate::cli::sim_config(&c);
+        assert_eq!(sim.engine.channels, 2);
+        assert_eq!(sim.engine.sites, c.sites);
+        assert_eq!(
+            crate::cli::report_config(&c).scenario.as_deref(),
+            Some("stereo")
+        );
+        let mut all = vec!["run", "--scenario", file, "--rate", "96000"];
+        assert!(Wrapper::try_parse_from(&all).is_err(), "--rate conflicts");
+        all.truncate(3);
+        all.push("--no-convolution");
+        assert!(
+            Wrapper::try_parse_from(&all).is_err(),
+            "--no-convolution conflicts"
+        );
+        let msg = refused(&["--scenario", "/nonexistent/s.toml"]);
+        assert!(msg.starts_with("/nonexistent/s.toml: cannot read"), "{msg}");
     }
 
     #[test]

@@ -124,6 +124,10 @@ pub struct ReportConfig {
     pub preset: Option<String>,
     /// Callbacks of each kind after a start or restart marked as warm-up.
     pub warm_up_callbacks: u64,
+    /// The scenario run (`allocgate run --scenario`), by name; null for a
+    /// run configured by flags. Absent from older reports: read as null.
+    #[serde(default)]
+    pub scenario: Option<String>,
 }
 
 /// The names of a set of sites, in [`Site::ALL`](crate::engine::sites::Site::ALL)

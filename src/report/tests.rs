@@ -49,6 +49,7 @@ pub(crate) fn sample_config() -> ReportConfig {
         convolution: true,
         preset: Some("kemar".to_owned()),
         warm_up_callbacks: 1,
+        scenario: None,
     }
 }
 

@@ -101,6 +101,7 @@ impl SweepSpec {
             drift: Drift::NONE,
             integrity: false,
             trace: None,
+            scenario: None,
             out: PathBuf::new(),
         }
     }

@@ -1,0 +1,107 @@
+//! `allocgate gate`: the flags, their validation, and the run of the
+//! matrix (every scenario with the same sites), its table and JUnit file.
+
+use std::path::PathBuf;
+
+use super::UsageError;
+use super::run_args::variant_and_sites;
+use crate::gate::{GateConfig, GateError, GateOutcome, ScenarioResult, junit, run_matrix};
+use crate::scenario::{self, Scenario};
+
+/// The flags of `allocgate gate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GateArgs {
+    /// Engine variant every scenario runs with: seed, prefix or fixed.
+    #[arg(long, value_name = "V", default_value = "fixed")]
+    pub variant: String,
+    /// Allocation sites to switch on over the variant's (comma-separated,
+    /// as for `allocgate run`): to see the gate catch them.
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub sites: Vec<String>,
+    /// Run the scenarios of this directory (every *.toml) instead of the
+    /// embedded defaults.
+    #[arg(long, value_name = "DIR")]
+    pub scenarios: Option<PathBuf>,
+    /// Also write the result as JUnit XML to FILE (replaced atomically).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Skip the integrity check of the output (faster).
+    #[arg(long)]
+    pub no_integrity: bool,
+}
+
+/// A validated gate run.
+#[derive(Debug, Clone)]
+pub struct GatePlan {
+    /// What every scenario runs with.
+    pub config: GateConfig,
+    /// The scenarios, in order.
+    pub scenarios: Vec<Scenario>,
+    /// Where the JUnit XML goes, if anywhere.
+    pub junit: Option<PathBuf>,
+}
+
+impl GateArgs {
+    /// Checks the flags and loads the scenarios.
+    pub fn validate(&self) -> Result<GatePlan, UsageError> {
+        let (variant, sites) = variant_and_sites(&self.variant, &self.sites)?;
+        let scenarios = match &self.scenarios {
+            Some(dir) => scenario::load_dir(dir),
+            None => scenario::defaults(),
+        }
+        .map_err(|e| UsageError::new(e.to_string()))?;
+        Ok(GatePlan {
+            config: GateConfig {
+                variant,
+                sites,
+                integrity: !self.no_integrity,
+            },
+            scenarios,
+            junit: self.junit.clone(),
+        })
+    }
+}
+
+/// Why the gate produced no verdict (exit code 2).
+#[derive(Debug)]
+pub enum GateRunError {
+    /// A scenario could not be run.
+    Run(GateError),
+    /// The JUnit file could not be written (an existing one is left as it
+    /// was).
+    Junit {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl std::fmt::Display for GateRunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GateRunError::Run(e) => write!(f, "{e}"),
+            GateRunError::Junit { path, source } => {
+                write!(f, "cannot write '{}': {source}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for GateRunError {}
+
+/// Runs the plan's matrix, calling `done` after each scenario, and writes
+/// the JUnit file if asked.
+pub fn run_gate(
+    plan: &GatePlan,
+    done: &mut dyn FnMut(&ScenarioResult),
+) -> Result<GateOutcome, GateRunError> {
+    let outcome = run_matrix(&plan.scenarios, &plan.config, done).map_err(GateRunError::Run)?;
+    if let Some(path) = &plan.junit {
+        junit::write(path, &outcome).map_err(|source| GateRunError::Junit {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(outcome)
+}

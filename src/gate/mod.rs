@@ -1,0 +1,313 @@
+//! `allocgate gate`: every scenario of a matrix run with the same sites
+//! (by default `fixed`, none), every callback checked, warm-up included.
+//!
+//! A scenario passes when no callback made any allocator call
+//! (allocation, deallocation or reallocation), the integrity check did
+//! not fail, and every callback's counts equal the site formulas
+//! ([`expect::Formulas`]; for `fixed` that is zero). [`run_matrix`]
+//! gives a [`GateOutcome`]; [`render_table`] and [`junit::render`] show
+//! it.
+
+pub mod expect;
+pub mod junit;
+
+use std::fmt::{self, Write as _};
+use std::time::{Duration, Instant};
+
+use crate::alloc::Counts;
+use crate::drive::record::Record;
+use crate::drive::sim::{IntegrityMode, SimError, Simulation, Verdict, Xruns};
+use crate::engine::sites::expected::Expected;
+use crate::engine::sites::{SiteSet, Variant};
+use crate::scenario::Scenario;
+
+use expect::{Formulas, measured};
+
+/// What the gate runs each scenario with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GateConfig {
+    /// The variant named (for display).
+    pub variant: Variant,
+    /// The sites switched on: the variant's plus any named.
+    pub sites: SiteSet,
+    /// Check the output's integrity (on by default).
+    pub integrity: bool,
+}
+
+impl Default for GateConfig {
+    fn default() -> Self {
+        GateConfig {
+            variant: Variant::Fixed,
+            sites: Variant::Fixed.sites(),
+            integrity: true,
+        }
+    }
+}
+
+impl GateConfig {
+    /// `variant`, `sites`, for display: `fixed (no sites)`.
+    pub fn label(&self) -> String {
+        if self.sites.is_empty() {
+            format!("{} (no sites)", self.variant.name())
+        } else {
+            format!("{} ({})", self.variant.name(), self.sites)
+        }
+    }
+}
+
+/// The first callback that touched the allocator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offender {
+    /// The record of that callback.
+    pub record: Record,
+}
+
+impl fmt::Display for Offender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = &self.record;
+        write!(
+            f,
+            "{} callback #{} ({} frames{}): {} allocations, {} deallocations, {} reallocations",
+            match r.kind {
+                crate::engine::sites::CallbackKind::Input => "input",
+                crate::engine::sites::CallbackKind::Output => "output",
+            },
+            r.index,
+            r.frames,
+            if r.warm_up { ", warm-up" } else { "" },
+            r.counts.allocations,
+            r.counts.deallocations,
+            r.counts.reallocations
+        )
+    }
+}
+
+/// One scenario's result.
+#[derive(Debug, Clone)]
+pub struct ScenarioResult {
+    /// The scenario's name.
+    pub name: String,
+    /// Input and output callbacks run.
+    pub callbacks: (u64, u64),
+    /// Every callback's allocator calls, merged.
+    pub counts: Counts,
+    /// Callbacks that made any allocator call.
+    pub callbacks_touching: u64,
+    /// What the formulas expected over the whole run.
+    pub expected: Expected,
+    /// The first callback whose counts differ from the formulas.
+    pub mismatch: Option<String>,
+    /// The first callback that touched the allocator.
+    pub first_offender: Option<Offender>,
+    /// Under- and overruns.
+    pub xruns: Xruns,
+    /// The integrity verdict.
+    pub integrity: Verdict,
+    /// Wall time of the run.
+    pub wall: Duration,
+}
+
+impl ScenarioResult {
+    /// No allocator call in any callback.
+    pub fn allocation_free(&self) -> bool {
+        self.callbacks_touching == 0
+    }
+
+    /// Why the scenario fails the gate (empty: it passes).
+    pub fn failures(&self) -> Vec<String> {
+        let mut why = Vec::new();
+        if let Some(o) = &self.first_offender {
+            why.push(format!(
+                "{} callbacks touched the allocator ({} allocations, {} deallocations, \
+                 {} reallocations); first: {o}",
+                self.callbacks_touching,
+                self.counts.allocations,
+                self.counts.deallocations,
+                self.counts.reallocations
+            ));
+        }
+        if let Some(m) = &self.mismatch {
+            why.push(format!("counts differ from the site formulas: {m}"));
+        }
+        if self.integrity.failed() {
+            why.push(format!("integrity check failed: {}", self.integrity));
+        }
+        why
+    }
+
+    /// True when the scenario passes the gate.
+    pub fn passed(&self) -> bool {
+        self.failures().is_empty()
+    }
+}
+
+/// Every scenario's result.
+#[derive(Debug, Clone)]
+pub struct GateOutcome {
+    /// What the scenarios ran with.
+    pub config: GateConfig,
+    /// One result per scenario, in matrix order.
+    pub results: Vec<ScenarioResult>,
+}
+
+impl GateOutcome {
+    /// True when every scenario passed.
+    pub fn passed(&self) -> bool {
+        self.results.iter().all(ScenarioResult::passed)
+    }
+
+    /// Scenarios that failed.
+    pub fn failed(&self) -> usize {
+        self.results.iter().filter(|r| !r.passed()).count()
+    }
+}
+
+/// Runs one scenario with `gate`'s sites on this thread, checking every
+/// callback against the formulas as it goes.
+pub fn run_scenario(scenario: &Scenario, gate: &GateConfig) -> Result<ScenarioResult, SimError> {
+    let mut config = scenario.sim_config(gate.sites);
+    if !gate.integrity {
+        config.integrity = IntegrityMode::Off;
+    }
+    let mut formulas = Formulas::new(&config)?;
+    let mut expected = Expected::default();
+    let mut mismatch: Option<String> = None;
+    let mut first_offender = None;
+    let mut touching = 0;
+    let start = Instant::now();
+    let mut sink = |r: &Record| {
+        if r.touched_allocator() {
+            touching += 1;
+            first_offender.get_or_insert(Offender { record: *r });
+        }
+        match formulas.next(r) {
+            Ok(e) => {
+                expected = expected + e;
+                let m = measured(&r.counts);
+                if m != e && mismatch.is_none() {
+                    mismatch = Some(format!(
+                        "{:?} callback #{} ({} frames, buffering {}, underrun {}): measured {m:?}, expected {e:?}",
+                        r.kind, r.index, r.frames, r.buffering, r.underrun
+                    ));
+                }
+            }
+            Err(e) => {
+                mismatch.get_or_insert(e.to_string());
+            }
+        }
+    };
+    let outcome = Simulation::new(&config)?.run(&mut sink)?;
+    let mut counts = outcome.input.stats.counts;
+    counts.merge(&outcome.output.stats.counts);
+    Ok(ScenarioResult {
+        name: scenario.name.clone(),
+        callbacks: (outcome.input.callbacks, outcome.output.callbacks),
+        counts,
+        callbacks_touching: touching,
+        expected,
+        mismatch,
+        first_offender,
+        xruns: outcome.xruns,
+        integrity: outcome.integrity.verdict,
+        wall: start.elapsed(),
+    })
+}
+
+/// Why the gate could not run a scenario.
+#[derive(Debug)]
+pub struct GateError {
+    /// The scenario.
+    pub scenario: String,
+    /// Why.
+    pub error: SimError,
+}
+
+impl fmt::Display for GateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "scenario '{}': {}", self.scenario, self.error)
+    }
+}
+
+impl std::error::Error for GateError {}
+
+/// Runs every scenario with `gate`'s sites, calling `done` after each.
+pub fn run_matrix(
+    scenarios: &[Scenario],
+    gate: &GateConfig,
+    done: &mut dyn FnMut(&ScenarioResult),
+) -> Result<GateOutcome, GateError> {
+    let mut results = Vec::with_capacity(scenarios.len());
+    for s in scenarios {
+        let r = run_scenario(s, gate).map_err(|error| GateError {
+            scenario: s.name.clone(),
+            error,
+        })?;
+        done(&r);
+        results.push(r);
+    }
+    Ok(GateOutcome {
+        config: *gate,
+        results,
+    })
+}
+
+fn integrity_word(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Fail { .. } => "FAIL",
+        Verdict::NotChecked(_) => "not checked",
+    }
+}
+
+/// The gate's table, one row per scenario, then a verdict line.
+pub fn render_table(o: &GateOutcome) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "allocgate gate: {} scenarios, {}, every callback checked (warm-up included)\n",
+        o.results.len(),
+        o.config.label()
+    );
+    let _ = writeln!(
+        s,
+        "| scenario | callbacks in / out | allocations | deallocations | reallocations | underruns / overruns | integrity | verdict |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---|---|");
+    for r in &o.results {
+        let _ = writeln!(
+            s,
+            "| {} | {} / {} | {} | {} | {} | {} / {} | {} | {} |",
+            r.name,
+            r.callbacks.0,
+            r.callbacks.1,
+            r.counts.allocations,
+            r.counts.deallocations,
+            r.counts.reallocations,
+            r.xruns.underruns,
+            r.xruns.overruns,
+            integrity_word(&r.integrity),
+            if r.passed() { "pass" } else { "FAIL" }
+        );
+    }
+    let _ = writeln!(s);
+    if o.passed() {
+        let _ = writeln!(
+            s,
+            "gate passed: no allocation, deallocation or reallocation in any callback of {} scenarios",
+            o.results.len()
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "gate FAILED: {} of {} scenarios",
+            o.failed(),
+            o.results.len()
+        );
+        for r in o.results.iter().filter(|r| !r.passed()) {
+            for f in r.failures() {
+                let _ = writeln!(s, "  {}: {f}", r.name);
+            }
+        }
+    }
+    s
+}
