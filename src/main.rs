@@ -289,7 +289,30 @@ fn gate(args: &allocgate::cli::GateArgs) -> ExitCode {
             if let Some(path) = &plan.junit {
                 println!("JUnit: {}", path.display());
             }
-            if outcome.passed() {
+            let passed = match allocgate::cli::apply_baseline(&plan, &outcome) {
+                Ok(None) => outcome.passed(),
+                Ok(Some(verdict)) => {
+                    let other = outcome
+                        .results
+                        .iter()
+                        .any(allocgate::cli::fails_besides_allocating);
+                    match verdict {
+                        allocgate::cli::BaselineVerdict::Compared(r) => {
+                            print!("{}", r.render());
+                            r.passed() && !other
+                        }
+                        allocgate::cli::BaselineVerdict::Written(n) => {
+                            println!("baseline written: {n} sites");
+                            !other
+                        }
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            if passed {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

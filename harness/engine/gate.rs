@@ -27,6 +27,7 @@ fn sites_only(site: Site, integrity: bool) -> GateConfig {
         variant: Variant::Fixed,
         sites: SiteSet::only(site),
         integrity,
+        trace_sites: false,
     }
 }
 
@@ -314,8 +315,66 @@ fn scenario_files_with_unknown_keys_or_bad_values_are_refused_naming_file_and_ke
         scenarios: Some(dir.clone()),
         junit: None,
         no_integrity: false,
+        baseline: None,
+        update_baseline: false,
     };
     let e = args.validate().unwrap_err().to_string();
     assert!(e.contains("`frames`"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_baseline_ratchet_fails_a_new_site_or_a_higher_count_and_passes_a_lower_one() {
+    use allocgate::baseline::{Baseline, Change, SiteKey};
+    use allocgate::engine::sites::CallbackKind;
+    let all = defaults();
+    let scenario = by_name(&all, "drift-fast-underrun");
+    let traced = |sites: SiteSet| GateConfig {
+        variant: Variant::Fixed,
+        sites,
+        integrity: false,
+        trace_sites: true,
+    };
+    let run =
+        |sites| run_matrix(std::slice::from_ref(&scenario), &traced(sites), &mut |_| {}).unwrap();
+    let logged = run(SiteSet::only(Site::UnderrunLog));
+    let underruns = logged.results[0].xruns.underruns;
+    assert!(underruns > 0);
+    // One formatted line per underrun, under the site's own function.
+    let key = SiteKey {
+        scenario: "drift-fast-underrun".to_owned(),
+        kind: CallbackKind::Output.name().to_owned(),
+        function: Site::UnderrunLog.function().to_owned(),
+    };
+    let base = logged.site_counts();
+    assert_eq!(
+        base.counts().get(&key),
+        Some(&underruns),
+        "{:?}",
+        base.counts()
+    );
+    assert_eq!(base.counts().len(), 1);
+    // The same run: unchanged.
+    let same = base.compare(&run(SiteSet::only(Site::UnderrunLog)).site_counts());
+    assert!(same.passed() && !same.improved() && same.unchanged == 1);
+    // A new site fails.
+    let more = run(SiteSet::only(Site::UnderrunLog).with(Site::FirstCallback)).site_counts();
+    let r = base.compare(&more);
+    assert!(!r.passed());
+    assert!(
+        r.changes
+            .iter()
+            .all(|(k, c)| matches!(c, Change::New { .. }) && *k != key)
+    );
+    // A baseline one lower than the run: the run's count is higher, fails.
+    let tighter = Baseline::from_counts([(key.clone(), underruns - 1)]);
+    assert!(!tighter.compare(&base).passed());
+    // A baseline one higher: the run is lower, passes, asks for an update.
+    let looser = Baseline::from_counts([(key.clone(), underruns + 1)]);
+    let r = looser.compare(&base);
+    assert!(r.passed() && r.improved());
+    assert!(r.render().contains("--update-baseline"));
+    // Fixed: every site of the baseline is gone, which passes.
+    let gone = base.compare(&run(SiteSet::EMPTY).site_counts());
+    assert!(gone.passed() && gone.improved());
 }

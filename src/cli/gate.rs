@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::UsageError;
 use super::run_args::variant_and_sites;
+use crate::baseline::{Baseline, Ratchet};
 use crate::gate::{GateConfig, GateError, GateOutcome, ScenarioResult, junit, run_matrix};
 use crate::scenario::{self, Scenario};
 
@@ -28,6 +29,31 @@ pub struct GateArgs {
     /// Skip the integrity check of the output (faster).
     #[arg(long)]
     pub no_integrity: bool,
+    /// Hold the run to a per-site baseline instead of zero: a new site or
+    /// a higher count fails, a lower one passes and asks for an update.
+    /// Traces sites (slower).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: write this run's per-site counts to FILE (replaced
+    /// atomically) instead of comparing.
+    #[arg(long, requires = "baseline")]
+    pub update_baseline: bool,
+}
+
+/// What the gate holds the run to.
+#[derive(Debug, Clone)]
+pub enum Hold {
+    /// Zero allocator calls in every callback.
+    Zero,
+    /// The per-site counts of this baseline, read before the run.
+    Baseline {
+        /// The file.
+        path: PathBuf,
+        /// Its counts.
+        baseline: Baseline,
+    },
+    /// Write this run's per-site counts as the new baseline.
+    UpdateBaseline(PathBuf),
 }
 
 /// A validated gate run.
@@ -39,6 +65,8 @@ pub struct GatePlan {
     pub scenarios: Vec<Scenario>,
     /// Where the JUnit XML goes, if anywhere.
     pub junit: Option<PathBuf>,
+    /// Zero, or a baseline.
+    pub hold: Hold,
 }
 
 impl GateArgs {
@@ -50,14 +78,24 @@ impl GateArgs {
             None => scenario::defaults(),
         }
         .map_err(|e| UsageError::new(e.to_string()))?;
+        let hold = match (&self.baseline, self.update_baseline) {
+            (None, _) => Hold::Zero,
+            (Some(path), true) => Hold::UpdateBaseline(path.clone()),
+            (Some(path), false) => Hold::Baseline {
+                path: path.clone(),
+                baseline: Baseline::read(path).map_err(|e| UsageError::new(e.to_string()))?,
+            },
+        };
         Ok(GatePlan {
             config: GateConfig {
                 variant,
                 sites,
                 integrity: !self.no_integrity,
+                trace_sites: !matches!(hold, Hold::Zero),
             },
             scenarios,
             junit: self.junit.clone(),
+            hold,
         })
     }
 }
@@ -104,4 +142,38 @@ pub fn run_gate(
         })?;
     }
     Ok(outcome)
+}
+
+/// What a baseline run concluded.
+#[derive(Debug)]
+pub enum BaselineVerdict {
+    /// The run compared with the baseline.
+    Compared(Ratchet),
+    /// The baseline was written with this many sites.
+    Written(usize),
+}
+
+/// Applies the plan's [`Hold`] to an outcome: compares with the baseline
+/// or writes it. `None` when the plan holds to zero.
+pub fn apply_baseline(
+    plan: &GatePlan,
+    outcome: &GateOutcome,
+) -> Result<Option<BaselineVerdict>, crate::baseline::BaselineError> {
+    match &plan.hold {
+        Hold::Zero => Ok(None),
+        Hold::Baseline { baseline, .. } => Ok(Some(BaselineVerdict::Compared(
+            baseline.compare(&outcome.site_counts()),
+        ))),
+        Hold::UpdateBaseline(path) => {
+            let now = outcome.site_counts();
+            now.write(path)?;
+            Ok(Some(BaselineVerdict::Written(now.counts().len())))
+        }
+    }
+}
+
+/// Whether a baseline-held scenario fails for something other than
+/// allocating: counts off the site formulas, or a failed integrity check.
+pub fn fails_besides_allocating(r: &ScenarioResult) -> bool {
+    r.mismatch.is_some() || r.integrity.failed()
 }

@@ -12,7 +12,10 @@ mod sweep_args;
 pub use demo::{
     DEMO_DIR, DEMO_TABLE, DEMO_VARIANTS, DemoError, DemoRow, demo_config, render_demo, run_demo,
 };
-pub use gate::{GateArgs, GatePlan, GateRunError, run_gate};
+pub use gate::{
+    BaselineVerdict, GateArgs, GatePlan, GateRunError, Hold, apply_baseline,
+    fails_besides_allocating, run_gate,
+};
 pub use hrir::{
     DEFAULT_OUT, DEFAULT_SOFA, HrirError, ImportReport, ImportSofa, import_sofa, render_import,
 };
@@ -21,7 +24,5 @@ pub use run::{
     BACKEND, Run, RunError, TraceSummary, execute, failures, prepare_output, render_sites,
     render_summary, report_config, run_and_write, sim_config,
 };
-pub use run_args::{
-    MAX_SECONDS, RunArgs, RunConfig, TraceConfig, UsageError, variant_and_sites,
-};
+pub use run_args::{MAX_SECONDS, RunArgs, RunConfig, TraceConfig, UsageError, variant_and_sites};
 pub use sweep_args::{MAX_SWEEP_SECONDS, SWEEP_DIR, SweepArgs, SweepConfig};

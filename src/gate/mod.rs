@@ -15,8 +15,11 @@ use std::fmt::{self, Write as _};
 use std::time::{Duration, Instant};
 
 use crate::alloc::Counts;
+use crate::alloc::trace::{SiteGroup, SiteTable, symbolise, trace};
+use crate::baseline::{Baseline, SiteKey};
 use crate::drive::record::Record;
 use crate::drive::sim::{IntegrityMode, SimError, Simulation, Verdict, Xruns};
+use crate::engine::sites::CallbackKind;
 use crate::engine::sites::expected::Expected;
 use crate::engine::sites::{SiteSet, Variant};
 use crate::scenario::Scenario;
@@ -32,6 +35,8 @@ pub struct GateConfig {
     pub sites: SiteSet,
     /// Check the output's integrity (on by default).
     pub integrity: bool,
+    /// Trace allocation sites (needed for a baseline; slower).
+    pub trace_sites: bool,
 }
 
 impl Default for GateConfig {
@@ -40,6 +45,7 @@ impl Default for GateConfig {
             variant: Variant::Fixed,
             sites: Variant::Fixed.sites(),
             integrity: true,
+            trace_sites: false,
         }
     }
 }
@@ -105,6 +111,29 @@ pub struct ScenarioResult {
     pub integrity: Verdict,
     /// Wall time of the run.
     pub wall: Duration,
+    /// With [`GateConfig::trace_sites`]: where the allocator calls came
+    /// from.
+    pub sites: Vec<SiteGroup>,
+}
+
+impl GateOutcome {
+    /// Allocations per site, keyed by scenario, callback kind and
+    /// function: what a [`Baseline`] holds (needs traced sites).
+    pub fn site_counts(&self) -> Baseline {
+        Baseline::from_counts(self.results.iter().flat_map(|r| {
+            r.sites.iter().map(move |g| {
+                let kind = CallbackKind::from_trace_tag(g.tag).map_or("other", |k| k.name());
+                (
+                    SiteKey {
+                        scenario: r.name.clone(),
+                        kind: kind.to_owned(),
+                        function: g.function.clone(),
+                    },
+                    g.allocations,
+                )
+            })
+        }))
+    }
 }
 
 impl ScenarioResult {
@@ -196,7 +225,14 @@ pub fn run_scenario(scenario: &Scenario, gate: &GateConfig) -> Result<ScenarioRe
             }
         }
     };
-    let outcome = Simulation::new(&config)?.run(&mut sink)?;
+    let mut simulation = Simulation::new(&config)?;
+    let (outcome, sites) = if gate.trace_sites {
+        let mut table = SiteTable::new();
+        let outcome = trace(&mut table, || simulation.run(&mut sink))?;
+        (outcome, symbolise(&table, &[]))
+    } else {
+        (simulation.run(&mut sink)?, Vec::new())
+    };
     let mut counts = outcome.input.stats.counts;
     counts.merge(&outcome.output.stats.counts);
     Ok(ScenarioResult {
@@ -210,6 +246,7 @@ pub fn run_scenario(scenario: &Scenario, gate: &GateConfig) -> Result<ScenarioRe
         xruns: outcome.xruns,
         integrity: outcome.integrity.verdict,
         wall: start.elapsed(),
+        sites,
     })
 }
 
