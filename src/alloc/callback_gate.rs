@@ -37,8 +37,9 @@ use super::stats::{Counts, Stats};
 /// How many offending invocations a failure message lists.
 const LISTED: usize = 8;
 
-/// Runs a callback under measurement and judges it. See the [module
-/// documentation](self).
+/// Runs a callback under measurement and judges it: each call in its own
+/// measured scope, then [`GateRun::assert_allocation_free`] or
+/// [`GateRun::assert_counts`].
 #[derive(Debug, Clone)]
 pub struct CallbackGate {
     name: String,
