@@ -164,19 +164,9 @@ fn demo() -> ExitCode {
                 .iter()
                 .flat_map(|r| allocgate::cli::failures(&r.config, &r.run.report))
                 .collect();
-            for f in &failures {
-                eprintln!("error: {f}");
-            }
-            if failures.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
+            verdict(&failures)
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
+        Err(e) => bad_input(e),
     }
 }
 
@@ -186,20 +176,14 @@ fn import_sofa(args: &allocgate::cli::ImportSofa) -> ExitCode {
             print!("{}", allocgate::cli::render_import(&report));
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
+        Err(e) => bad_input(e),
     }
 }
 
 fn run(args: &allocgate::cli::RunArgs) -> ExitCode {
     let config = match args.validate() {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return bad_input(e),
     };
     let mut bar = allocgate::cli::Bar::new("run");
     let result = allocgate::cli::run_and_write(&config, &mut |p| bar.update(p));
@@ -211,29 +195,16 @@ fn run(args: &allocgate::cli::RunArgs) -> ExitCode {
                 allocgate::cli::render_summary(&config, &run, Some(&config.out))
             );
             let failures = allocgate::cli::failures(&config, &run.report);
-            for f in &failures {
-                eprintln!("error: {f}");
-            }
-            if failures.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
+            verdict(&failures)
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
+        Err(e) => bad_input(e),
     }
 }
 
 fn sweep(args: &allocgate::cli::SweepArgs) -> ExitCode {
     let config = match args.validate() {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return bad_input(e),
     };
     let mut bar = allocgate::cli::Bar::new("sweep");
     let result =
@@ -248,30 +219,20 @@ fn sweep(args: &allocgate::cli::SweepArgs) -> ExitCode {
                 "\nFiles: {}/{{sweep.md, sweep.csv, sweep.json}}",
                 config.out.display()
             );
-            let mismatches = allocgate::sweep::mismatch_lines(&report);
-            for m in &mismatches {
-                eprintln!("error: measured differs from predicted: {m}");
-            }
-            if mismatches.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
+            let mismatches: Vec<String> = allocgate::sweep::mismatch_lines(&report)
+                .iter()
+                .map(|m| format!("measured differs from predicted: {m}"))
+                .collect();
+            verdict(&mismatches)
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
+        Err(e) => bad_input(e),
     }
 }
 
 fn gate(args: &allocgate::cli::GateArgs) -> ExitCode {
     let plan = match args.validate() {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return bad_input(e),
     };
     let total = plan.scenarios.len();
     let mut n = 0;
@@ -307,10 +268,7 @@ fn gate(args: &allocgate::cli::GateArgs) -> ExitCode {
                         }
                     }
                 }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
+                Err(e) => return bad_input(e),
             };
             if passed {
                 ExitCode::SUCCESS
@@ -318,9 +276,24 @@ fn gate(args: &allocgate::cli::GateArgs) -> ExitCode {
                 ExitCode::from(1)
             }
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
+        Err(e) => bad_input(e),
+    }
+}
+
+/// Exit code 2, the reason on one line.
+fn bad_input(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
+}
+
+/// Exit code 0 when there is no failure, else 1 with each on a line.
+fn verdict(failures: &[String]) -> ExitCode {
+    for f in failures {
+        eprintln!("error: {f}");
+    }
+    if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
