@@ -12,7 +12,7 @@ use clap::Parser;
 
 use crate::drive::sim::Progress;
 use crate::engine::sites::Variant;
-use crate::report::{MacosRegion, Report, Verdict};
+use crate::report::{MacosRegion, Report};
 
 use super::run::{Run, RunError, run_and_write};
 use super::{RunArgs, RunConfig, UsageError};
@@ -166,12 +166,7 @@ pub fn render_demo(rows: &[DemoRow]) -> String {
         format!("{} / {}", r.xruns.underruns, r.xruns.overruns)
     });
     line(&mut s, "integrity", &|r| {
-        match r.integrity.verdict {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "FAIL",
-            Verdict::NotChecked => "not checked",
-        }
-        .to_owned()
+        r.integrity.verdict.word().to_owned()
     });
     let _ = writeln!(
         s,

@@ -424,15 +424,7 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
     let i = &r.integrity;
     let verdict = match i.verdict {
         Verdict::Pass => format!("pass ({} frames checked)", i.frames_checked),
-        Verdict::Fail | Verdict::NotChecked => format!(
-            "{} ({})",
-            if i.verdict == Verdict::Fail {
-                "FAIL"
-            } else {
-                "not checked"
-            },
-            i.reason.as_deref().unwrap_or("")
-        ),
+        v => format!("{} ({})", v.word(), i.reason.as_deref().unwrap_or("")),
     };
     let _ = writeln!(s, "  integrity      {verdict}");
     if let Some(p) = &r.pacing {

@@ -288,14 +288,6 @@ pub fn run_matrix(
     })
 }
 
-fn integrity_word(v: &Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail { .. } => "FAIL",
-        Verdict::NotChecked(_) => "not checked",
-    }
-}
-
 /// The gate's table, one row per scenario, then a verdict line.
 pub fn render_table(o: &GateOutcome) -> String {
     let mut s = String::new();
@@ -322,7 +314,7 @@ pub fn render_table(o: &GateOutcome) -> String {
             r.counts.reallocations,
             r.xruns.underruns,
             r.xruns.overruns,
-            integrity_word(&r.integrity),
+            crate::report::Verdict::from(&r.integrity).word(),
             if r.passed() { "pass" } else { "FAIL" }
         );
     }

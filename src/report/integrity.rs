@@ -64,6 +64,27 @@ impl Integrity {
     }
 }
 
+impl Verdict {
+    /// The verdict as a table shows it: `pass`, `FAIL`, `not checked`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "FAIL",
+            Verdict::NotChecked => "not checked",
+        }
+    }
+}
+
+impl From<&sim::Verdict> for Verdict {
+    fn from(v: &sim::Verdict) -> Verdict {
+        match v {
+            sim::Verdict::Pass => Verdict::Pass,
+            sim::Verdict::Fail { .. } => Verdict::Fail,
+            sim::Verdict::NotChecked(_) => Verdict::NotChecked,
+        }
+    }
+}
+
 impl From<&sim::IntegrityReport> for Integrity {
     fn from(r: &sim::IntegrityReport) -> Integrity {
         let verdict = match r.verdict {
