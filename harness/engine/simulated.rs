@@ -161,6 +161,9 @@ fn check_against_formulas(
         max_frames: 0,
         steps: 0,
     };
+    // The gate's formulas (which replay the schedule) must agree with this
+    // hand-written model (told the events' times) on every record.
+    let mut library = allocgate::gate::expect::Formulas::new(config).expect("formulas");
     let mut adopted_switch = false;
     let mut allocating = 0;
     for r in &records {
@@ -173,6 +176,13 @@ fn check_against_formulas(
                 formulas.output(r, !(off.0..off.1).contains(&t), adopts)
             }
         };
+        assert_eq!(
+            library.next(r).expect("clock and records in step"),
+            expected,
+            "the gate's formulas differ from the hand model at {:?} callback #{}",
+            r.kind,
+            r.index
+        );
         assert_eq!(
             measured(r),
             expected,
