@@ -194,6 +194,11 @@ fn run(args: &allocgate::cli::RunArgs) -> ExitCode {
                 "{}",
                 allocgate::cli::render_summary(&config, &run, Some(&config.out))
             );
+            if let Some(why) = allocgate::cli::ended_early(&run) {
+                // The report of what was measured is written; the run
+                // itself did not complete.
+                return bad_input(why);
+            }
             let failures = allocgate::cli::failures(&config, &run.report);
             verdict(&failures)
         }

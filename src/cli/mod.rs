@@ -1,14 +1,17 @@
 //! What the `allocgate` binary does, kept in the library so tests reach it.
 //! `main.rs` only parses arguments and dispatches here.
 
+mod backend_args;
 mod demo;
 mod gate;
 mod hrir;
 mod progress;
+mod realtime;
 mod run;
 mod run_args;
 mod sweep_args;
 
+pub use backend_args::{BackendArgs, BackendChoice, JACK_BUILD_HINT, MAX_REAL_SECONDS};
 pub use demo::{
     DEMO_DIR, DEMO_TABLE, DEMO_VARIANTS, DemoError, DemoRow, demo_config, render_demo, run_demo,
 };
@@ -20,6 +23,7 @@ pub use hrir::{
     DEFAULT_OUT, DEFAULT_SOFA, HrirError, ImportReport, ImportSofa, import_sofa, render_import,
 };
 pub use progress::{Bar, SHOW_AFTER};
+pub use realtime::ended_early;
 pub use run::{
     BACKEND, Run, RunError, TraceSummary, execute, failures, prepare_output, render_sites,
     render_summary, report_config, run_and_write, sim_config,

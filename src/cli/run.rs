@@ -28,8 +28,8 @@ use crate::drive::sim::{
 use crate::engine::sites::CallbackKind;
 use crate::metrics::Aggregator;
 use crate::report::{
-    AllocatorCalls, Environment, Integrity, MacosRegion, Report, ReportConfig, ReportError,
-    Verdict, site_names, site_reports, write_json,
+    AllocatorCalls, BackendReport, Environment, Integrity, MacosRegion, Report, ReportConfig,
+    ReportError, Verdict, site_names, site_reports, write_json,
 };
 
 use super::RunConfig;
@@ -95,6 +95,8 @@ pub enum RunError {
     Report(ReportError),
     /// The driver thread could not be started.
     Thread(io::Error),
+    /// A real backend refused to start.
+    Backend(crate::drive::backend::BackendError),
 }
 
 impl fmt::Display for RunError {
@@ -106,6 +108,7 @@ impl fmt::Display for RunError {
             }
             RunError::Report(e) => write!(f, "{e}"),
             RunError::Thread(e) => write!(f, "cannot start the driver thread: {e}"),
+            RunError::Backend(e) => write!(f, "{e}"),
         }
     }
 }
@@ -159,7 +162,7 @@ pub fn report_config(c: &RunConfig) -> ReportConfig {
         channels: u32::try_from(c.engine.channels).unwrap_or(u32::MAX),
         seconds: c.seconds,
         seed: c.seed,
-        backend: BACKEND.to_owned(),
+        backend: c.backend.name().to_owned(),
         mode: match c.mode {
             Mode::Virtual => "virtual",
             Mode::Paced => "paced",
@@ -230,19 +233,7 @@ pub fn execute(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run
         aggregator,
         outside,
     } = driven;
-    let mut aggregator = aggregator;
-    aggregator.add_sizes(CallbackKind::Input, &outcome.input.stats);
-    aggregator.add_sizes(CallbackKind::Output, &outcome.output.stats);
-    let aggregates = aggregator.finish(outcome.simulated);
-    let mut report = Report::from_aggregates(
-        report_config(c),
-        Environment::detect(),
-        &aggregates,
-        Integrity::from(&outcome.integrity),
-    );
-    report.pacing = outcome.pacing.as_ref().map(Into::into);
-    report.harness.wall_ns = u64::try_from(outcome.wall.as_nanos()).unwrap_or(u64::MAX);
-    report.harness.speed = outcome.speed();
+    let mut report = assemble(report_config(c), &outcome, aggregator);
     report.harness.driver_outside_callbacks = outside;
     let trace = match (table, &c.trace) {
         (Some(table), Some(tc)) => {
@@ -260,11 +251,34 @@ pub fn execute(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run
     })
 }
 
+/// The report of a finished run: `aggregator` finished over the run's
+/// time, the outcome's sizes, integrity, pacing and wall time.
+pub(crate) fn assemble(config: ReportConfig, outcome: &Outcome, aggregator: Aggregator) -> Report {
+    let mut aggregator = aggregator;
+    aggregator.add_sizes(CallbackKind::Input, &outcome.input.stats);
+    aggregator.add_sizes(CallbackKind::Output, &outcome.output.stats);
+    let aggregates = aggregator.finish(outcome.simulated);
+    let mut report = Report::from_aggregates(
+        config,
+        Environment::detect(),
+        &aggregates,
+        Integrity::from(&outcome.integrity),
+    );
+    report.pacing = outcome.pacing.as_ref().map(Into::into);
+    report.harness.wall_ns = u64::try_from(outcome.wall.as_nanos()).unwrap_or(u64::MAX);
+    report.harness.speed = outcome.speed();
+    report
+}
+
 /// [`execute`], then the report written to `c.out` (its directory made
 /// first, so a bad path fails before the run rather than after it).
 pub fn run_and_write(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run, RunError> {
     prepare_output(&c.out)?;
-    let run = execute(c, progress)?;
+    let run = if c.backend.is_real() {
+        super::realtime::execute(c, progress)?
+    } else {
+        execute(c, progress)?
+    };
     write_json(&c.out, &run.report).map_err(RunError::Report)?;
     Ok(run)
 }
@@ -366,21 +380,33 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
             sc.name, sc.source, sc.description
         );
     }
-    let _ = writeln!(
-        s,
-        "{variant} ({sites}): {} ch at {} Hz, {} frames, {} s simulated, {}, {}, drift {}",
-        c.engine.channels,
-        c.engine.sample_rate,
-        c.frames,
-        c.seconds,
-        if c.engine.convolution {
-            "convolution"
-        } else {
-            "passthrough"
-        },
-        r.config.mode,
-        c.drift,
-    );
+    let rendering = if c.engine.convolution {
+        "convolution"
+    } else {
+        "passthrough"
+    };
+    match &r.backend {
+        None => {
+            let _ = writeln!(
+                s,
+                "{variant} ({sites}): {} ch at {} Hz, {} frames, {} s simulated, {rendering}, {}, \
+                 drift {}",
+                c.engine.channels,
+                c.engine.sample_rate,
+                c.frames,
+                c.seconds,
+                r.config.mode,
+                c.drift,
+            );
+        }
+        Some(b) => {
+            let _ = writeln!(
+                s,
+                "{variant} ({sites}): {} ch on {} '{}' at {} Hz, {} frames, {} s, {rendering}",
+                c.engine.channels, b.name, b.input, b.sample_rate, b.period, c.seconds,
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "  callbacks      input {}, output {} ({} touched the allocator)",
@@ -437,18 +463,64 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
             micros(p.max_late_ns)
         );
     }
-    let o = &r.harness.driver_outside_callbacks;
-    let _ = writeln!(
-        s,
-        "  harness        {:.1} simulated s per wall s; driver thread outside callbacks: \
-         {} allocations, {} deallocations, {} reallocations",
-        r.harness.speed, o.allocations, o.deallocations, o.reallocations
-    );
+    match &r.backend {
+        None => {
+            let o = &r.harness.driver_outside_callbacks;
+            let _ = writeln!(
+                s,
+                "  harness        {:.1} simulated s per wall s; driver thread outside callbacks: \
+                 {} allocations, {} deallocations, {} reallocations",
+                r.harness.speed, o.allocations, o.deallocations, o.reallocations
+            );
+        }
+        Some(b) => s.push_str(&render_backend(b)),
+    }
     if let Some(path) = out {
         let _ = writeln!(s, "  report         {}", path.display());
     }
     if let Some(t) = &run.trace {
         s.push_str(&render_sites(r, t));
+    }
+    s
+}
+
+/// The summary's lines about a real backend.
+fn render_backend(b: &BackendReport) -> String {
+    let mut s = String::new();
+    let realtime = match b.realtime {
+        Some(true) => "real-time",
+        Some(false) => "not real-time",
+        None => "scheduling unknown",
+    };
+    let _ = writeln!(
+        s,
+        "  backend        {} '{}': {} Hz, {} frames, audio thread {realtime}; {} xruns \
+         reported; {} idle cycles before the run; {} measurements and {} blocks lost",
+        b.name,
+        b.input,
+        b.sample_rate,
+        b.period,
+        b.backend_xruns,
+        b.idle_cycles,
+        b.measurements_lost,
+        b.blocks_lost
+    );
+    let outside = match &b.audio_thread_outside_callbacks {
+        Some(o) => format!(
+            "{} allocations, {} deallocations, {} reallocations",
+            o.allocations, o.deallocations, o.reallocations
+        ),
+        None => "unknown (the stream did not stop cleanly)".to_owned(),
+    };
+    let k = &b.collector_thread;
+    let _ = writeln!(
+        s,
+        "  harness        audio thread outside callbacks: {outside}; collector thread: {} \
+         allocations (never in a callback's figures)",
+        k.allocations
+    );
+    if let Some(why) = &b.ended_early {
+        let _ = writeln!(s, "  ended early    {why}");
     }
     s
 }

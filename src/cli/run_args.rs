@@ -12,6 +12,8 @@ use crate::engine::sites::{Site, SiteSet, Variant};
 use crate::engine::{EngineConfig, MAX_FRAMES};
 use crate::scenario::Scenario;
 
+use super::backend_args::{BackendArgs, BackendChoice};
+
 /// The flags of `allocgate run`, as typed. Their names are a contract.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
@@ -92,6 +94,9 @@ pub struct RunArgs {
         ]
     )]
     pub scenario: Option<PathBuf>,
+    /// Where the callbacks run, and the real backends' flags.
+    #[command(flatten)]
+    pub backend: BackendArgs,
 }
 
 /// Longest run accepted, in simulated seconds (one day).
@@ -130,6 +135,8 @@ pub struct RunConfig {
     pub scenario: Option<Scenario>,
     /// Site tracing: off, or on with these extra skip prefixes.
     pub trace: Option<TraceConfig>,
+    /// Where the callbacks run.
+    pub backend: BackendChoice,
 }
 
 /// What `--trace-sites` asks for.
@@ -197,6 +204,7 @@ impl RunArgs {
         if !self.trace_skip.is_empty() && !self.trace_sites {
             return refuse("--trace-skip needs --trace-sites".to_owned());
         }
+        let backend = self.backend.validate(self)?;
         if let Some(path) = &self.scenario {
             let s = crate::scenario::load_file(path).map_err(|e| UsageError::new(e.to_string()))?;
             return Ok(self.with_scenario(variant, sites, s));
@@ -267,6 +275,7 @@ impl RunArgs {
             out: self.out.clone(),
             trace: self.trace(),
             scenario: None,
+            backend,
         })
     }
 
@@ -296,6 +305,7 @@ impl RunArgs {
             out: self.out.clone(),
             trace: self.trace(),
             scenario: Some(s),
+            backend: BackendChoice::Sim,
         }
     }
 }

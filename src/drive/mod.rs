@@ -7,6 +7,11 @@
 //!   [`RecordLog`](sink::RecordLog)).
 //! - [`sim`]: the simulated clock and its driver.
 
+pub mod backend;
+pub mod callback;
+pub mod collector;
+pub mod queue;
 pub mod record;
+pub mod session;
 pub mod sim;
 pub mod sink;

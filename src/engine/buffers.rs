@@ -171,6 +171,12 @@ pub struct OwnedBufferList {
     max_frames: usize,
 }
 
+// SAFETY: the descriptors' pointers only ever point into `samples`, a
+// heap buffer this value owns and that moves with it (`view` rewrites
+// them from `samples` each time); no other value aliases that memory, so
+// handing the whole list to another thread (an audio thread) is sound.
+unsafe impl Send for OwnedBufferList {}
+
 impl OwnedBufferList {
     /// Allocates `channels × max_frames` zeroed samples and the descriptors.
     pub fn new(channels: usize, max_frames: usize) -> Self {

@@ -46,6 +46,7 @@ impl Report {
             integrity,
             pacing: None,
             harness: HarnessReport::default(),
+            backend: None,
         }
     }
 }

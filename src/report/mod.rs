@@ -27,10 +27,10 @@ pub(crate) use file::write_atomically;
 pub use file::{read_json, write_json};
 pub use integrity::{Integrity, Mismatch, Verdict};
 pub use schema::{
-    AllocatorCalls, ByKind, HarnessReport, KindLatency, KindRates, KindSizeClasses, KindTotals,
-    LatencyReport, LoadReport, MacosRegion, MacosRow, Pacing, PerCallbackRow, PhaseReport,
-    RatesReport, Report, ReportConfig, RequestedRow, SCHEMA_VERSION, SiteReport, SizeClassesReport,
-    TotalsReport, XrunsReport, site_names,
+    AllocatorCalls, BackendReport, ByKind, HarnessReport, KindLatency, KindRates, KindSizeClasses,
+    KindTotals, LatencyReport, LoadReport, MacosRegion, MacosRow, Pacing, PerCallbackRow,
+    PhaseReport, RatesReport, Report, ReportConfig, RequestedRow, SCHEMA_VERSION, SiteReport,
+    SizeClassesReport, TotalsReport, XrunsReport, site_names,
 };
 pub use sites::site_reports;
 

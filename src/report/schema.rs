@@ -54,6 +54,51 @@ pub struct Report {
     /// The harness's own conduct over the run.
     #[serde(default)]
     pub harness: HarnessReport,
+    /// Real backends (JACK, CoreAudio): the server or devices and how the
+    /// audio threads and the collector fared; null on the simulated
+    /// clock.
+    #[serde(default)]
+    pub backend: Option<BackendReport>,
+}
+
+/// A run on real audio threads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BackendReport {
+    /// `jack` or `coreaudio`.
+    pub name: String,
+    /// The JACK server, or the input device.
+    pub input: String,
+    /// The JACK server, or the output device.
+    pub output: String,
+    /// The server's or device's sample rate, in Hz.
+    pub sample_rate: u32,
+    /// Frames per period.
+    pub period: u32,
+    /// Whether the audio thread ran with real-time scheduling (null:
+    /// unknown).
+    pub realtime: Option<bool>,
+    /// Xruns the backend itself reported (JACK's xrun callback).
+    pub backend_xruns: u64,
+    /// Cycles run before the measured window opened (ports being
+    /// connected): silence, no engine callback.
+    pub idle_cycles: u64,
+    /// Measurements the audio threads could not queue (the collector fell
+    /// behind); not in the figures.
+    pub measurements_lost: u64,
+    /// Played blocks the recorder could not queue; the integrity check
+    /// stops at the first.
+    pub blocks_lost: u64,
+    /// Allocator calls on the audio threads outside the engine's
+    /// callbacks: the harness's own work there. Zero, or the harness broke
+    /// its promise; null when the stream could not be stopped cleanly.
+    pub audio_thread_outside_callbacks: Option<AllocatorCalls>,
+    /// Allocator calls on the collector's thread over the run (it may
+    /// allocate; none of it shows in a callback's figures).
+    pub collector_thread: AllocatorCalls,
+    /// Why the run ended before its time (the server or a device went
+    /// away); null when it ran to the end. The figures cover what was
+    /// measured up to then.
+    pub ended_early: Option<String>,
 }
 
 /// How a paced run kept time.

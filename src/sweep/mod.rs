@@ -103,6 +103,7 @@ impl SweepSpec {
             trace: None,
             scenario: None,
             out: PathBuf::new(),
+            backend: crate::cli::BackendChoice::Sim,
         }
     }
 }

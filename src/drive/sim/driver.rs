@@ -10,10 +10,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::alloc::trace::tagged;
-use crate::alloc::{Stats, check_installed, measure};
+use crate::alloc::{Stats, check_installed};
+use crate::drive::callback::{self, EngineReport, Slot, period_ns};
 use crate::drive::record::Record;
-use crate::drive::sim::clock::{Action, CallbackTick, SimClock, Tick};
+use crate::drive::sim::clock::{Action, SimClock, Tick};
 use crate::drive::sim::config::{Fault, Mode, SimConfig, SimError};
 use crate::drive::sim::integrity::{Checker, IntegrityMode, IntegrityReport};
 use crate::drive::sim::pacing::{Pacer, PacingReport};
@@ -65,7 +65,8 @@ pub struct KindTotals {
 }
 
 impl KindTotals {
-    fn add(&mut self, record: &Record, stats: &Stats) {
+    /// Adds one callback's record and figures.
+    pub(crate) fn add(&mut self, record: &Record, stats: &Stats) {
         self.callbacks += 1;
         self.stats.merge(stats);
         if record.warm_up {
@@ -91,6 +92,20 @@ pub struct Xruns {
 }
 
 impl Xruns {
+    /// Counts what an input callback's ring write lost.
+    pub(crate) fn add_input(&mut self, report: &InputReport) {
+        if report.dropped_bytes > 0 {
+            self.overruns += 1;
+            self.bytes_dropped += report.dropped_bytes as u64;
+        }
+        self.partial_frames += u64::from(report.partial_frame);
+    }
+
+    /// Counts an output callback's underrun.
+    pub(crate) fn add_output(&mut self, report: &OutputReport) {
+        self.underruns += u64::from(report.underrun);
+    }
+
     /// Underruns and overruns.
     pub fn total(&self) -> u64 {
         self.underruns + self.overruns
@@ -257,16 +272,18 @@ impl Simulation {
                     if let Some(p) = pacer.as_mut() {
                         p.wait_until(event.at.as_nanos());
                     }
-                    let slot = usize::from(tick.kind == CallbackKind::Output);
-                    let warm_up = since_start[slot] < WARM_UP_CALLBACKS;
-                    since_start[slot] += 1;
-                    let (record, stats) = match tick.kind {
-                        CallbackKind::Input => self.parts.input(&tick, warm_up, &mut outcome),
-                        CallbackKind::Output => self.parts.output(&tick, warm_up, &mut outcome),
+                    let side = usize::from(tick.kind == CallbackKind::Output);
+                    let slot = Slot {
+                        index: tick.index,
+                        device_time: tick.device_time,
+                        frames: tick.frames,
+                        period_ns: period_ns(tick.frames, rates[side]),
+                        warm_up: since_start[side] < WARM_UP_CALLBACKS,
                     };
-                    let record = Record {
-                        period_ns: period_ns(tick.frames, rates[slot]),
-                        ..record
+                    since_start[side] += 1;
+                    let (record, stats) = match tick.kind {
+                        CallbackKind::Input => self.parts.input(slot, &mut outcome),
+                        CallbackKind::Output => self.parts.output(slot, &mut outcome),
                     };
                     match tick.kind {
                         CallbackKind::Input => outcome.input.add(&record, &stats),
@@ -299,29 +316,6 @@ impl Simulation {
         };
         Ok(outcome)
     }
-}
-
-/// `frames / rate` in nanoseconds, rounded to nearest.
-fn period_ns(frames: u32, rate: u32) -> u64 {
-    let r = u64::from(rate.max(1));
-    (u64::from(frames) * 1_000_000_000 + r / 2) / r
-}
-
-/// Runs `f` in a measured scope when counting (the counting allocator was
-/// checked in [`Simulation::new`]), else just runs it.
-/// The callback runs tagged with its kind, so a site trace
-/// ([`crate::alloc::trace`]) tells input calls from output calls.
-fn measured<R>(count: bool, kind: CallbackKind, f: impl FnOnce() -> R) -> (R, Stats) {
-    if count {
-        let m = tagged(kind.trace_tag(), || measure(f));
-        (m.value, m.stats)
-    } else {
-        (f(), Stats::new())
-    }
-}
-
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The device's side of `AudioUnitRender`: copies the frames the device
@@ -369,49 +363,36 @@ impl Parts {
         Ok(false)
     }
 
-    fn input(&mut self, t: &CallbackTick, warm_up: bool, o: &mut Outcome) -> (Record, Stats) {
-        let frames = t.frames as usize;
+    fn input(&mut self, slot: Slot, o: &mut Outcome) -> (Record, Stats) {
+        let frames = slot.frames as usize;
         // The device captures before the callback; only the callback is
         // measured.
-        self.signal.fill(t.device_time, frames, &mut self.source);
+        self.signal.fill(slot.device_time, frames, &mut self.source);
         let channels = self.source.channels();
         let source = &self.source;
-        let input = &mut self.engine.input;
-        let ((report, wall), stats): ((InputReport, Duration), Stats) =
-            measured(self.count, CallbackKind::Input, || {
-                let start = Instant::now();
-                let r = input.process(frames, |list| pull(list, source, channels, frames));
-                (r, start.elapsed())
-            });
-        if report.dropped_bytes > 0 {
-            o.xruns.overruns += 1;
-            o.xruns.bytes_dropped += report.dropped_bytes as u64;
-        }
-        o.xruns.partial_frames += u64::from(report.partial_frame);
-        if let Some(c) = self.checker.as_mut() {
-            c.input(t.device_time, &report);
-        }
-        let record = Record {
-            bytes_dropped: u32::try_from(report.dropped_bytes).unwrap_or(u32::MAX),
-            partial_frame: report.partial_frame,
-            ..blank(t, wall, &stats, warm_up)
+        let m = callback::input(&mut self.engine.input, self.count, slot, |list| {
+            pull(list, source, channels, frames)
+        });
+        let EngineReport::Input(report) = m.report else {
+            unreachable!("an input callback reports as input")
         };
-        (record, stats)
+        o.xruns.add_input(&report);
+        if let Some(c) = self.checker.as_mut() {
+            c.input(slot.device_time, &report);
+        }
+        (m.record, m.stats)
     }
 
-    fn output(&mut self, t: &CallbackTick, warm_up: bool, o: &mut Outcome) -> (Record, Stats) {
-        let frames = t.frames as usize;
-        let output = &mut self.engine.output;
+    fn output(&mut self, slot: Slot, o: &mut Outcome) -> (Record, Stats) {
+        let frames = slot.frames as usize;
         let mut view = self.out.view();
         view.set_frames(frames);
-        let ((report, wall), stats): ((OutputReport, Duration), Stats) =
-            measured(self.count, CallbackKind::Output, || {
-                let start = Instant::now();
-                let r = output.process(&mut view, frames);
-                (r, start.elapsed())
-            });
+        let m = callback::output(&mut self.engine.output, self.count, slot, &mut view);
+        let EngineReport::Output(report) = m.report else {
+            unreachable!("an output callback reports as output")
+        };
         if let Some(Fault::BumpOutput { callback, frame }) = self.fault
-            && callback == t.index
+            && callback == slot.index
             && (frame as usize) < frames
         {
             let mut view = self.out.view();
@@ -423,35 +404,11 @@ impl Parts {
             // The control thread frees the sets the audio thread returned.
             self.engine.control.collect_retired();
         }
-        o.xruns.underruns += u64::from(report.underrun);
+        o.xruns.add_output(&report);
         if let Some(c) = self.checker.as_mut() {
             let (left, right) = (self.out.channel(0, frames), self.out.channel(1, frames));
-            c.output(t.index, t.device_time, &report, left, right);
+            c.output(slot.index, slot.device_time, &report, left, right);
         }
-        let record = Record {
-            underrun: report.underrun,
-            buffering: report.buffering,
-            frames_unrendered: report.frames_unrendered as u32,
-            ..blank(t, wall, &stats, warm_up)
-        };
-        (record, stats)
-    }
-}
-
-fn blank(t: &CallbackTick, wall: Duration, stats: &Stats, warm_up: bool) -> Record {
-    Record {
-        kind: t.kind,
-        index: t.index,
-        device_time: t.device_time,
-        frames: t.frames,
-        period_ns: 0,
-        wall_ns: nanos(wall),
-        counts: stats.counts,
-        underrun: false,
-        buffering: false,
-        bytes_dropped: 0,
-        partial_frame: false,
-        frames_unrendered: 0,
-        warm_up,
+        (m.record, m.stats)
     }
 }

@@ -108,6 +108,9 @@ pub enum NotChecked {
     /// The engine read bytes the model did not hold, or adopted a set the
     /// model did not know of: the model lost track. Checking stopped there.
     LostTrack,
+    /// What an output callback played never reached the checker (a real
+    /// backend's recording of it was lost). Checking stopped there.
+    Unobserved,
 }
 
 impl fmt::Display for NotChecked {
@@ -127,6 +130,9 @@ impl fmt::Display for NotChecked {
                 f.write_str("too many discontinuities in the ring at once to follow")
             }
             NotChecked::LostTrack => f.write_str("the checker's model of the ring lost track"),
+            NotChecked::Unobserved => f.write_str(
+                "what an output callback played was not recorded, so checking stopped there",
+            ),
         }
     }
 }
@@ -271,6 +277,12 @@ impl Checker {
             Lost::TooManyCuts => NotChecked::TooManyCuts,
             Lost::Diverged => NotChecked::LostTrack,
         });
+    }
+
+    /// What an output callback played was not observed: checking stops
+    /// here (the verdict is not checked, unless a mismatch came first).
+    pub fn unobserved(&mut self) {
+        self.stopped.get_or_insert(NotChecked::Unobserved);
     }
 
     /// An input callback that fired at `device_time` did `report`.

@@ -1,0 +1,206 @@
+//! `allocgate run`'s backend flags (`--backend`, `--server`,
+//! `--spawn-jackd`, `--input`, `--output`) and their validation into a
+//! [`BackendChoice`].
+
+use super::run_args::{RunArgs, UsageError};
+
+/// Longest run on a real backend, in seconds (JACK's frame counter is
+/// read as a signed difference; an hour keeps far from its wrap).
+pub const MAX_REAL_SECONDS: f64 = 3_600.0;
+
+/// The backend flags, as typed.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct BackendArgs {
+    /// Where the callbacks run: sim (the simulated clock), jack (a JACK
+    /// server; build with --features jack) or coreaudio (macOS).
+    #[arg(long, value_name = "B", default_value = "sim")]
+    pub backend: String,
+    /// jack: the server's name (the server must be running, unless
+    /// --spawn-jackd starts it under this name).
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+    /// jack: start `jackd -n NAME -d dummy -r RATE -p FRAMES` for the run
+    /// (NAME from --server, or allocgate-PID) and stop it afterwards.
+    #[arg(long)]
+    pub spawn_jackd: bool,
+    /// jack: ports to feed the engine's inputs from, one per channel
+    /// (default: the harness's own signal, which the integrity check
+    /// needs); coreaudio: the input device, by name or UID.
+    #[arg(long, value_name = "PORTS|DEVICE", value_delimiter = ',')]
+    pub input: Vec<String>,
+    /// jack: ports to play the engine's two outputs to as well (say
+    /// system:playback_1,system:playback_2); coreaudio: the output
+    /// device, by name or UID.
+    #[arg(long, value_name = "PORTS|DEVICE", value_delimiter = ',')]
+    pub output: Vec<String>,
+}
+
+/// Where a validated run's callbacks run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// The simulated clock.
+    Sim,
+    /// A JACK server.
+    Jack {
+        /// The server's name.
+        server: String,
+        /// Start it (dummy driver) for the run.
+        spawn: bool,
+        /// Ports feeding the engine's inputs; empty: the harness's signal.
+        input: Vec<String>,
+        /// Extra ports the outputs go to.
+        output: Vec<String>,
+    },
+    /// CoreAudio devices (macOS).
+    CoreAudio {
+        /// The input device (default: the system's default input).
+        input: Option<String>,
+        /// The output device (default: the system's default output).
+        output: Option<String>,
+    },
+}
+
+impl BackendChoice {
+    /// The report's name for it: `sim`, `jack`, `coreaudio`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BackendChoice::Sim => "sim",
+            BackendChoice::Jack { .. } => "jack",
+            BackendChoice::CoreAudio { .. } => "coreaudio",
+        }
+    }
+
+    /// True for a real backend.
+    pub fn is_real(&self) -> bool {
+        !matches!(self, BackendChoice::Sim)
+    }
+}
+
+/// How to build with JACK, for refusals.
+pub const JACK_BUILD_HINT: &str = "build with the jack feature (cargo run --release --features \
+    jack -- …), which needs apt-get install -y --no-install-recommends jackd2 libjack-jackd2-dev \
+    pkg-config";
+
+fn refuse<T>(msg: impl Into<String>) -> Result<T, UsageError> {
+    Err(UsageError::new(msg))
+}
+
+/// A device flag that takes one value.
+fn one(flag: &str, values: &[String]) -> Result<Option<String>, UsageError> {
+    match values {
+        [] => Ok(None),
+        [v] => Ok(Some(v.clone())),
+        _ => refuse(format!(
+            "{flag} takes one device with --backend coreaudio; got {}",
+            values.len()
+        )),
+    }
+}
+
+impl BackendArgs {
+    /// Checks the backend flags against each other and against the rest
+    /// of `run`'s.
+    pub fn validate(&self, run: &RunArgs) -> Result<BackendChoice, UsageError> {
+        let real_only = self.server.is_some()
+            || self.spawn_jackd
+            || !self.input.is_empty()
+            || !self.output.is_empty();
+        let choice = match self.backend.as_str() {
+            "sim" => {
+                if real_only {
+                    return refuse(
+                        "--server, --spawn-jackd, --input and --output need --backend jack or \
+                         coreaudio",
+                    );
+                }
+                return Ok(BackendChoice::Sim);
+            }
+            "jack" => {
+                if !cfg!(all(feature = "jack", target_os = "linux")) {
+                    return refuse(format!(
+                        "the jack backend is not in this build; {JACK_BUILD_HINT}"
+                    ));
+                }
+                let server = match (&self.server, self.spawn_jackd) {
+                    (Some(s), _) => s.clone(),
+                    (None, true) => format!("allocgate-{}", std::process::id()),
+                    (None, false) => {
+                        return refuse(
+                            "--backend jack needs --server NAME (a running server) or \
+                             --spawn-jackd (start one)",
+                        );
+                    }
+                };
+                if server.is_empty() || server.contains(['/', ' ']) {
+                    return refuse(format!(
+                        "jack server name '{server}'; expected a name without spaces or '/'"
+                    ));
+                }
+                if !self.input.is_empty() && self.input.len() != run.channels {
+                    return refuse(format!(
+                        "--input names {} ports for {} channels; expected one per channel",
+                        self.input.len(),
+                        run.channels
+                    ));
+                }
+                if self.output.len() > 2 {
+                    return refuse(format!(
+                        "--output names {} ports; the engine has 2 outputs",
+                        self.output.len()
+                    ));
+                }
+                BackendChoice::Jack {
+                    server,
+                    spawn: self.spawn_jackd,
+                    input: self.input.clone(),
+                    output: self.output.clone(),
+                }
+            }
+            "coreaudio" => {
+                if !cfg!(target_os = "macos") {
+                    return refuse("the coreaudio backend runs only on macOS");
+                }
+                if self.server.is_some() || self.spawn_jackd {
+                    return refuse("--server and --spawn-jackd are for --backend jack");
+                }
+                BackendChoice::CoreAudio {
+                    input: one("--input", &self.input)?,
+                    output: one("--output", &self.output)?,
+                }
+            }
+            other => {
+                return refuse(format!(
+                    "unknown backend '{other}'; expected sim, jack or coreaudio"
+                ));
+            }
+        };
+        let name = choice.name();
+        if run.scenario.is_some() {
+            return refuse(format!(
+                "--scenario runs on the simulated clock, not --backend {name}"
+            ));
+        }
+        if run.mode != crate::drive::sim::Mode::Virtual {
+            return refuse(format!(
+                "--mode is for the simulated clock; --backend {name} runs in real time"
+            ));
+        }
+        if run.drift_ppm != 0.0 {
+            return refuse(format!(
+                "--drift-ppm is for the simulated clock; --backend {name} has the devices' own"
+            ));
+        }
+        if run.trace_sites {
+            return refuse(format!(
+                "--trace-sites runs on the simulated clock only, not --backend {name}"
+            ));
+        }
+        if run.seconds > MAX_REAL_SECONDS {
+            return refuse(format!(
+                "{} seconds on --backend {name}; expected at most {MAX_REAL_SECONDS}",
+                run.seconds
+            ));
+        }
+        Ok(choice)
+    }
+}

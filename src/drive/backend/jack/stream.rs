@@ -1,0 +1,363 @@
+//! The three JACK clients of a session and their process handlers:
+//!
+//! - the **engine** client: C input ports and 2 output ports; each
+//!   process cycle runs the engine's input callback (copying from the
+//!   input ports) and then its output callback (into the output ports),
+//!   each measured alone, and queues both measurements;
+//! - the **signal** client: C output ports playing the harness's known
+//!   signal ([`Signal`]) into the engine's inputs;
+//! - the **recorder** client: 2 input ports fed by the engine's outputs,
+//!   queueing what it hears for the integrity check.
+//!
+//! JACK runs connected clients in graph order within one cycle (signal,
+//! engine, recorder), so all three see the same cycle start time
+//! (`last_frame_time`); a shared [`Window`] turns it into device time
+//! from the first cycle after every port is connected, and ends the run
+//! after a set number of frames. Outside the window the engine writes
+//! silence and runs no callback.
+//!
+//! On the process threads nothing allocates, locks or blocks: port
+//! buffers are JACK's, queues are pre-allocated, and every figure the
+//! control side reads is an atomic stored by its one writer. libjack
+//! itself allocates with C `malloc`, which a Rust global allocator never
+//! sees.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use jack::{AudioIn, AudioOut, Client, Control, Port, ProcessHandler, ProcessScope};
+
+use crate::alloc::{Counts, measure};
+use crate::drive::backend::{OutsideCalls, StreamInfo};
+use crate::drive::callback::{self, Slot, period_ns};
+use crate::drive::queue::{BlockProducer, MeasurementProducer};
+use crate::drive::sim::WARM_UP_CALLBACKS;
+use crate::drive::sim::signal::Signal;
+use crate::engine::buffers::{AudioBuffer, BufferList};
+use crate::engine::input::InputCallback;
+use crate::engine::output::OutputCallback;
+
+/// When the measured run starts and how long it lasts, in JACK frame
+/// time; shared by the three clients' process threads.
+#[derive(Debug, Default)]
+pub(crate) struct Window {
+    armed: AtomicBool,
+    first: AtomicU32,
+    frames: AtomicU64,
+}
+
+impl Window {
+    /// Opens the window at JACK frame `first` for `frames` frames.
+    /// Control side, once every port is connected.
+    pub(crate) fn open(&self, first: u32, frames: u64) {
+        self.first.store(first, Ordering::Relaxed);
+        self.frames.store(frames, Ordering::Relaxed);
+        self.armed.store(true, Ordering::Release);
+    }
+
+    /// The device time of a cycle starting at JACK frame `t`, if inside
+    /// the window. Audio thread.
+    fn device_time(&self, t: u32) -> Option<u64> {
+        if !self.armed.load(Ordering::Acquire) {
+            return None;
+        }
+        // Frame times wrap at 2^32; a difference read as signed says
+        // which side of `first` the cycle is on for runs under 2^31
+        // frames (12 hours at 48 kHz).
+        let d = t.wrapping_sub(self.first.load(Ordering::Relaxed)) as i32;
+        let d = u64::try_from(d).ok()?;
+        (d < self.frames.load(Ordering::Relaxed)).then_some(d)
+    }
+
+    /// True once the window has opened and `t` is past its end.
+    fn is_over(&self, t: u32) -> bool {
+        self.armed.load(Ordering::Acquire) && {
+            let d = t.wrapping_sub(self.first.load(Ordering::Relaxed)) as i32;
+            u64::try_from(d).is_ok_and(|d| d >= self.frames.load(Ordering::Relaxed))
+        }
+    }
+}
+
+/// What the engine client's threads tell the control side. Every field
+/// has one writer.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// 0 unknown, 1 not real-time, 2 real-time (`SCHED_FIFO`/`SCHED_RR`).
+    realtime: AtomicU8,
+    outside_allocations: AtomicU64,
+    outside_deallocations: AtomicU64,
+    outside_reallocations: AtomicU64,
+    idle_cycles: AtomicU64,
+    /// Set by the process thread once the window is over.
+    finished: AtomicBool,
+    /// Xruns JACK reported (its notification thread).
+    xruns: AtomicU64,
+    /// The server shut down (its notification thread).
+    gone: AtomicBool,
+    /// Why, as JACK said (written once, off the audio thread).
+    reason: Mutex<Option<String>>,
+}
+
+impl Shared {
+    pub(crate) fn realtime(&self) -> Option<bool> {
+        match self.realtime.load(Ordering::Relaxed) {
+            0 => None,
+            v => Some(v == 2),
+        }
+    }
+
+    pub(crate) fn outside(&self) -> OutsideCalls {
+        OutsideCalls {
+            allocations: self.outside_allocations.load(Ordering::Relaxed),
+            deallocations: self.outside_deallocations.load(Ordering::Relaxed),
+            reallocations: self.outside_reallocations.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn idle_cycles(&self) -> u64 {
+        self.idle_cycles.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn xruns(&self) -> u64 {
+        self.xruns.load(Ordering::Relaxed)
+    }
+
+    /// The server's shutdown, as a sentence naming it, once it happened.
+    pub(crate) fn failure(&self, server: &str) -> Option<String> {
+        if !self.gone.load(Ordering::Acquire) {
+            return None;
+        }
+        let reason = self
+            .reason
+            .lock()
+            .ok()
+            .and_then(|r| r.clone())
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or_else(|| "no reason given".to_owned());
+        Some(format!(
+            "jack server '{server}' went away during the run ({})",
+            reason.trim()
+        ))
+    }
+
+    pub(crate) fn info(&self, server: &str, sample_rate: u32, period: u32) -> StreamInfo {
+        StreamInfo {
+            backend: "jack".to_owned(),
+            input: server.to_owned(),
+            output: server.to_owned(),
+            sample_rate,
+            period,
+            realtime: self.realtime(),
+            backend_xruns: self.xruns(),
+        }
+    }
+}
+
+/// Whether the calling thread runs with a real-time policy. Never
+/// allocates.
+fn thread_is_realtime() -> bool {
+    let mut policy = 0;
+    // SAFETY: an all-zero `sched_param` is a valid value to be overwritten.
+    let mut param: libc::sched_param = unsafe { std::mem::zeroed() };
+    // SAFETY: pthread_self() is this live thread; both pointers are to
+    // locals that outlive the call.
+    let rc = unsafe { libc::pthread_getschedparam(libc::pthread_self(), &mut policy, &mut param) };
+    rc == 0 && (policy == libc::SCHED_FIFO || policy == libc::SCHED_RR)
+}
+
+/// The engine client's notifications: xruns and shutdown (JACK's
+/// notification thread, not the process thread).
+#[derive(Debug)]
+pub(crate) struct Notifications(pub(crate) Arc<Shared>);
+
+impl jack::NotificationHandler for Notifications {
+    unsafe fn shutdown(&mut self, _status: jack::ClientStatus, reason: &str) {
+        if let Ok(mut r) = self.0.reason.lock() {
+            *r = Some(reason.to_owned());
+        }
+        self.0.gone.store(true, Ordering::Release);
+    }
+
+    fn xrun(&mut self, _: &Client) -> Control {
+        self.0.xruns.fetch_add(1, Ordering::Relaxed);
+        Control::Continue
+    }
+}
+
+/// The engine client's process handler.
+pub(crate) struct EngineHandler {
+    pub(crate) ins: Vec<Port<AudioIn>>,
+    pub(crate) outs: [Port<AudioOut>; 2],
+    pub(crate) input: InputCallback,
+    pub(crate) output: OutputCallback,
+    pub(crate) count: bool,
+    pub(crate) rate: u32,
+    pub(crate) queue: MeasurementProducer,
+    pub(crate) window: Arc<Window>,
+    pub(crate) shared: Arc<Shared>,
+    /// Callbacks run so far: input, output.
+    pub(crate) index: [u64; 2],
+    pub(crate) outside: OutsideCalls,
+}
+
+impl std::fmt::Debug for EngineHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineHandler")
+            .field("channels", &self.ins.len())
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EngineHandler {
+    /// One cycle's two callbacks; adds what they counted to `inside`.
+    fn cycle(&mut self, ps: &ProcessScope, t: u64, inside: &mut Counts) {
+        let n = ps.n_frames();
+        let period = period_ns(n, self.rate);
+        let slot = |index: u64| Slot {
+            index,
+            device_time: t,
+            frames: n,
+            period_ns: period,
+            warm_up: index < WARM_UP_CALLBACKS,
+        };
+        let ins = &self.ins;
+        let m = callback::input(&mut self.input, self.count, slot(self.index[0]), |list| {
+            pull(list, ins, ps)
+        });
+        self.index[0] += 1;
+        inside.merge(&m.stats.counts);
+        self.queue.push(m);
+
+        let [left, right] = &mut self.outs;
+        let channels = [left.as_mut_slice(ps), right.as_mut_slice(ps)];
+        // On the stack: descriptors hold raw pointers into this cycle's
+        // port buffers, valid for this cycle only.
+        let mut descriptors = [AudioBuffer::EMPTY; 2];
+        if let Some(mut list) = BufferList::over(&mut descriptors, channels) {
+            let m = callback::output(&mut self.output, self.count, slot(self.index[1]), &mut list);
+            self.index[1] += 1;
+            inside.merge(&m.stats.counts);
+            self.queue.push(m);
+        }
+    }
+
+    fn silence(&mut self, ps: &ProcessScope) {
+        for port in &mut self.outs {
+            port.as_mut_slice(ps).fill(0.0);
+        }
+    }
+}
+
+/// The device's side of `AudioUnitRender` for JACK: copies each input
+/// port's buffer into the callback's list. Audio thread.
+fn pull(list: &mut BufferList<'_>, ins: &[Port<AudioIn>], ps: &ProcessScope) -> bool {
+    ins.iter().enumerate().all(|(c, port)| {
+        let src = port.as_slice(ps);
+        match list.channel_mut(c) {
+            Some(dst) if dst.len() >= src.len() => {
+                dst[..src.len()].copy_from_slice(src);
+                true
+            }
+            _ => false,
+        }
+    })
+}
+
+impl ProcessHandler for EngineHandler {
+    fn process(&mut self, _: &Client, ps: &ProcessScope) -> Control {
+        if self.shared.realtime.load(Ordering::Relaxed) == 0 {
+            let rt = if thread_is_realtime() { 2 } else { 1 };
+            self.shared.realtime.store(rt, Ordering::Relaxed);
+        }
+        let frame = ps.last_frame_time();
+        let Some(t) = self.window.device_time(frame) else {
+            self.silence(ps);
+            if self.window.is_over(frame) {
+                self.shared.finished.store(true, Ordering::Release);
+            } else {
+                let idle = self.shared.idle_cycles.load(Ordering::Relaxed);
+                self.shared.idle_cycles.store(idle + 1, Ordering::Relaxed);
+            }
+            return Control::Continue;
+        };
+        if self.count {
+            let mut inside = Counts::new();
+            let whole = measure(|| self.cycle(ps, t, &mut inside));
+            self.outside.add_cycle(&whole.stats.counts, &inside);
+            let o = self.outside;
+            let s = &self.shared;
+            s.outside_allocations
+                .store(o.allocations, Ordering::Relaxed);
+            s.outside_deallocations
+                .store(o.deallocations, Ordering::Relaxed);
+            s.outside_reallocations
+                .store(o.reallocations, Ordering::Relaxed);
+        } else {
+            self.cycle(ps, t, &mut Counts::new());
+        }
+        Control::Continue
+    }
+}
+
+/// The signal client's process handler: the known signal on every port
+/// inside the window, silence outside it.
+pub(crate) struct SignalHandler {
+    pub(crate) outs: Vec<Port<AudioOut>>,
+    pub(crate) signal: Signal,
+    pub(crate) window: Arc<Window>,
+}
+
+impl std::fmt::Debug for SignalHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignalHandler")
+            .field("channels", &self.outs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProcessHandler for SignalHandler {
+    fn process(&mut self, _: &Client, ps: &ProcessScope) -> Control {
+        let t = self.window.device_time(ps.last_frame_time());
+        for (c, port) in self.outs.iter_mut().enumerate() {
+            let out = port.as_mut_slice(ps);
+            match t {
+                Some(t) => {
+                    for (i, x) in out.iter_mut().enumerate() {
+                        *x = self.signal.sample(c, t + i as u64);
+                    }
+                }
+                None => out.fill(0.0),
+            }
+        }
+        Control::Continue
+    }
+}
+
+/// The recorder client's process handler: queues what the engine played
+/// inside the window.
+pub(crate) struct RecordHandler {
+    pub(crate) ins: [Port<AudioIn>; 2],
+    pub(crate) blocks: BlockProducer,
+    pub(crate) window: Arc<Window>,
+}
+
+impl std::fmt::Debug for RecordHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordHandler").finish_non_exhaustive()
+    }
+}
+
+impl ProcessHandler for RecordHandler {
+    fn process(&mut self, _: &Client, ps: &ProcessScope) -> Control {
+        if let Some(t) = self.window.device_time(ps.last_frame_time()) {
+            let [l, r] = &self.ins;
+            self.blocks.push(t, l.as_slice(ps), r.as_slice(ps));
+        }
+        Control::Continue
+    }
+}

@@ -1,0 +1,157 @@
+//! Measuring one engine callback, the same way for every driver (the
+//! simulated clock, JACK, CoreAudio): the callback runs alone in a
+//! measured scope, tagged with its kind for site tracing, and its wall
+//! time is taken inside that scope; the result is a [`Record`], the
+//! callback's [`Stats`] and what the engine reported.
+//!
+//! Everything here runs on the audio thread and never allocates, locks or
+//! blocks (`measure` and `tagged` only touch this thread's counters).
+
+use std::time::Instant;
+
+use crate::alloc::trace::tagged;
+use crate::alloc::{Stats, measure};
+use crate::drive::record::Record;
+use crate::engine::buffers::BufferList;
+use crate::engine::input::{InputCallback, InputReport};
+use crate::engine::output::{OutputCallback, OutputReport};
+use crate::engine::sites::CallbackKind;
+
+/// Where a callback sits in its device's stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// Index among callbacks of this kind, from 0.
+    pub index: u64,
+    /// Device frame of the callback's first frame since the run started.
+    pub device_time: u64,
+    /// Frames asked for.
+    pub frames: u32,
+    /// The callback's period (its deadline), in nanoseconds.
+    pub period_ns: u64,
+    /// Within the warm-up after a start or restart.
+    pub warm_up: bool,
+}
+
+/// What the engine said about one callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineReport {
+    /// An input callback's report.
+    Input(InputReport),
+    /// An output callback's report.
+    Output(OutputReport),
+}
+
+/// One measured callback: its record, its allocator figures (sizes
+/// included) and the engine's report. Plain `Copy` data of fixed size, so
+/// it can leave the audio thread through a lock-free queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measurement {
+    /// The record.
+    pub record: Record,
+    /// Allocator calls made in the callback, with their size histograms.
+    pub stats: Stats,
+    /// What the engine reported.
+    pub report: EngineReport,
+}
+
+/// `frames / rate` in nanoseconds, rounded to nearest.
+pub fn period_ns(frames: u32, rate: u32) -> u64 {
+    let r = u64::from(rate.max(1));
+    (u64::from(frames) * 1_000_000_000 + r / 2) / r
+}
+
+/// Runs `f` in a measured scope when `count` (the caller has checked that
+/// the counting allocator is installed), tagged with `kind`; else just
+/// runs it. Returns `f`'s value, its wall time and the allocator figures.
+fn measured<R>(count: bool, kind: CallbackKind, f: impl FnOnce() -> R) -> (R, u64, Stats) {
+    let timed = || {
+        let start = Instant::now();
+        let value = f();
+        (value, nanos(start.elapsed().as_nanos()))
+    };
+    if count {
+        let m = tagged(kind.trace_tag(), || measure(timed));
+        (m.value.0, m.value.1, m.stats)
+    } else {
+        let (value, wall) = timed();
+        (value, wall, Stats::new())
+    }
+}
+
+fn nanos(n: u128) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// Runs and measures one input callback of `slot.frames` frames; `pull`
+/// fills the buffer list from the device (see [`InputCallback::process`]).
+/// Audio thread: adds no allocation of its own.
+pub fn input<F>(input: &mut InputCallback, count: bool, slot: Slot, pull: F) -> Measurement
+where
+    F: FnOnce(&mut BufferList<'_>) -> bool,
+{
+    let frames = slot.frames as usize;
+    let (report, wall_ns, stats) =
+        measured(count, CallbackKind::Input, || input.process(frames, pull));
+    Measurement {
+        record: Record {
+            bytes_dropped: u32::try_from(report.dropped_bytes).unwrap_or(u32::MAX),
+            partial_frame: report.partial_frame,
+            ..blank(CallbackKind::Input, slot, wall_ns, &stats)
+        },
+        stats,
+        report: EngineReport::Input(report),
+    }
+}
+
+/// Runs and measures one output callback of `slot.frames` frames into
+/// `out`. Audio thread: adds no allocation of its own.
+pub fn output(
+    output: &mut OutputCallback,
+    count: bool,
+    slot: Slot,
+    out: &mut BufferList<'_>,
+) -> Measurement {
+    let frames = slot.frames as usize;
+    let (report, wall_ns, stats) =
+        measured(count, CallbackKind::Output, || output.process(out, frames));
+    Measurement {
+        record: Record {
+            underrun: report.underrun,
+            buffering: report.buffering,
+            frames_unrendered: u32::try_from(report.frames_unrendered).unwrap_or(u32::MAX),
+            ..blank(CallbackKind::Output, slot, wall_ns, &stats)
+        },
+        stats,
+        report: EngineReport::Output(report),
+    }
+}
+
+fn blank(kind: CallbackKind, slot: Slot, wall_ns: u64, stats: &Stats) -> Record {
+    Record {
+        kind,
+        index: slot.index,
+        device_time: slot.device_time,
+        frames: slot.frames,
+        period_ns: slot.period_ns,
+        wall_ns,
+        counts: stats.counts,
+        underrun: false,
+        buffering: false,
+        bytes_dropped: 0,
+        partial_frame: false,
+        frames_unrendered: 0,
+        warm_up: slot.warm_up,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_period_is_frames_over_rate_rounded_to_the_nearest_nanosecond() {
+        assert_eq!(period_ns(512, 48_000), 10_666_667);
+        assert_eq!(period_ns(480, 48_000), 10_000_000);
+        assert_eq!(period_ns(1, 0), 1_000_000_000, "a zero rate counts as 1 Hz");
+    }
+}
