@@ -66,6 +66,10 @@ enum Command {
     /// sweep.json, each atomically.
     #[command(after_help = SWEEP_HELP)]
     Sweep(allocgate::cli::SweepArgs),
+    /// List the devices of a real backend (JACK ports by client, or
+    /// CoreAudio devices) with their channels and rates.
+    #[command(after_help = DEVICES_HELP)]
+    Devices(allocgate::cli::DevicesArgs),
     /// Head-related impulse-response presets.
     #[command(subcommand)]
     Hrir(Hrir),
@@ -128,6 +132,16 @@ const GATE_HELP: &str = "Examples:\n  \
     offending callback); 2 bad input (a scenario refused, with the file and key, an \
     unknown site, an unwritable JUnit file).";
 
+const DEVICES_HELP: &str = "Examples:\n  \
+    allocgate devices --backend jack --server default\n      the clients and ports of a \
+    running JACK server\n  \
+    allocgate devices --backend jack --spawn-jackd\n      a dummy-driver server started \
+    for the listing (needs jackd on PATH)\n  \
+    allocgate devices --backend coreaudio\n      CoreAudio devices with their UIDs (macOS)\n\n\
+    The jack backend needs a build with --features jack.\n\n\
+    Exit codes: 0 listed; 2 the backend is not in this build, or the server or system \
+    could not be reached (the reason on one line).";
+
 const SWEEP_HELP: &str = "Examples:\n  \
     allocgate sweep\n      seed, prefix and fixed at 44.1/48/96/192 kHz, 128/256/512/1024 frames, \
     2/8/12 channels, 2 s each\n  \
@@ -144,6 +158,13 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run(&args),
         Some(Command::Gate(args)) => gate(&args),
         Some(Command::Sweep(args)) => sweep(&args),
+        Some(Command::Devices(args)) => match args.list() {
+            Ok(listing) => {
+                print!("{}", allocgate::cli::render_devices(&listing));
+                ExitCode::SUCCESS
+            }
+            Err(e) => bad_input(e),
+        },
         Some(Command::Hrir(Hrir::ImportSofa { sofa, rate, out })) => {
             import_sofa(&allocgate::cli::ImportSofa { sofa, rate, out })
         }
@@ -185,7 +206,11 @@ fn run(args: &allocgate::cli::RunArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return bad_input(e),
     };
-    let mut bar = allocgate::cli::Bar::new("run");
+    let mut bar = if config.backend.is_real() {
+        allocgate::cli::Bar::played("run")
+    } else {
+        allocgate::cli::Bar::new("run")
+    };
     let result = allocgate::cli::run_and_write(&config, &mut |p| bar.update(p));
     bar.finish();
     match result {

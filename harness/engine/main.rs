@@ -10,6 +10,8 @@ mod rig;
 
 mod cli;
 mod gate;
+#[cfg(all(feature = "jack", target_os = "linux"))]
+mod jack;
 mod metrics;
 mod passthrough;
 mod rendering;

@@ -3,6 +3,7 @@
 
 mod backend_args;
 mod demo;
+mod devices;
 mod gate;
 mod hrir;
 mod progress;
@@ -15,6 +16,7 @@ pub use backend_args::{BackendArgs, BackendChoice, JACK_BUILD_HINT, MAX_REAL_SEC
 pub use demo::{
     DEMO_DIR, DEMO_TABLE, DEMO_VARIANTS, DemoError, DemoRow, demo_config, render_demo, run_demo,
 };
+pub use devices::{DevicesArgs, Listing, render_devices};
 pub use gate::{
     BaselineVerdict, GateArgs, GatePlan, GateRunError, Hold, apply_baseline,
     fails_besides_allocating, run_gate,

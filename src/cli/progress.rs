@@ -20,14 +20,25 @@ pub struct Bar {
 }
 
 impl Bar {
-    /// A hidden bar labelled `label`.
+    /// A hidden bar labelled `label`, for runs in simulated time.
     pub fn new(label: &str) -> Bar {
+        Bar::with_time(label, "simulated")
+    }
+
+    /// A hidden bar labelled `label`, for runs on real devices (their
+    /// time is played, not simulated).
+    pub fn played(label: &str) -> Bar {
+        Bar::with_time(label, "played")
+    }
+
+    fn with_time(label: &str, time: &str) -> Bar {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-        let style = ProgressStyle::with_template(
-            "{prefix} [{bar:32}] {msg} simulated, {elapsed} elapsed, about {eta} left",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+        let template = format!(
+            "{{prefix}} [{{bar:32}}] {{msg}} {time}, {{elapsed}} elapsed, about {{eta}} left"
+        );
+        let style = ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
         bar.set_style(style);
         bar.set_prefix(label.to_owned());
         Bar {

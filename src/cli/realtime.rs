@@ -44,9 +44,12 @@ struct Prepared {
     checker: Option<Checker>,
 }
 
-fn prepare(c: &RunConfig, rate: u32, checked: bool) -> Result<Prepared, RunError> {
+/// The engine for `channels` input channels at `rate` (a real device's,
+/// which may differ from what the flags said), its preset active.
+fn prepare(c: &RunConfig, channels: usize, rate: u32, checked: bool) -> Result<Prepared, RunError> {
     let config = EngineConfig {
         sample_rate: rate,
+        channels,
         ..c.engine.clone()
     };
     let mut engine = Engine::new(&config).map_err(|e| RunError::Sim(SimError::Engine(e)))?;
@@ -127,7 +130,7 @@ fn jack(
     })
     .map_err(RunError::Backend)?;
     let (rate, period) = (connection.sample_rate(), connection.period());
-    let prepared = prepare(c, rate, connection.plays_signal())?;
+    let prepared = prepare(c, c.engine.channels, rate, connection.plays_signal())?;
     let Engine {
         input: cb_in,
         output: cb_out,
@@ -147,7 +150,7 @@ fn jack(
     .map_err(RunError::Backend)?;
     let end = collect(started, prepared.checker, window, rate, c.seconds, progress);
     drop(control);
-    Ok(finish(c, rate, period, end))
+    Ok(finish(c, c.engine.channels, rate, period, end))
 }
 
 #[cfg(not(all(feature = "jack", target_os = "linux")))]
@@ -187,7 +190,9 @@ fn coreaudio(
     let rate = prepared_devices.sample_rate;
     // No recorder hears a CoreAudio output, so there is nothing to check
     // it against (the input is whatever the device captures).
-    let prepared = prepare(c, rate, false)?;
+    // The engine takes the input device's channel count, as the original.
+    let channels = prepared_devices.plan.input_channels as usize;
+    let prepared = prepare(c, channels, rate, false)?;
     let Engine {
         input: cb_in,
         output: cb_out,
@@ -205,7 +210,7 @@ fn coreaudio(
     let window = window_frames(c.seconds, rate, frames);
     let end = collect(started, prepared.checker, window, rate, c.seconds, progress);
     drop(control);
-    Ok(finish(c, rate, frames, end))
+    Ok(finish(c, channels, rate, frames, end))
 }
 
 fn collect(
@@ -228,7 +233,7 @@ fn collect(
     )
 }
 
-fn finish(c: &RunConfig, rate: u32, period: u32, end: SessionEnd) -> Run {
+fn finish(c: &RunConfig, channels: usize, rate: u32, period: u32, end: SessionEnd) -> Run {
     let SessionEnd {
         collected,
         stopped,
@@ -240,6 +245,7 @@ fn finish(c: &RunConfig, rate: u32, period: u32, end: SessionEnd) -> Run {
     let mut config = report_config(c);
     config.sample_rate = rate;
     config.frames = period;
+    config.channels = u32::try_from(channels).unwrap_or(u32::MAX);
     config.mode = "real-time".to_owned();
     let outcome = collected.outcome;
     let mut report: Report = assemble(config, &outcome, collected.aggregator);

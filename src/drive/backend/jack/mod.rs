@@ -45,15 +45,23 @@ fn jack_error(what: &str, server: &str, e: &jack::Error) -> BackendError {
     )
 }
 
-/// Opens a client named `name` on `server`. Control side.
+/// Opens a client named `name` on the JACK server `server` (without
+/// starting one), for code of your own: the harness's sessions use it
+/// too. Control side.
+pub fn open_client(server: &str, name: &str) -> Result<Client, BackendError> {
+    open(server, name)
+}
+
 fn open(server: &str, name: &str) -> Result<Client, BackendError> {
     jack::set_logger(jack::LoggerType::None);
     let _guard = OPENING.lock().unwrap_or_else(|p| p.into_inner());
     if std::env::var_os(SERVER_VARIABLE).as_deref() != Some(server.as_ref()) {
         // SAFETY: libjack reads this variable only inside
-        // `jack_client_open`, which runs under the same lock; allocgate
-        // reads no other variable concurrently. The binary sets it before
-        // starting any thread of its own.
+        // `jack_client_open`, which runs under the same lock, and
+        // allocgate reads no variable while a session runs. The binary
+        // sets it once, before its first client (and so before libjack's
+        // threads) exists; a process that talks to several servers (the
+        // tests) changes it only under this lock.
         unsafe { std::env::set_var(SERVER_VARIABLE, server) };
     }
     Client::new(name, ClientOptions::NO_START_SERVER)
@@ -157,7 +165,7 @@ pub fn connect(options: &JackOptions) -> Result<Connection, BackendError> {
         register::<AudioIn>(&recorder, "in_left", server)?,
         register::<AudioIn>(&recorder, "in_right", server)?,
     ];
-    let sample_rate = u32::try_from(engine.sample_rate()).unwrap_or(u32::MAX);
+    let sample_rate = engine.sample_rate();
     let period = engine.buffer_size();
     Ok(Connection {
         options: options.clone(),
@@ -421,7 +429,7 @@ impl Host for JackHost {
             &self.server,
             &format!("allocgate-{}-list", std::process::id()),
         )?;
-        let rate = u32::try_from(client.sample_rate()).unwrap_or(u32::MAX);
+        let rate = client.sample_rate();
         let mut devices: Vec<DeviceInfo> = Vec::new();
         for (flags, capture) in [(PortFlags::IS_OUTPUT, true), (PortFlags::IS_INPUT, false)] {
             for port in client.ports(None, Some(AudioIn::default().jack_port_type()), flags) {
