@@ -204,3 +204,128 @@ impl BackendArgs {
         Ok(choice)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Wrapper {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn choice(args: &[&str]) -> Result<BackendChoice, String> {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        let run = Wrapper::try_parse_from(all).expect("flags parse").run;
+        run.backend.validate(&run).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_simulated_clock_is_the_default_and_refuses_the_real_backends_flags() {
+        assert_eq!(choice(&[]), Ok(BackendChoice::Sim));
+        for flags in [
+            &["--server", "x"][..],
+            &["--spawn-jackd"],
+            &["--input", "a"],
+            &["--output", "b"],
+        ] {
+            let e = choice(flags).unwrap_err();
+            assert!(
+                e.contains("need --backend jack or coreaudio"),
+                "{flags:?}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_backend_is_named() {
+        assert_eq!(
+            choice(&["--backend", "alsa"]).unwrap_err(),
+            "unknown backend 'alsa'; expected sim, jack or coreaudio"
+        );
+    }
+
+    #[cfg(not(all(feature = "jack", target_os = "linux")))]
+    #[test]
+    fn without_the_feature_jack_is_refused_with_how_to_build_it() {
+        let e = choice(&["--backend", "jack", "--spawn-jackd"]).unwrap_err();
+        assert!(
+            e.starts_with("the jack backend is not in this build"),
+            "{e}"
+        );
+        assert!(e.contains("--features jack"), "{e}");
+        assert!(e.contains("libjack-jackd2-dev"), "{e}");
+    }
+
+    #[cfg(all(feature = "jack", target_os = "linux"))]
+    #[test]
+    fn jack_needs_a_server_or_spawns_one_and_checks_its_port_lists() {
+        let e = choice(&["--backend", "jack"]).unwrap_err();
+        assert!(e.contains("needs --server NAME"), "{e}");
+        assert_eq!(
+            choice(&["--backend", "jack", "--server", "s1"]),
+            Ok(BackendChoice::Jack {
+                server: "s1".to_owned(),
+                spawn: false,
+                input: vec![],
+                output: vec![],
+            })
+        );
+        match choice(&["--backend", "jack", "--spawn-jackd"]) {
+            Ok(BackendChoice::Jack { server, spawn, .. }) => {
+                assert!(spawn);
+                assert_eq!(server, format!("allocgate-{}", std::process::id()));
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = choice(&["--backend", "jack", "--server", "s", "--input", "a:1,a:2"]).unwrap_err();
+        assert_eq!(
+            e,
+            "--input names 2 ports for 8 channels; expected one per channel"
+        );
+        let e = choice(&["--backend", "jack", "--server", "s", "--output", "a,b,c"]).unwrap_err();
+        assert_eq!(e, "--output names 3 ports; the engine has 2 outputs");
+        let e = choice(&["--backend", "jack", "--server", "two words"]).unwrap_err();
+        assert!(e.contains("without spaces"), "{e}");
+    }
+
+    #[cfg(all(feature = "jack", target_os = "linux"))]
+    #[test]
+    fn simulated_clock_flags_are_refused_on_a_real_backend() {
+        let jack = ["--backend", "jack", "--server", "s"];
+        let cases: [(&[&str], &str); 5] = [
+            (
+                &["--drift-ppm", "5"],
+                "--drift-ppm is for the simulated clock",
+            ),
+            (&["--mode", "paced"], "--mode is for the simulated clock"),
+            (
+                &["--trace-sites"],
+                "--trace-sites runs on the simulated clock only",
+            ),
+            (
+                &["--scenario", "harness/scenarios/stereo.toml"],
+                "--scenario runs on the simulated clock",
+            ),
+            (&["--seconds", "3601"], "3601 seconds on --backend jack"),
+        ];
+        for (extra, expected) in cases {
+            let mut flags = jack.to_vec();
+            flags.extend_from_slice(extra);
+            let e = choice(&flags).unwrap_err();
+            assert!(e.starts_with(expected), "{extra:?}: {e}");
+        }
+    }
+
+    #[cfg(not(target_os = "macos"))]
+    #[test]
+    fn coreaudio_is_refused_off_macos() {
+        assert_eq!(
+            choice(&["--backend", "coreaudio"]).unwrap_err(),
+            "the coreaudio backend runs only on macOS"
+        );
+    }
+}

@@ -266,6 +266,9 @@ pub fn start(
                         outs,
                         signal,
                         window: Arc::clone(&window),
+                        count: callbacks.count,
+                        shared: Arc::clone(&shared),
+                        outside: Default::default(),
                     },
                 )
                 .map_err(|e| jack_error("cannot activate the signal client", &server, &e))?,
@@ -280,6 +283,9 @@ pub fn start(
                 ins: heard,
                 blocks,
                 window: Arc::clone(&window),
+                count: callbacks.count,
+                shared: Arc::clone(&shared),
+                outside: Default::default(),
             },
         )
         .map_err(|e| jack_error("cannot activate the recorder client", &server, &e))?;

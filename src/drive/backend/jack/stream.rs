@@ -37,6 +37,11 @@ use crate::engine::buffers::{AudioBuffer, BufferList};
 use crate::engine::input::InputCallback;
 use crate::engine::output::OutputCallback;
 
+/// Indices of [`Shared::outside`].
+const ENGINE: usize = 0;
+const SIGNAL: usize = 1;
+const RECORDER: usize = 2;
+
 /// When the measured run starts and how long it lasts, in JACK frame
 /// time; shared by the three clients' process threads.
 #[derive(Debug, Default)]
@@ -78,15 +83,66 @@ impl Window {
     }
 }
 
-/// What the engine client's threads tell the control side. Every field
+/// A process thread's allocator calls outside the engine's callbacks,
+/// published by that thread alone (a store, never a read-modify-write).
+#[derive(Debug, Default)]
+pub(crate) struct AtomicCalls {
+    allocations: AtomicU64,
+    deallocations: AtomicU64,
+    reallocations: AtomicU64,
+}
+
+impl AtomicCalls {
+    fn store(&self, c: &OutsideCalls) {
+        self.allocations.store(c.allocations, Ordering::Relaxed);
+        self.deallocations.store(c.deallocations, Ordering::Relaxed);
+        self.reallocations.store(c.reallocations, Ordering::Relaxed);
+    }
+
+    fn load(&self) -> OutsideCalls {
+        OutsideCalls {
+            allocations: self.allocations.load(Ordering::Relaxed),
+            deallocations: self.deallocations.load(Ordering::Relaxed),
+            reallocations: self.reallocations.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Runs `f` (a whole process cycle), measured when `count`; returns the
+/// cycle's allocator calls beyond `inside` (its engine callbacks' own
+/// counts, which `f` fills in). Audio thread.
+fn measure_cycle(count: bool, f: impl FnOnce(&mut Counts)) -> Option<OutsideCalls> {
+    let mut inside = Counts::new();
+    if !count {
+        f(&mut inside);
+        return None;
+    }
+    let whole = measure(|| f(&mut inside));
+    let mut extra = OutsideCalls::default();
+    extra.add_cycle(&whole.stats.counts, &inside);
+    Some(extra)
+}
+
+impl OutsideCalls {
+    /// Adds `extra` (when measured) and publishes the running total.
+    /// Audio thread.
+    fn publish(&mut self, extra: Option<OutsideCalls>, to: &AtomicCalls) {
+        if let Some(e) = extra {
+            self.merge(&e);
+            to.store(self);
+        }
+    }
+}
+
+/// What the three clients' threads tell the control side. Every field
 /// has one writer.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
     /// 0 unknown, 1 not real-time, 2 real-time (`SCHED_FIFO`/`SCHED_RR`).
     realtime: AtomicU8,
-    outside_allocations: AtomicU64,
-    outside_deallocations: AtomicU64,
-    outside_reallocations: AtomicU64,
+    /// Each client's process thread outside the engine's callbacks:
+    /// engine, signal, recorder.
+    outside: [AtomicCalls; 3],
     idle_cycles: AtomicU64,
     /// Set by the process thread once the window is over.
     finished: AtomicBool,
@@ -106,12 +162,14 @@ impl Shared {
         }
     }
 
+    /// The three process threads' calls outside the engine's callbacks,
+    /// added up.
     pub(crate) fn outside(&self) -> OutsideCalls {
-        OutsideCalls {
-            allocations: self.outside_allocations.load(Ordering::Relaxed),
-            deallocations: self.outside_deallocations.load(Ordering::Relaxed),
-            reallocations: self.outside_reallocations.load(Ordering::Relaxed),
+        let mut all = OutsideCalls::default();
+        for o in &self.outside {
+            all.merge(&o.load());
         }
+        all
     }
 
     pub(crate) fn idle_cycles(&self) -> u64 {
@@ -285,21 +343,8 @@ impl ProcessHandler for EngineHandler {
             }
             return Control::Continue;
         };
-        if self.count {
-            let mut inside = Counts::new();
-            let whole = measure(|| self.cycle(ps, t, &mut inside));
-            self.outside.add_cycle(&whole.stats.counts, &inside);
-            let o = self.outside;
-            let s = &self.shared;
-            s.outside_allocations
-                .store(o.allocations, Ordering::Relaxed);
-            s.outside_deallocations
-                .store(o.deallocations, Ordering::Relaxed);
-            s.outside_reallocations
-                .store(o.reallocations, Ordering::Relaxed);
-        } else {
-            self.cycle(ps, t, &mut Counts::new());
-        }
+        let extra = measure_cycle(self.count, |inside| self.cycle(ps, t, inside));
+        self.outside.publish(extra, &self.shared.outside[ENGINE]);
         Control::Continue
     }
 }
@@ -310,6 +355,9 @@ pub(crate) struct SignalHandler {
     pub(crate) outs: Vec<Port<AudioOut>>,
     pub(crate) signal: Signal,
     pub(crate) window: Arc<Window>,
+    pub(crate) count: bool,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) outside: OutsideCalls,
 }
 
 impl std::fmt::Debug for SignalHandler {
@@ -323,17 +371,21 @@ impl std::fmt::Debug for SignalHandler {
 impl ProcessHandler for SignalHandler {
     fn process(&mut self, _: &Client, ps: &ProcessScope) -> Control {
         let t = self.window.device_time(ps.last_frame_time());
-        for (c, port) in self.outs.iter_mut().enumerate() {
-            let out = port.as_mut_slice(ps);
-            match t {
-                Some(t) => {
-                    for (i, x) in out.iter_mut().enumerate() {
-                        *x = self.signal.sample(c, t + i as u64);
+        let (outs, signal) = (&mut self.outs, &self.signal);
+        let extra = measure_cycle(self.count, |_| {
+            for (c, port) in outs.iter_mut().enumerate() {
+                let out = port.as_mut_slice(ps);
+                match t {
+                    Some(t) => {
+                        for (i, x) in out.iter_mut().enumerate() {
+                            *x = signal.sample(c, t + i as u64);
+                        }
                     }
+                    None => out.fill(0.0),
                 }
-                None => out.fill(0.0),
             }
-        }
+        });
+        self.outside.publish(extra, &self.shared.outside[SIGNAL]);
         Control::Continue
     }
 }
@@ -344,6 +396,9 @@ pub(crate) struct RecordHandler {
     pub(crate) ins: [Port<AudioIn>; 2],
     pub(crate) blocks: BlockProducer,
     pub(crate) window: Arc<Window>,
+    pub(crate) count: bool,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) outside: OutsideCalls,
 }
 
 impl std::fmt::Debug for RecordHandler {
@@ -354,10 +409,14 @@ impl std::fmt::Debug for RecordHandler {
 
 impl ProcessHandler for RecordHandler {
     fn process(&mut self, _: &Client, ps: &ProcessScope) -> Control {
-        if let Some(t) = self.window.device_time(ps.last_frame_time()) {
-            let [l, r] = &self.ins;
-            self.blocks.push(t, l.as_slice(ps), r.as_slice(ps));
-        }
+        let Some(t) = self.window.device_time(ps.last_frame_time()) else {
+            return Control::Continue;
+        };
+        let ([l, r], blocks) = (&self.ins, &mut self.blocks);
+        let extra = measure_cycle(self.count, |_| {
+            blocks.push(t, l.as_slice(ps), r.as_slice(ps));
+        });
+        self.outside.publish(extra, &self.shared.outside[RECORDER]);
         Control::Continue
     }
 }
