@@ -29,6 +29,9 @@ pub struct Collector {
     right: Vec<f32>,
     /// Output frames played so far (the output device's time).
     output_frames: u64,
+    /// The index each kind's next measurement should have (input,
+    /// output): a gap is a measurement the queue lost.
+    next_index: [u64; 2],
 }
 
 /// What a collector added up.
@@ -54,6 +57,7 @@ impl Collector {
             left: vec![0.0; MAX_FRAMES],
             right: vec![0.0; MAX_FRAMES],
             output_frames: 0,
+            next_index: [0, 0],
         }
     }
 
@@ -73,7 +77,8 @@ impl Collector {
     /// played block is in `blocks`; unless `closing`, the collector
     /// waits for it (returns, to be called again). When `closing`, or
     /// when a later block shows that this one was lost, checking stops
-    /// there (the verdict says why). Never allocates.
+    /// there (the verdict says why), as it does at a gap in a kind's
+    /// callback indices (a measurement the queue lost). Never allocates.
     pub fn drain(
         &mut self,
         queue: &mut MeasurementConsumer,
@@ -83,6 +88,14 @@ impl Collector {
         let mut taken = 0;
         while let Some(m) = queue.peek() {
             let m = *m;
+            let side = usize::from(matches!(m.report, EngineReport::Output(_)));
+            if m.record.index != self.next_index[side]
+                && let Some(checker) = self.checker.as_mut()
+            {
+                // A lost measurement is a ring write or read the model
+                // never saw: it can no longer say what should play.
+                checker.unobserved();
+            }
             match (m.report, self.checker.as_mut()) {
                 (EngineReport::Output(report), Some(checker)) => {
                     let played = match blocks.as_deref_mut() {
@@ -115,6 +128,7 @@ impl Collector {
                 (_, None) => {}
             }
             queue.pop();
+            self.next_index[side] = m.record.index + 1;
             self.add(&m);
             taken += 1;
         }

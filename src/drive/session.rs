@@ -79,9 +79,9 @@ pub fn collect(
             }
             if begun.elapsed() > plan.timeout {
                 break Some(format!(
-                    "the run did not finish within {} s of wall time ({played} of {} frames \
+                    "the run did not finish within {:.1} s of wall time ({played} of {} frames \
                      played)",
-                    plan.timeout.as_secs(),
+                    plan.timeout.as_secs_f64(),
                     plan.frames
                 ));
             }
@@ -120,3 +120,7 @@ pub fn collect(
         collector_calls,
     }
 }
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

@@ -1,7 +1,8 @@
 //! The calls into CoreAudio (macOS only), kept thin: property reads, the
-//! two AUHAL units, the callbacks CoreAudio calls, and the device
-//! listeners. Every `unsafe` block of the backend is here; all the logic
-//! they serve lives in the portable modules next to this one.
+//! two AUHAL units and the callbacks CoreAudio calls; the device listeners
+//! are in `listeners`, re-exported here. Every `unsafe` block of the
+//! backend is in these two files; all the logic they serve lives in the
+//! portable modules next to them.
 //!
 //! bindgen gives each CoreAudio constant the integer type of its enum in
 //! the SDK at hand, so every constant is cast once, below, to the type the
@@ -11,7 +12,6 @@
 use std::ffi::{CStr, c_void};
 use std::mem::size_of;
 use std::ptr::{self, NonNull};
-use std::sync::Arc;
 
 use coreaudio_sys as sys;
 
@@ -23,10 +23,12 @@ use super::listing;
 use super::plan::MAX_FRAMES_PER_SLICE;
 use super::raw::RawBufferList;
 use super::status::{self, NO_ERROR};
-use super::watch::DeviceWatch;
 use crate::drive::backend::{BackendError, DeviceInfo, ErrorKind, OutsideCalls};
 use crate::engine::buffers::{AudioBuffer, BufferList};
 use crate::engine::layout::MAX_CHANNELS;
+
+// The device listeners live in `listeners`; `stream` reaches them here.
+pub(super) use super::listeners::{Listener, listen};
 
 // The CFString functions and CFRelease live in CoreFoundation, which
 // coreaudio-sys declares (its headers include it) but does not link.
@@ -34,7 +36,7 @@ use crate::engine::layout::MAX_CHANNELS;
 unsafe extern "C" {}
 
 const SYSTEM_OBJECT: u32 = sys::kAudioObjectSystemObject as u32;
-const SCOPE_GLOBAL: u32 = sys::kAudioObjectPropertyScopeGlobal as u32;
+pub(super) const SCOPE_GLOBAL: u32 = sys::kAudioObjectPropertyScopeGlobal as u32;
 const SCOPE_INPUT: u32 = sys::kAudioObjectPropertyScopeInput as u32;
 const SCOPE_OUTPUT: u32 = sys::kAudioObjectPropertyScopeOutput as u32;
 const ELEMENT_MAIN: u32 = sys::kAudioObjectPropertyElementMain as u32;
@@ -45,12 +47,12 @@ const DEFAULT_OUTPUT: u32 = sys::kAudioHardwarePropertyDefaultOutputDevice as u3
 const NAME: u32 = sys::kAudioObjectPropertyName as u32;
 const UID: u32 = sys::kAudioDevicePropertyDeviceUID as u32;
 const STREAM_CONFIGURATION: u32 = sys::kAudioDevicePropertyStreamConfiguration as u32;
-const NOMINAL_RATE: u32 = sys::kAudioDevicePropertyNominalSampleRate as u32;
+pub(super) const NOMINAL_RATE: u32 = sys::kAudioDevicePropertyNominalSampleRate as u32;
 const AVAILABLE_RATES: u32 = sys::kAudioDevicePropertyAvailableNominalSampleRates as u32;
-const IS_ALIVE: u32 = sys::kAudioDevicePropertyDeviceIsAlive as u32;
+pub(super) const IS_ALIVE: u32 = sys::kAudioDevicePropertyDeviceIsAlive as u32;
 const BUFFER_FRAMES: u32 = sys::kAudioDevicePropertyBufferFrameSize as u32;
 const BUFFER_FRAME_RANGE: u32 = sys::kAudioDevicePropertyBufferFrameSizeRange as u32;
-const OVERLOAD: u32 = sys::kAudioDeviceProcessorOverload as u32;
+pub(super) const OVERLOAD: u32 = sys::kAudioDeviceProcessorOverload as u32;
 
 const UNIT_GLOBAL: u32 = sys::kAudioUnitScope_Global as u32;
 const UNIT_INPUT: u32 = sys::kAudioUnitScope_Input as u32;
@@ -73,7 +75,7 @@ const BAD_SIZE: i32 = fourcc(b"!siz") as i32;
 // ---------------------------------------------------------------------
 // Properties of audio objects (the system, devices).
 
-fn address(selector: u32, scope: u32) -> sys::AudioObjectPropertyAddress {
+pub(super) fn address(selector: u32, scope: u32) -> sys::AudioObjectPropertyAddress {
     sys::AudioObjectPropertyAddress {
         mSelector: selector,
         mScope: scope,
@@ -722,96 +724,5 @@ unsafe extern "C" fn render_proc(
     // through this view while it lives.
     let mut out = unsafe { BufferList::from_raw(descriptors) };
     state.thread.cycle(frames, sample_time(time), &mut out);
-    NO_ERROR
-}
-
-// ---------------------------------------------------------------------
-// Device listeners.
-
-/// One registered property listener, removed on drop.
-#[derive(Debug)]
-pub(super) struct Listener {
-    object: u32,
-    address: sys::AudioObjectPropertyAddress,
-    watch: Arc<DeviceWatch>,
-}
-
-impl Listener {
-    fn client(watch: &Arc<DeviceWatch>) -> *mut c_void {
-        Arc::as_ptr(watch).cast_mut().cast()
-    }
-}
-
-/// Listens to device `object` going away, changing rate and overloading,
-/// into `watch`.
-pub(super) fn listen(object: u32, watch: &Arc<DeviceWatch>) -> Result<Vec<Listener>, BackendError> {
-    let mut listeners = Vec::new();
-    for selector in [IS_ALIVE, NOMINAL_RATE, OVERLOAD] {
-        let address = address(selector, SCOPE_GLOBAL);
-        // SAFETY: `address` is live for the call (the HAL copies it); the
-        // client data is the `DeviceWatch` behind `watch`, kept alive by
-        // the `Listener`'s clone until it removes this registration.
-        let status = unsafe {
-            sys::AudioObjectAddPropertyListener(
-                object,
-                &address,
-                Some(listener_proc),
-                Listener::client(watch),
-            )
-        };
-        status::check(status, || "adding a device listener".into())?;
-        listeners.push(Listener {
-            object,
-            address,
-            watch: Arc::clone(watch),
-        });
-    }
-    Ok(listeners)
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        // SAFETY: removes exactly the registration `listen` made (same
-        // object, address, procedure and client data).
-        unsafe {
-            sys::AudioObjectRemovePropertyListener(
-                self.object,
-                &self.address,
-                Some(listener_proc),
-                Listener::client(&self.watch),
-            )
-        };
-    }
-}
-
-/// The HAL's notification for a watched property. Runs on a HAL thread,
-/// or for overloads on the device's IO thread, where it only adds to an
-/// atomic.
-unsafe extern "C" fn listener_proc(
-    object: sys::AudioObjectID,
-    count: u32,
-    addresses: *const sys::AudioObjectPropertyAddress,
-    client: *mut c_void,
-) -> sys::OSStatus {
-    // SAFETY: `client` is the `DeviceWatch` registered in `listen`, alive
-    // until the listener is removed.
-    let watch = unsafe { &*client.cast_const().cast::<DeviceWatch>() };
-    let addresses = if addresses.is_null() {
-        &[][..]
-    } else {
-        // SAFETY: the HAL passes `count` addresses, valid for the call.
-        unsafe { std::slice::from_raw_parts(addresses, count as usize) }
-    };
-    for a in addresses {
-        match a.mSelector as u32 {
-            OVERLOAD => watch.add_overload(),
-            IS_ALIVE if !is_alive(object) => watch.set_gone(),
-            NOMINAL_RATE => match nominal_rate(object) {
-                Ok(rate) => watch.set_rate(rate),
-                Err(_) => watch.set_gone(),
-            },
-            _ => {}
-        }
-    }
     NO_ERROR
 }

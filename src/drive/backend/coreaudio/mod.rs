@@ -23,7 +23,7 @@
 //! ([`listing`]), device choice ([`matching`]), the session plan
 //! ([`plan`]), `OSStatus` codes ([`status`]), listener state ([`watch`]),
 //! the buffer-list layout ([`raw`]) and the per-callback path ([`cycle`]).
-//! The FFI layer (`ffi`, `stream`) exists only on macOS; elsewhere
+//! The FFI layer (`ffi`, `listeners`, `stream`) exists only on macOS; elsewhere
 //! [`host`], [`prepare`] and [`start`] return [`ErrorKind::NotBuilt`](super::ErrorKind::NotBuilt).
 //!
 //! [`Stream::failure`]: crate::drive::backend::Stream::failure
@@ -46,6 +46,8 @@ pub mod watch;
 
 #[cfg(target_os = "macos")]
 mod ffi;
+#[cfg(target_os = "macos")]
+mod listeners;
 #[cfg(target_os = "macos")]
 mod stream;
 #[cfg(all(test, target_os = "macos"))]
