@@ -36,8 +36,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the reference engine on the simulated clock and write a JSON
-    /// report.
+    /// Run the reference engine on the simulated clock (or a real
+    /// backend) and write a JSON report.
     ///
     /// Drives the input and output callbacks at their exact device times,
     /// measures every callback alone (allocator calls on its own thread,
@@ -116,11 +116,18 @@ const RUN_HELP: &str = "Examples:\n  \
     passthrough with a fast output clock: underruns, each counted\n  \
     allocgate run --mode paced --seconds 5\n      in real time, SCHED_FIFO when allowed\n  \
     allocgate run --scenario harness/scenarios/preset-switch.toml --variant prefix\n      \
-    a scenario file; it replaces the device and clock flags\n\n\
+    a scenario file; it replaces the device and clock flags\n  \
+    allocgate run --backend jack --spawn-jackd --variant seed\n      \
+    on a JACK dummy-driver server it starts (build with --features jack)\n  \
+    allocgate run --backend jack --server default --output system:playback_1,system:playback_2\n      \
+    on a running JACK server, also playing to its outputs\n  \
+    allocgate run --backend coreaudio --input \"BlackHole 16ch\" --output \"MacBook Pro Speakers\"\n      \
+    on CoreAudio devices (macOS)\n\n\
     The report's keys are documented in reports/SCHEMA.md.\n\n\
     Exit codes: 0 ok; 1 the integrity check failed, or a run with no site switched on \
     (fixed, no --sites) touched the allocator in a callback; 2 bad input (the reason on \
-    one line; an existing report is left as it was).";
+    one line; an existing report is left as it was), or a real backend's server or device \
+    went away mid-run (the report of what was measured is written first).";
 
 const GATE_HELP: &str = "Examples:\n  \
     allocgate gate\n      the 13 default scenarios on fixed\n  \

@@ -1,11 +1,18 @@
 //! Drivers: what calls the engine's callbacks through time and records
-//! each one. The simulated clock lives here; the real backends (JACK,
-//! CoreAudio) join it with the real-audio work.
+//! each one: the simulated clock, and real audio threads (JACK, CoreAudio).
 //!
 //! - [`record`]: the per-callback [`Record`](record::Record).
+//! - [`callback`]: one callback run and measured alone, the same way for
+//!   every driver ([`Measurement`](callback::Measurement)).
 //! - [`sink`]: where drivers hand records ([`RecordSink`](sink::RecordSink),
 //!   [`RecordLog`](sink::RecordLog)).
 //! - [`sim`]: the simulated clock and its driver.
+//! - [`backend`]: real audio: the [`Host`](backend::Host) and
+//!   [`Stream`](backend::Stream) traits, JACK and CoreAudio.
+//! - [`queue`]: wait-free queues off real audio threads (measurements,
+//!   played blocks).
+//! - [`collector`] and [`session`]: what the calling thread does with them
+//!   during a real run.
 
 pub mod backend;
 pub mod callback;

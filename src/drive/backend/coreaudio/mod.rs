@@ -19,12 +19,12 @@
 //! overloads as [`StreamInfo::backend_xruns`](crate::drive::backend::StreamInfo).
 //!
 //! Everything but the calls into CoreAudio is portable and tested on every
-//! platform: the stream format ([`format`]), device listing details
+//! platform: the stream format ([`format`](mod@format)), device listing details
 //! ([`listing`]), device choice ([`matching`]), the session plan
 //! ([`plan`]), `OSStatus` codes ([`status`]), listener state ([`watch`]),
 //! the buffer-list layout ([`raw`]) and the per-callback path ([`cycle`]).
 //! The FFI layer (`ffi`, `listeners`, `stream`) exists only on macOS; elsewhere
-//! [`host`], [`prepare`] and [`start`] return [`ErrorKind::NotBuilt`](super::ErrorKind::NotBuilt).
+//! [`host`], [`prepare`] and [`start`] return [`NotBuilt`](super::ErrorKind::NotBuilt).
 //!
 //! [`Stream::failure`]: crate::drive::backend::Stream::failure
 
@@ -101,7 +101,7 @@ fn not_built() -> BackendError {
 ///
 /// # Errors
 ///
-/// [`ErrorKind::NotBuilt`](super::ErrorKind::NotBuilt) on any other platform.
+/// [`NotBuilt`](super::ErrorKind::NotBuilt) on any other platform.
 pub fn available() -> Result<(), BackendError> {
     #[cfg(target_os = "macos")]
     return Ok(());
@@ -113,7 +113,7 @@ pub fn available() -> Result<(), BackendError> {
 ///
 /// # Errors
 ///
-/// [`ErrorKind::NotBuilt`](super::ErrorKind::NotBuilt) off macOS.
+/// [`NotBuilt`](super::ErrorKind::NotBuilt) off macOS.
 pub fn host() -> Result<Box<dyn Host>, BackendError> {
     #[cfg(target_os = "macos")]
     return Ok(Box::new(stream::CoreAudioHost));
@@ -126,10 +126,10 @@ pub fn host() -> Result<Box<dyn Host>, BackendError> {
 ///
 /// # Errors
 ///
-/// [`ErrorKind::DeviceNotFound`](super::ErrorKind::DeviceNotFound) when a device cannot be chosen;
-/// [`ErrorKind::Format`](super::ErrorKind::Format) when the devices cannot run the engine (rates
+/// [`DeviceNotFound`](super::ErrorKind::DeviceNotFound) when a device cannot be chosen;
+/// [`Format`](super::ErrorKind::Format) when the devices cannot run the engine (rates
 /// differ, too many channels, a buffer size out of range); a HAL error
-/// when devices cannot be listed; [`ErrorKind::NotBuilt`](super::ErrorKind::NotBuilt) off macOS.
+/// when devices cannot be listed; [`NotBuilt`](super::ErrorKind::NotBuilt) off macOS.
 pub fn prepare(options: &CoreAudioOptions) -> Result<Prepared, BackendError> {
     #[cfg(target_os = "macos")]
     return stream::prepare(options);
@@ -147,7 +147,7 @@ pub fn prepare(options: &CoreAudioOptions) -> Result<Prepared, BackendError> {
 /// # Errors
 ///
 /// A [`BackendError`] naming the device and the step that failed (its
-/// kind from the `OSStatus`, see [`status`]); [`ErrorKind::NotBuilt`](super::ErrorKind::NotBuilt) off
+/// kind from the `OSStatus`, see [`status`]); [`NotBuilt`](super::ErrorKind::NotBuilt) off
 /// macOS.
 pub fn start(prepared: &Prepared, callbacks: Callbacks) -> Result<Started, BackendError> {
     #[cfg(target_os = "macos")]

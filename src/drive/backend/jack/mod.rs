@@ -1,7 +1,7 @@
 //! JACK (Linux, Cargo feature `jack`): the engine's callbacks in a JACK
 //! client's process thread, fed by a second client playing the known
 //! signal and heard by a third that records for the integrity check
-//! ([`stream`]); and a server the harness can start itself ([`server`]).
+//! (`stream`); and a server the harness can start itself ([`server`]).
 //!
 //! A session: [`connect`] opens the three clients on a named server
 //! (whose rate and period the engine must be built for), then [`start`]
