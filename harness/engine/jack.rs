@@ -50,6 +50,14 @@ fn allocgate(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// `allocgate run --backend jack --server NAME FLAGS… --out OUT`.
+fn run_on(server: &JackServer, flags: &[&str], out: &std::path::Path) -> Output {
+    let mut args = vec!["run", "--backend", "jack", "--server", server.name()];
+    args.extend_from_slice(flags);
+    args.extend(["--out", out.to_str().expect("a UTF-8 path")]);
+    allocgate(&args)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -80,21 +88,11 @@ fn fixed_on_jack_allocates_nothing_in_any_callback_and_plays_the_signal_through_
     let dir = scratch("fixed");
     let out = dir.join("fixed.json");
     let seconds = 4.0;
-    let o = allocgate(&[
-        "run",
-        "--backend",
-        "jack",
-        "--server",
-        server.name(),
-        "--variant",
-        "fixed",
-        "--channels",
-        "8",
-        "--seconds",
-        "4",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_on(
+        &server,
+        &["--variant", "fixed", "--channels", "8", "--seconds", "4"],
+        &out,
+    );
     assert!(
         o.status.success(),
         "exit {:?}: {}",
@@ -161,22 +159,19 @@ fn seed_on_jack_is_caught_with_its_exact_count_in_every_input_callback() {
     };
     let dir = scratch("seed");
     let out = dir.join("seed.json");
-    let o = allocgate(&[
-        "run",
-        "--backend",
-        "jack",
-        "--server",
-        server.name(),
-        "--variant",
-        "seed",
-        "--channels",
-        "8",
-        "--seconds",
-        "2",
-        "--no-integrity",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_on(
+        &server,
+        &[
+            "--variant",
+            "seed",
+            "--channels",
+            "8",
+            "--seconds",
+            "2",
+            "--no-integrity",
+        ],
+        &out,
+    );
     assert!(
         o.status.success(),
         "exit {:?}: {}",
@@ -230,21 +225,18 @@ fn one_site_alone_on_jack_is_caught_with_its_formula() {
     };
     let dir = scratch("scale");
     let out = dir.join("scale.json");
-    let o = allocgate(&[
-        "run",
-        "--backend",
-        "jack",
-        "--server",
-        server.name(),
-        "--sites",
-        "scale-array",
-        "--channels",
-        "2",
-        "--seconds",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_on(
+        &server,
+        &[
+            "--sites",
+            "scale-array",
+            "--channels",
+            "2",
+            "--seconds",
+            "1",
+        ],
+        &out,
+    );
     assert!(
         o.status.success(),
         "exit {:?}: {}",
@@ -401,4 +393,46 @@ fn a_users_jack_client_wrapped_in_a_probe_is_gated_on_every_process_cycle() {
     assert_eq!(careless.calls_with_allocator_calls, careless.calls);
     assert_eq!(careless.total.counts.allocations, careless.calls);
     assert_eq!(careless.total.counts.deallocations, careless.calls);
+}
+
+#[test]
+fn ports_of_the_server_can_feed_the_engine_and_hear_it_with_nothing_left_to_check() {
+    let Some(server) = server_for("ports", 48_000, 512) else {
+        return;
+    };
+    let dir = scratch("ports");
+    let out = dir.join("ports.json");
+    let o = run_on(
+        &server,
+        &[
+            "--channels",
+            "2",
+            "--input",
+            "system:capture_1,system:capture_2",
+            "--output",
+            "system:playback_1,system:playback_2",
+            "--seconds",
+            "5",
+        ],
+        &out,
+    );
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status,
+        text(&o.stderr)
+    );
+    let r: Report = read_json(&out).expect("the report reads back");
+    assert_eq!(r.totals.callbacks.output, cycles(5.0, 48_000, 512));
+    assert_eq!(r.totals.callbacks_touching_allocator, 0);
+    // The dummy driver's capture ports carry no known signal.
+    assert_eq!(r.integrity.verdict, Verdict::NotChecked);
+    let b = r.backend.as_ref().expect("a backend section");
+    // Five seconds is more than the played-block queue holds (four): the
+    // collector discards blocks it has nothing to check against, rather
+    // than let the queue fill and report losses.
+    assert_eq!((b.measurements_lost, b.blocks_lost), (0, 0));
+    let o = run_on(&server, &["--input", "nowhere:1"], &out);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--input names 1 ports for 8 channels"));
 }
