@@ -20,6 +20,7 @@
 //!   atomically and read back with its schema version checked.
 //! - [`sweep`]: many runs, measured against what the site formulas
 //!   predict.
+//! - [`compare`]: two reports side by side, before and after.
 //! - [`cli`]: what the `allocgate` binary does.
 //!
 //! Install the allocator once per binary (or test target), then measure:
@@ -41,6 +42,7 @@
 pub mod alloc;
 pub mod baseline;
 pub mod cli;
+pub mod compare;
 pub mod drive;
 pub mod engine;
 pub mod gate;

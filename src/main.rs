@@ -6,8 +6,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[cfg(not(feature = "dhat-heap"))]
 #[global_allocator]
 static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();
+
+// `run --dhat`: the counting allocator stacked on dhat's, whose own
+// bookkeeping the counting allocator's re-entrancy guard leaves uncounted.
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOC: allocgate::CountingAlloc<dhat::Alloc> = allocgate::CountingAlloc::new(dhat::Alloc);
 
 /// Allocation-regression test harness and profiler for real-time audio
 /// callbacks.
@@ -44,7 +51,7 @@ enum Command {
     /// wall time), checks the output against the known input, and writes
     /// the report atomically.
     #[command(after_help = RUN_HELP)]
-    Run(allocgate::cli::RunArgs),
+    Run(Box<allocgate::cli::RunArgs>),
     /// Run every scenario with the same sites (default: fixed, none) and
     /// fail if any callback touches the allocator.
     ///
@@ -66,6 +73,29 @@ enum Command {
     /// sweep.json, each atomically.
     #[command(after_help = SWEEP_HELP)]
     Sweep(allocgate::cli::SweepArgs),
+    /// Compare two run reports, before and after a change: the bug
+    /// report's tables, measured.
+    ///
+    /// Prints a markdown table (allocations per second, in 10 s, per
+    /// callback, in the 48-byte class, deallocations, latency
+    /// percentiles, CPU load, deadline misses, xruns, integrity; before,
+    /// after, change) and writes it, the comparison as JSON and a
+    /// self-contained HTML page on request. Refuses runs of different
+    /// rate, frames, channels or length unless --force.
+    #[command(after_help = COMPARE_HELP)]
+    Compare(allocgate::cli::CompareArgs),
+    /// Regenerate the committed before/after reports in
+    /// reports/baselines/ (the demo's configuration and a small matrix).
+    ///
+    /// Each case runs twice on the simulated clock (before and after the
+    /// fix) and writes before.json, after.json and their comparison as
+    /// comparison.md, comparison.json and comparison.html. A test checks
+    /// that a fresh run reproduces every committed allocation count.
+    Baselines {
+        /// Where the case directories go.
+        #[arg(long, value_name = "DIR", default_value = allocgate::cli::BASELINES_DIR)]
+        out: PathBuf,
+    },
     /// List the devices of a real backend (JACK ports by client, or
     /// CoreAudio devices) with their channels and rates.
     #[command(after_help = DEVICES_HELP)]
@@ -122,7 +152,11 @@ const RUN_HELP: &str = "Examples:\n  \
     allocgate run --backend jack --server default --output system:playback_1,system:playback_2\n      \
     on a running JACK server, also playing to its outputs\n  \
     allocgate run --backend coreaudio --input \"BlackHole 16ch\" --output \"MacBook Pro Speakers\"\n      \
-    on CoreAudio devices (macOS)\n\n\
+    on CoreAudio devices (macOS)\n  \
+    allocgate run --hdr-log reports/latest/latency.hlog\n      \
+    the latency histograms as an HdrHistogram interval log, for its plotters\n  \
+    cargo run --release --features dhat-heap -- run --dhat reports/latest/dhat-heap.json\n      \
+    a DHAT heap profile of the whole process (dhat's dh_view.html opens it)\n\n\
     The report's keys are documented in reports/SCHEMA.md.\n\n\
     Exit codes: 0 ok; 1 the integrity check failed, or a run with no site switched on \
     (fixed, no --sites) touched the allocator in a callback; 2 bad input (the reason on \
@@ -138,6 +172,15 @@ const GATE_HELP: &str = "Examples:\n  \
     check failed; 1 one did (the table and the JUnit file say which, and its first \
     offending callback); 2 bad input (a scenario refused, with the file and key, an \
     unknown site, an unwritable JUnit file).";
+
+const COMPARE_HELP: &str = "Examples:\n  \
+    allocgate compare reports/latest/prefix.json reports/latest/fixed.json\n      the demo's \
+    two runs, as a markdown table\n  \
+    allocgate compare before.json after.json --md cmp.md --json cmp.json --html cmp.html\n      \
+    the same table in a file, the figures as JSON, and an HTML page with plots\n\n\
+    Exit codes: 0 compared; 2 a report could not be read (missing, malformed, another schema \
+    version), the runs differ in rate, frames, channels or length (without --force), or a \
+    file could not be written.";
 
 const DEVICES_HELP: &str = "Examples:\n  \
     allocgate devices --backend jack --server default\n      the clients and ports of a \
@@ -165,6 +208,35 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run(&args),
         Some(Command::Gate(args)) => gate(&args),
         Some(Command::Sweep(args)) => sweep(&args),
+        Some(Command::Compare(args)) => match args.run() {
+            Ok(done) => {
+                print!("{}", done.markdown);
+                for path in &done.written {
+                    println!("wrote {}", path.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => bad_input(e),
+        },
+        Some(Command::Baselines { out }) => {
+            let mut bar = allocgate::cli::Bar::new("baselines");
+            let result = allocgate::cli::write_baselines(&out, &mut |case, which, p| {
+                bar.update_labelled(&format!("{case} {which}"), p)
+            });
+            bar.finish();
+            match result {
+                Ok(dirs) => {
+                    for d in dirs {
+                        println!(
+                            "wrote {}/{{before,after}}.json, comparison.{{md,json,html}}",
+                            d.display()
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => bad_input(e),
+            }
+        }
         Some(Command::Devices(args)) => match args.list() {
             Ok(listing) => {
                 print!("{}", allocgate::cli::render_devices(&listing));

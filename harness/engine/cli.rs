@@ -138,9 +138,10 @@ fn the_demo_measures_what_the_site_formulas_predict_and_writes_it() {
 
 /// The report without anything that depends on wall time or the machine.
 fn deterministic(r: &Report) -> serde_json::Value {
-    const TIMED: [&str; 6] = [
+    const TIMED: [&str; 7] = [
         "environment",
         "latency",
+        "latency_histograms",
         "cpu_load",
         "deadline_misses",
         "harness",
@@ -336,4 +337,117 @@ fn an_unwritable_report_path_fails_before_the_run() {
         e.to_string().starts_with("cannot create '/proc/allocgate'"),
         "{e}"
     );
+}
+
+/// Every interval of an HdrHistogram interval log, through the
+/// `hdrhistogram` crate's reader: tag, start, length, histogram.
+fn read_hdr_log(
+    log: &[u8],
+) -> Vec<(
+    String,
+    std::time::Duration,
+    std::time::Duration,
+    hdrhistogram::Histogram<u64>,
+)> {
+    use base64::Engine as _;
+    use hdrhistogram::serialization::Deserializer;
+    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+    let mut deserializer = Deserializer::new();
+    IntervalLogIterator::new(log)
+        .filter_map(|entry| match entry.expect("the log parses") {
+            LogEntry::Interval(i) => Some(i),
+            LogEntry::StartTime(_) | LogEntry::BaseTime(_) => None,
+        })
+        .map(|i| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(i.encoded_histogram())
+                .expect("base64");
+            let h = deserializer
+                .deserialize(&mut std::io::Cursor::new(bytes))
+                .expect("the histogram decodes");
+            let tag = i.tag().expect("tagged").as_str().to_owned();
+            (tag, i.start_timestamp(), i.duration(), h)
+        })
+        .collect()
+}
+
+#[test]
+fn the_hdr_log_read_back_gives_the_json_reports_latency_figures() {
+    let dir = scratch("hdr-log");
+    let out = dir.join("run.json");
+    let log = dir.join("nested/latency.hlog");
+    // first-callback: one output callback allocates, so the log has an
+    // output-allocated interval beside output-clean.
+    let config = args(&[
+        "--sites",
+        "first-callback",
+        "--seconds",
+        "0.5",
+        "--channels",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "--hdr-log",
+        log.to_str().unwrap(),
+    ])
+    .validate()
+    .unwrap();
+    let run = allocgate::cli::run_and_write(&config, &mut |_| {}).expect("the run completes");
+    let report = read_json(&out).expect("the report");
+    let read = read_hdr_log(&std::fs::read(&log).expect("the log, its directory made"));
+    let mut want = Vec::new();
+    for (kind, l) in [
+        ("input", &report.latency.input),
+        ("output", &report.latency.output),
+    ] {
+        want.push((kind.to_owned(), l.all));
+        for (split, s) in [("allocated", l.allocated), ("clean", l.not_allocated)] {
+            if s.count > 0 {
+                want.push((format!("{kind}-{split}"), s));
+            }
+        }
+    }
+    assert_eq!(
+        read.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        want.iter().map(|w| w.0.as_str()).collect::<Vec<_>>()
+    );
+    assert!(want.iter().any(|w| w.0 == "output-allocated"), "{want:?}");
+    let written = allocgate::report::hdr_intervals(&run.aggregates.all);
+    // The log writes timestamps to the millisecond.
+    let length = std::time::Duration::from_millis(run.aggregates.duration.as_millis() as u64);
+    for ((tag, start, len, h), ((_, s), (_, w))) in read.iter().zip(want.iter().zip(&written)) {
+        assert_eq!((*start, *len), (std::time::Duration::ZERO, length), "{tag}");
+        assert_eq!(h, *w, "{tag}: the histogram written");
+        // The report clamps the histogram's answers to the exact extremes.
+        let at = |q: f64| h.value_at_quantile(q).clamp(s.min_ns, s.max_ns);
+        assert_eq!(
+            [h.len(), at(0.5), at(0.9), at(0.99), at(0.999)],
+            [s.count, s.p50_ns, s.p90_ns, s.p99_ns, s.p999_ns],
+            "{tag}"
+        );
+        assert!(h.equivalent(h.min(), s.min_ns), "{tag}");
+        assert!(h.equivalent(h.max(), s.max_ns), "{tag}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_unwritable_hdr_log_path_fails_before_the_run() {
+    let dir = scratch("hdr-log-bad");
+    let out = dir.join("run.json");
+    let config = args(&[
+        "--out",
+        out.to_str().unwrap(),
+        "--hdr-log",
+        "/proc/allocgate/latency.hlog",
+    ])
+    .validate()
+    .unwrap();
+    let e = allocgate::cli::run_and_write(&config, &mut |_| panic!("the run must not start"))
+        .unwrap_err();
+    assert!(
+        e.to_string().starts_with("cannot create '/proc/allocgate'"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,8 +8,11 @@ static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();
 
 mod rig;
 
+mod baselines;
 mod cli;
 mod gate;
+#[cfg(feature = "dhat-heap")]
+mod heap_profile;
 #[cfg(all(feature = "jack", target_os = "linux"))]
 mod jack;
 mod metrics;

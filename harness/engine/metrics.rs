@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use allocgate::drive::record::Record;
 use allocgate::engine::sites::CallbackKind;
-use allocgate::metrics::{Aggregator, LATENCY_MAX_NS, PER_CALLBACK_EXACT};
+use allocgate::metrics::{Aggregator, LATENCY_MAX_NS, PER_CALLBACK_EXACT, TIMELINE_BINS};
 use allocgate::report::{
     Environment, Integrity, MacosRegion, MacosRow, Report, ReportConfig, RequestedRow,
 };
@@ -74,6 +74,45 @@ fn recording_ten_thousand_records_allocates_nothing() {
     let a = agg.finish(Duration::from_secs(100));
     assert_eq!(a.all.totals().callbacks, 10_000);
     assert_eq!(a.warm_up.totals().callbacks, 100);
+}
+
+#[test]
+fn recording_across_timeline_doublings_allocates_nothing_and_loses_no_call() {
+    // 480-frame callbacks at 48 kHz, one every 36th period (0.36 s), over
+    // an hour of device time: 256 bins of 10 ms × 2^10 end at 2 621 s, so
+    // the bins double eleven times, to 20.48 s, and 3 599.64 s is bin 175.
+    let records: Vec<Record> = (0..10_000)
+        .map(|i| Record {
+            device_time: i * 480 * 36,
+            frames: 480,
+            period_ns: 10_000_000,
+            ..varied(i)
+        })
+        .collect();
+    let mut agg = Aggregator::new();
+    let m = measure(|| {
+        for r in &records {
+            agg.record(r);
+        }
+    });
+    assert!(
+        m.stats.is_allocation_free(),
+        "recording allocated: {}",
+        m.stats
+    );
+    let a = agg.finish(Duration::from_secs(3_600));
+    let t = &a.timeline;
+    assert_eq!(t.width_ns(), 10_000_000 << 11);
+    assert_eq!(t.bins().len(), 176);
+    assert!(t.bins().len() <= TIMELINE_BINS);
+    let (callbacks, allocations) = t.bins().iter().fold((0, 0), |(c, n), b| {
+        (
+            c + b.input.callbacks + b.output.callbacks,
+            n + b.input.allocations + b.output.allocations,
+        )
+    });
+    assert_eq!(callbacks, 10_000);
+    assert_eq!(allocations, a.all.totals().counts.allocations);
 }
 
 #[test]

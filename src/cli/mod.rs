@@ -2,9 +2,12 @@
 //! `main.rs` only parses arguments and dispatches here.
 
 mod backend_args;
+mod baselines;
+mod compare;
 mod demo;
 mod devices;
 mod gate;
+mod heap_profile;
 mod hrir;
 mod progress;
 mod realtime;
@@ -13,6 +16,10 @@ mod run_args;
 mod sweep_args;
 
 pub use backend_args::{BackendArgs, BackendChoice, JACK_BUILD_HINT, MAX_REAL_SECONDS};
+pub use baselines::{
+    BASELINES_DIR, BaselineError, CASES, Case, CaseRuns, case_config, run_case, write_baselines,
+};
+pub use compare::{CompareArgs, Compared};
 pub use demo::{
     DEMO_DIR, DEMO_TABLE, DEMO_VARIANTS, DemoError, DemoRow, demo_config, render_demo, run_demo,
 };
@@ -30,5 +37,7 @@ pub use run::{
     BACKEND, Run, RunError, TraceSummary, execute, failures, prepare_output, render_sites,
     render_summary, report_config, run_and_write, sim_config,
 };
-pub use run_args::{MAX_SECONDS, RunArgs, RunConfig, TraceConfig, UsageError, variant_and_sites};
+pub use run_args::{
+    DHAT_BUILD_HINT, MAX_SECONDS, RunArgs, RunConfig, TraceConfig, UsageError, variant_and_sites,
+};
 pub use sweep_args::{MAX_SWEEP_SECONDS, SWEEP_DIR, SweepArgs, SweepConfig};

@@ -248,7 +248,7 @@ fn finish(c: &RunConfig, channels: usize, rate: u32, period: u32, end: SessionEn
     config.channels = u32::try_from(channels).unwrap_or(u32::MAX);
     config.mode = "real-time".to_owned();
     let outcome = collected.outcome;
-    let mut report: Report = assemble(config, &outcome, collected.aggregator);
+    let (mut report, aggregates): (Report, _) = assemble(config, &outcome, collected.aggregator);
     report.harness.speed = 0.0;
     let (info, outside, idle, stop_error) = match stopped {
         Ok(Stopped {
@@ -279,6 +279,7 @@ fn finish(c: &RunConfig, channels: usize, rate: u32, period: u32, end: SessionEn
     });
     Run {
         report,
+        aggregates,
         outcome,
         trace: None,
     }

@@ -26,13 +26,15 @@ use crate::drive::sim::{
     WARM_UP_CALLBACKS,
 };
 use crate::engine::sites::CallbackKind;
-use crate::metrics::Aggregator;
+use crate::metrics::{Aggregates, Aggregator};
 use crate::report::{
-    AllocatorCalls, BackendReport, Environment, Integrity, MacosRegion, Report, ReportConfig,
-    ReportError, Verdict, site_names, site_reports, write_json,
+    AllocatorCalls, BackendReport, Environment, HdrLogError, Integrity, MacosRegion, Report,
+    ReportConfig, ReportError, Verdict, site_names, site_reports, write_hdr_log, write_json,
 };
 
 use super::RunConfig;
+use super::heap_profile::HeapProfile;
+use super::run_args::DHAT_BUILD_HINT;
 
 /// The `backend` of reports the simulated clock produced.
 pub const BACKEND: &str = "sim";
@@ -45,6 +47,9 @@ const POLL: Duration = Duration::from_millis(50);
 pub struct Run {
     /// The report.
     pub report: Report,
+    /// What the report was made from, histograms included (what
+    /// `--hdr-log` exports).
+    pub aggregates: Aggregates,
     /// What the driver counted, including wall time.
     pub outcome: Outcome,
     /// With `--trace-sites`: how the trace itself went.
@@ -97,6 +102,25 @@ pub enum RunError {
     Thread(io::Error),
     /// A real backend refused to start.
     Backend(crate::drive::backend::BackendError),
+    /// The HdrHistogram log could not be written (`--hdr-log`; the JSON
+    /// report is written by then).
+    HdrLog(HdrLogError),
+    /// `--dhat` in a build without the `dhat-heap` feature.
+    DhatNotBuilt,
+    /// The DHAT profile's file cannot be written (checked before the
+    /// run).
+    DhatFile {
+        /// The profile's path.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// dhat did not write its profile (its own message, on standard
+    /// error, says why).
+    DhatNotWritten {
+        /// The profile's path.
+        path: PathBuf,
+    },
 }
 
 impl fmt::Display for RunError {
@@ -109,6 +133,20 @@ impl fmt::Display for RunError {
             RunError::Report(e) => write!(f, "{e}"),
             RunError::Thread(e) => write!(f, "cannot start the driver thread: {e}"),
             RunError::Backend(e) => write!(f, "{e}"),
+            RunError::HdrLog(e) => write!(f, "{e}"),
+            RunError::DhatNotBuilt => f.write_str(DHAT_BUILD_HINT),
+            RunError::DhatFile { path, source } => {
+                write!(
+                    f,
+                    "cannot write dhat profile '{}': {source}",
+                    path.display()
+                )
+            }
+            RunError::DhatNotWritten { path } => write!(
+                f,
+                "dhat did not write its profile to '{}' (its message above says why)",
+                path.display()
+            ),
         }
     }
 }
@@ -233,7 +271,7 @@ pub fn execute(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run
         aggregator,
         outside,
     } = driven;
-    let mut report = assemble(report_config(c), &outcome, aggregator);
+    let (mut report, aggregates) = assemble(report_config(c), &outcome, aggregator);
     report.harness.driver_outside_callbacks = outside;
     let trace = match (table, &c.trace) {
         (Some(table), Some(tc)) => {
@@ -246,14 +284,20 @@ pub fn execute(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run
     };
     Ok(Run {
         report,
+        aggregates,
         outcome,
         trace,
     })
 }
 
 /// The report of a finished run: `aggregator` finished over the run's
-/// time, the outcome's sizes, integrity, pacing and wall time.
-pub(crate) fn assemble(config: ReportConfig, outcome: &Outcome, aggregator: Aggregator) -> Report {
+/// time, the outcome's sizes, integrity, pacing and wall time; and the
+/// aggregates it was made from.
+pub(crate) fn assemble(
+    config: ReportConfig,
+    outcome: &Outcome,
+    aggregator: Aggregator,
+) -> (Report, Aggregates) {
     let mut aggregator = aggregator;
     aggregator.add_sizes(CallbackKind::Input, &outcome.input.stats);
     aggregator.add_sizes(CallbackKind::Output, &outcome.output.stats);
@@ -267,19 +311,33 @@ pub(crate) fn assemble(config: ReportConfig, outcome: &Outcome, aggregator: Aggr
     report.pacing = outcome.pacing.as_ref().map(Into::into);
     report.harness.wall_ns = u64::try_from(outcome.wall.as_nanos()).unwrap_or(u64::MAX);
     report.harness.speed = outcome.speed();
-    report
+    (report, aggregates)
 }
 
-/// [`execute`], then the report written to `c.out` (its directory made
-/// first, so a bad path fails before the run rather than after it).
+/// [`execute`], then the report written to `c.out` and, when asked for,
+/// the HdrHistogram log to `c.hdr_log`; with `c.dhat`, a DHAT heap
+/// profile of the process over the run. Every directory is made first,
+/// so a bad path fails before the run rather than after it.
 pub fn run_and_write(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run, RunError> {
     prepare_output(&c.out)?;
+    for path in [&c.hdr_log, &c.dhat].into_iter().flatten() {
+        prepare_output(path)?;
+    }
+    let profile = c.dhat.as_deref().map(HeapProfile::start).transpose()?;
     let run = if c.backend.is_real() {
-        super::realtime::execute(c, progress)?
+        super::realtime::execute(c, progress)
     } else {
-        execute(c, progress)?
+        execute(c, progress)
     };
+    // Stopped even when the run failed: the profile of what ran is
+    // written either way, and the run's own error comes first.
+    let profiled = profile.map(HeapProfile::finish).transpose();
+    let run = run?;
+    profiled?;
     write_json(&c.out, &run.report).map_err(RunError::Report)?;
+    if let Some(path) = &c.hdr_log {
+        write_hdr_log(path, &run.aggregates).map_err(RunError::HdrLog)?;
+    }
     Ok(run)
 }
 
@@ -477,6 +535,20 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
     }
     if let Some(path) = out {
         let _ = writeln!(s, "  report         {}", path.display());
+        if let Some(log) = &c.hdr_log {
+            let _ = writeln!(
+                s,
+                "  hdr log        {} (HdrHistogram interval log, ns)",
+                log.display()
+            );
+        }
+        if let Some(profile) = &c.dhat {
+            let _ = writeln!(
+                s,
+                "  dhat profile   {} (open it in dhat's dh_view.html)",
+                profile.display()
+            );
+        }
     }
     if let Some(t) = &run.trace {
         s.push_str(&render_sites(r, t));

@@ -67,6 +67,18 @@ pub struct RunArgs {
     /// Where to write the JSON report.
     #[arg(long, value_name = "FILE", default_value = "reports/latest/run.json")]
     pub out: PathBuf,
+    /// Also write the callback durations (nanoseconds) as an HdrHistogram
+    /// interval log, for HdrHistogram's plotters and log processors: one
+    /// interval spanning the run per tag (input, output, and
+    /// input-allocated, input-clean, output-allocated, output-clean when
+    /// not empty). Replaced atomically.
+    #[arg(long, value_name = "FILE")]
+    pub hdr_log: Option<PathBuf>,
+    /// Write a DHAT heap profile of the whole process over the run, for
+    /// dhat's viewer (dh_view.html). Needs a build with the dhat-heap
+    /// feature: dhat takes a global lock on every allocation.
+    #[arg(long, value_name = "FILE")]
+    pub dhat: Option<PathBuf>,
     /// Trace where the callbacks' allocator calls come from: each call's
     /// stack is captured on the audio thread and named after the run, and
     /// the report's `sites` list (and a table in the summary) gives each
@@ -99,6 +111,11 @@ pub struct RunArgs {
     pub backend: BackendArgs,
 }
 
+/// Why `--dhat` is refused by a build without the `dhat-heap` feature.
+pub const DHAT_BUILD_HINT: &str = "--dhat needs a build with the dhat-heap feature \
+    (cargo run --release --features dhat-heap -- run --dhat FILE); dhat takes a global lock \
+    on every allocation, so it is never in the default build";
+
 /// Longest run accepted, in simulated seconds (one day).
 pub const MAX_SECONDS: f64 = 86_400.0;
 
@@ -130,6 +147,11 @@ pub struct RunConfig {
     pub integrity: bool,
     /// Where the report goes.
     pub out: PathBuf,
+    /// Where the HdrHistogram interval log goes, if anywhere.
+    pub hdr_log: Option<PathBuf>,
+    /// Where the DHAT heap profile goes, if anywhere (builds with the
+    /// `dhat-heap` feature only).
+    pub dhat: Option<PathBuf>,
     /// The scenario run, when `--scenario` was given: it defines the run
     /// (the fields above are filled from it for display).
     pub scenario: Option<Scenario>,
@@ -204,6 +226,9 @@ impl RunArgs {
         if !self.trace_skip.is_empty() && !self.trace_sites {
             return refuse("--trace-skip needs --trace-sites".to_owned());
         }
+        if self.dhat.is_some() && !cfg!(feature = "dhat-heap") {
+            return refuse(DHAT_BUILD_HINT.to_owned());
+        }
         let backend = self.backend.validate(self)?;
         if let Some(path) = &self.scenario {
             let s = crate::scenario::load_file(path).map_err(|e| UsageError::new(e.to_string()))?;
@@ -273,6 +298,8 @@ impl RunArgs {
             drift: Drift::ppb(ppb.round() as i64),
             integrity: !self.no_integrity,
             out: self.out.clone(),
+            hdr_log: self.hdr_log.clone(),
+            dhat: self.dhat.clone(),
             trace: self.trace(),
             scenario: None,
             backend,
@@ -303,6 +330,8 @@ impl RunArgs {
             drift: c.devices.drift,
             integrity: !self.no_integrity,
             out: self.out.clone(),
+            hdr_log: self.hdr_log.clone(),
+            dhat: self.dhat.clone(),
             trace: self.trace(),
             scenario: Some(s),
             backend: BackendChoice::Sim,
@@ -451,6 +480,44 @@ mod tests {
         );
         let msg = refused(&["--scenario", "/nonexistent/s.toml"]);
         assert!(msg.starts_with("/nonexistent/s.toml: cannot read"), "{msg}");
+    }
+
+    #[test]
+    fn hdr_log_and_dhat_are_off_by_default_and_take_a_file() {
+        let c = parse(&[]).validate().unwrap();
+        assert_eq!((c.hdr_log, c.dhat), (None, None));
+        let c = parse(&["--hdr-log", "r/latency.hlog"]).validate().unwrap();
+        assert_eq!(c.hdr_log, Some(PathBuf::from("r/latency.hlog")));
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/harness/scenarios/stereo.toml");
+        let c = parse(&["--scenario", file, "--hdr-log", "s.hlog"])
+            .validate()
+            .unwrap();
+        assert_eq!(
+            c.hdr_log,
+            Some(PathBuf::from("s.hlog")),
+            "with a scenario too"
+        );
+    }
+
+    #[cfg(not(feature = "dhat-heap"))]
+    #[test]
+    fn dhat_is_refused_without_the_dhat_heap_feature_saying_how_to_build_it() {
+        let msg = refused(&["--dhat", "dhat-heap.json"]);
+        assert_eq!(
+            msg,
+            "--dhat needs a build with the dhat-heap feature (cargo run --release --features \
+             dhat-heap -- run --dhat FILE); dhat takes a global lock on every allocation, so it \
+             is never in the default build"
+        );
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/harness/scenarios/stereo.toml");
+        assert_eq!(refused(&["--scenario", file, "--dhat", "d.json"]), msg);
+    }
+
+    #[cfg(feature = "dhat-heap")]
+    #[test]
+    fn dhat_takes_a_file_with_the_dhat_heap_feature() {
+        let c = parse(&["--dhat", "r/dhat.json"]).validate().unwrap();
+        assert_eq!(c.dhat, Some(PathBuf::from("r/dhat.json")));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::engine::sites::CallbackKind;
 
 use super::figures::{Aggregates, KindFigures, PerKind, Phase};
 use super::tally::Tally;
+use super::timeline::Timeline;
 
 const WARM_UP: usize = 0;
 const STEADY: usize = 1;
@@ -20,7 +21,8 @@ const STEADY: usize = 1;
 /// allocate, lock or block: a driver may call them on a real-time thread.
 /// [`finish`](Self::finish) allocates. The histograms take about 1.6 MB
 /// (eight latency histograms of 200 KB: one per phase, callback kind and
-/// "touched the allocator or not"; the rest is derived when finishing).
+/// "touched the allocator or not"; the rest is derived when finishing),
+/// and the [`Timeline`] 16 KB.
 ///
 /// ```
 /// use std::time::Duration;
@@ -55,6 +57,7 @@ pub struct Aggregator {
     /// record updates exactly one; see [`cell`].
     cells: [Tally; 8],
     sizes: PerKind<Stats>,
+    timeline: Timeline,
 }
 
 /// Index of the tally for a phase, kind and whether the callback touched
@@ -73,6 +76,7 @@ impl Aggregator {
         Aggregator {
             cells: std::array::from_fn(|_| Tally::default()),
             sizes: PerKind::default(),
+            timeline: Timeline::new(),
         }
     }
 
@@ -83,6 +87,7 @@ impl Aggregator {
         let phase = if record.warm_up { WARM_UP } else { STEADY };
         let i = cell(phase, record.kind, record.touched_allocator());
         self.cells[i].record(record);
+        self.timeline.record(record);
     }
 
     /// Adds the size-class figures of callbacks of `kind`: one callback's
@@ -128,6 +133,7 @@ impl Aggregator {
             warm_up: phase_of(WARM_UP),
             steady_state: phase_of(STEADY),
             sizes: self.sizes,
+            timeline: self.timeline,
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::engine::sites::CallbackKind;
 use super::latency::Latency;
 use super::per_callback::PerCallback;
 use super::tally::{CpuLoad, Tally, Totals, Xruns};
+use super::timeline::Timeline;
 
 /// One value per callback kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -194,6 +195,8 @@ pub struct Aggregates {
     /// Requested sizes and size classes, per kind, as handed to
     /// [`Aggregator::add_sizes`](super::Aggregator::add_sizes).
     pub sizes: PerKind<Stats>,
+    /// Callbacks and allocator calls over device time, whole run.
+    pub timeline: Timeline,
 }
 
 impl Aggregates {

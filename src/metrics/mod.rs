@@ -14,6 +14,8 @@
 //!   callbacks that touched the allocator and callbacks that did not (what
 //!   an allocation costs, measured), summarised as [`LatencySummary`];
 //! - [`CpuLoad`] (duration over period), deadline misses, [`Xruns`];
+//! - a [`Timeline`]: callbacks and allocator calls per stretch of device
+//!   time, in at most [`TIMELINE_BINS`] bins, for the whole run;
 //! - all of it for the whole run, the warm-up and the steady state apart
 //!   ([`Phase`]), per callback kind ([`KindFigures`]).
 
@@ -22,9 +24,14 @@ mod figures;
 mod latency;
 mod per_callback;
 mod tally;
+mod timeline;
 
 pub use aggregator::Aggregator;
 pub use figures::{Aggregates, KindFigures, PerKind, Phase, Rates};
-pub use latency::{LATENCY_MAX_NS, LATENCY_SIGNIFICANT_DIGITS, Latency, LatencySummary};
+pub use latency::{
+    LATENCY_MAX_BUCKETS, LATENCY_MAX_NS, LATENCY_SIGNIFICANT_DIGITS, Latency, LatencyBucket,
+    LatencySummary,
+};
 pub use per_callback::{PER_CALLBACK_EXACT, PerCallback, PerCallbackBucket};
 pub use tally::{CpuLoad, Totals, Xruns};
+pub use timeline::{TIMELINE_BINS, TIMELINE_FIRST_WIDTH_NS, Timeline, TimelineCounts};

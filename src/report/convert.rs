@@ -7,15 +7,17 @@ use crate::alloc::size_class::MacosBucket;
 use crate::drive::sim;
 use crate::engine::sites::CallbackKind;
 use crate::metrics::{
-    Aggregates, KindFigures, LatencySummary, PerCallback, Phase, Rates, Totals, Xruns,
+    Aggregates, KindFigures, Latency, LatencySummary, PerCallback, Phase, Rates, Timeline, Totals,
+    Xruns,
 };
 
 use super::environment::Environment;
 use super::integrity::Integrity;
 use super::schema::{
-    ByKind, HarnessReport, KindLatency, KindRates, KindSizeClasses, KindTotals, LatencyReport,
-    LoadReport, MacosRegion, MacosRow, Pacing, PerCallbackRow, PhaseReport, RatesReport, Report,
-    ReportConfig, RequestedRow, SCHEMA_VERSION, SizeClassesReport, TotalsReport, XrunsReport,
+    ByKind, HarnessReport, KindHistograms, KindLatency, KindRates, KindSizeClasses, KindTotals,
+    LatencyBucketRow, LatencyReport, LoadReport, MacosRegion, MacosRow, Pacing, PerCallbackRow,
+    PhaseReport, RatesReport, Report, ReportConfig, RequestedRow, SCHEMA_VERSION,
+    SizeClassesReport, TimelineBin, TotalsReport, XrunsReport,
 };
 
 impl Report {
@@ -38,6 +40,8 @@ impl Report {
             size_classes: size_classes(aggregates),
             sites: Vec::new(),
             latency: all.latency,
+            latency_histograms: by_kind(&aggregates.all, histograms),
+            timeline: timeline(&aggregates.timeline),
             cpu_load: all.cpu_load,
             deadline_misses: all.deadline_misses,
             xruns: all.xruns,
@@ -171,6 +175,46 @@ fn latency(k: &KindFigures) -> KindLatency {
         all: summary(k.latency.summary()),
         allocated: summary(k.latency_allocated.summary()),
         not_allocated: summary(k.latency_not_allocated.summary()),
+    }
+}
+
+fn buckets(l: &Latency) -> Vec<LatencyBucketRow> {
+    l.buckets()
+        .iter()
+        .map(|b| LatencyBucketRow {
+            lower_ns: b.lower_ns,
+            upper_ns: b.upper_ns,
+            count: b.count,
+        })
+        .collect()
+}
+
+fn histograms(k: &KindFigures) -> KindHistograms {
+    KindHistograms {
+        all: buckets(&k.latency),
+        allocated: buckets(&k.latency_allocated),
+        not_allocated: buckets(&k.latency_not_allocated),
+    }
+}
+
+fn timeline(t: &Timeline) -> ByKind<Vec<TimelineBin>> {
+    let width_s = t.width_ns() as f64 / 1e9;
+    let kind = |kind| {
+        t.kind(kind)
+            .enumerate()
+            .map(|(i, c)| TimelineBin {
+                start_s: i as f64 * width_s,
+                width_s,
+                callbacks: c.callbacks,
+                allocations: c.allocations,
+                deallocations: c.deallocations,
+                reallocations: c.reallocations,
+            })
+            .collect()
+    };
+    ByKind {
+        input: kind(CallbackKind::Input),
+        output: kind(CallbackKind::Output),
     }
 }
 

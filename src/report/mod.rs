@@ -10,11 +10,18 @@
 //! - [`write_json`] writes a report atomically (temporary file, sync,
 //!   rename); [`read_json`] reads one back and refuses another
 //!   [`SCHEMA_VERSION`] with a [`ReportError`] saying so.
+//! - [`html::render`] draws two reports, before and after, as one
+//!   self-contained HTML page with inline SVG plots.
+//! - [`write_hdr_log`] writes the callback-duration histograms as an
+//!   HdrHistogram interval log (`allocgate run --hdr-log`), for
+//!   HdrHistogram's own tools.
 
 mod convert;
 mod environment;
 mod error;
 mod file;
+mod hdr_log;
+pub mod html;
 mod integrity;
 mod schema;
 mod sites;
@@ -25,12 +32,14 @@ pub use environment::Environment;
 pub use error::ReportError;
 pub(crate) use file::write_atomically;
 pub use file::{read_json, write_json};
+pub use hdr_log::{HdrLogError, encode_hdr_log, hdr_intervals, write_hdr_log};
 pub use integrity::{Integrity, Mismatch, Verdict};
 pub use schema::{
-    AllocatorCalls, BackendReport, ByKind, HarnessReport, KindLatency, KindRates, KindSizeClasses,
-    KindTotals, LatencyReport, LoadReport, MacosRegion, MacosRow, Pacing, PerCallbackRow,
-    PhaseReport, RatesReport, Report, ReportConfig, RequestedRow, SCHEMA_VERSION, SiteReport,
-    SizeClassesReport, TotalsReport, XrunsReport, site_names,
+    AllocatorCalls, BackendReport, ByKind, HarnessReport, KindHistograms, KindLatency, KindRates,
+    KindSizeClasses, KindTotals, LatencyBucketRow, LatencyReport, LoadReport, MacosRegion,
+    MacosRow, Pacing, PerCallbackRow, PhaseReport, RatesReport, Report, ReportConfig, RequestedRow,
+    SCHEMA_VERSION, SiteReport, SizeClassesReport, TimelineBin, TotalsReport, XrunsReport,
+    site_names,
 };
 pub use sites::site_reports;
 

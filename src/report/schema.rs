@@ -35,6 +35,14 @@ pub struct Report {
     pub sites: Vec<SiteReport>,
     /// Callback durations.
     pub latency: ByKind<KindLatency>,
+    /// Callback durations in log-spaced buckets, for plots. Absent from
+    /// older reports: read as empty.
+    #[serde(default)]
+    pub latency_histograms: ByKind<KindHistograms>,
+    /// Callbacks and allocator calls over device time, in at most 256
+    /// bins, for plots. Absent from older reports: read as empty.
+    #[serde(default)]
+    pub timeline: ByKind<Vec<TimelineBin>>,
     /// Callback duration over period.
     pub cpu_load: ByKind<LoadReport>,
     /// Callbacks that took longer than their period.
@@ -426,6 +434,51 @@ pub struct LatencyReport {
     pub p999_ns: u64,
     /// Longest (exact).
     pub max_ns: u64,
+}
+
+/// One kind's callback durations in log-spaced buckets: each list holds
+/// the non-empty buckets, shortest first, at most 64.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindHistograms {
+    /// Every callback of the kind.
+    #[serde(default)]
+    pub all: Vec<LatencyBucketRow>,
+    /// Callbacks that made at least one allocator call.
+    #[serde(default)]
+    pub allocated: Vec<LatencyBucketRow>,
+    /// Callbacks that made none.
+    #[serde(default)]
+    pub not_allocated: Vec<LatencyBucketRow>,
+}
+
+/// Callbacks whose duration fell from `lower_ns` to `upper_ns`, both
+/// included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencyBucketRow {
+    /// Shortest duration in the bucket.
+    pub lower_ns: u64,
+    /// Longest duration in the bucket.
+    pub upper_ns: u64,
+    /// Callbacks in the bucket.
+    pub count: u64,
+}
+
+/// The callbacks of one kind that started in one stretch of device time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimelineBin {
+    /// Start of the stretch, in seconds of device time since the run
+    /// started.
+    pub start_s: f64,
+    /// Its length, in seconds (the same for every bin of a report).
+    pub width_s: f64,
+    /// Callbacks whose first frame fell in it.
+    pub callbacks: u64,
+    /// Their `alloc` and `alloc_zeroed` calls.
+    pub allocations: u64,
+    /// Their `dealloc` calls.
+    pub deallocations: u64,
+    /// Their `realloc` calls.
+    pub reallocations: u64,
 }
 
 /// Callback duration over period, for one kind.

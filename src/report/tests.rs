@@ -284,3 +284,58 @@ fn an_unchecked_verdict_has_no_mismatch_and_says_why() {
         Value::from("xruns make the output incomparable")
     );
 }
+
+#[test]
+fn latency_histograms_hold_every_callback_in_log_spaced_buckets() {
+    let r = sample_report();
+    let h = &r.latency_histograms.output;
+    let rows = |b: &[LatencyBucketRow]| -> Vec<(u64, u64, u64)> {
+        b.iter()
+            .map(|b| (b.lower_ns, b.upper_ns, b.count))
+            .collect()
+    };
+    // Eight buckets per octave: 100 ns in 96-103 (octave 64-127, 8 ns
+    // wide), 200 in 192-207 (16 ns), 300 and 400 in 288-319 and 384-415
+    // (32 ns).
+    assert_eq!(
+        rows(&h.all),
+        [(96, 103, 1), (192, 207, 1), (288, 319, 1), (384, 415, 1)]
+    );
+    assert_eq!(
+        rows(&h.allocated),
+        [(96, 103, 1), (192, 207, 1), (384, 415, 1)]
+    );
+    assert_eq!(rows(&h.not_allocated), [(288, 319, 1)]);
+    assert_eq!(rows(&r.latency_histograms.input.all), [(48, 51, 2)]);
+    assert!(r.latency_histograms.input.allocated.is_empty());
+}
+
+#[test]
+fn the_timeline_counts_callbacks_and_allocator_calls_per_bin() {
+    let r = sample_report();
+    // Every sample record starts at device time 0: one 10 ms bin.
+    let out = &r.timeline.output;
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].start_s, out[0].width_s), (0.0, 0.01));
+    assert_eq!(
+        (
+            out[0].callbacks,
+            out[0].allocations,
+            out[0].deallocations,
+            out[0].reallocations
+        ),
+        (4, 8, 8, 0)
+    );
+    assert_eq!(r.timeline.input[0].callbacks, 2);
+}
+
+#[test]
+fn a_report_without_histograms_or_timeline_still_reads() {
+    let mut v = serde_json::to_value(filled_report()).unwrap();
+    let top = v.as_object_mut().unwrap();
+    assert!(top.remove("latency_histograms").is_some());
+    assert!(top.remove("timeline").is_some());
+    let back: Report = serde_json::from_value(v).unwrap();
+    assert!(back.latency_histograms.output.all.is_empty());
+    assert!(back.timeline.output.is_empty());
+}

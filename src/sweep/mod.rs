@@ -103,6 +103,8 @@ impl SweepSpec {
             trace: None,
             scenario: None,
             out: PathBuf::new(),
+            hdr_log: None,
+            dhat: None,
             backend: crate::cli::BackendChoice::Sim,
         }
     }

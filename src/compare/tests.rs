@@ -1,0 +1,209 @@
+use std::time::Duration;
+
+use super::*;
+use crate::alloc::Counts;
+use crate::drive::record::Record;
+use crate::engine::sites::CallbackKind;
+use crate::metrics::Aggregator;
+use crate::report::{Environment, Integrity, MacosRegion, MacosRow, ReportConfig};
+
+fn config(variant: &str) -> ReportConfig {
+    ReportConfig {
+        variant: variant.to_owned(),
+        sites: Vec::new(),
+        sample_rate: 48_000,
+        frames: 480,
+        channels: 8,
+        seconds: 1.0,
+        seed: 1,
+        backend: "sim".to_owned(),
+        mode: "virtual".to_owned(),
+        convolution: true,
+        preset: Some("kemar".to_owned()),
+        warm_up_callbacks: 16,
+        scenario: None,
+    }
+}
+
+/// A one-second run of 100 callback pairs of 480 frames (10 ms periods):
+/// each output callback makes `per_output` allocations and frees and
+/// takes `output_us`; input callbacks allocate nothing and take 5 µs.
+fn report(variant: &str, per_output: u64, output_us: u64) -> Report {
+    let mut agg = Aggregator::new();
+    for i in 0..100 {
+        for (kind, allocs, wall) in [
+            (CallbackKind::Input, 0, 5_000),
+            (CallbackKind::Output, per_output, output_us * 1000),
+        ] {
+            agg.record(&Record {
+                kind,
+                index: i,
+                device_time: i * 480,
+                frames: 480,
+                period_ns: 10_000_000,
+                wall_ns: wall,
+                counts: Counts {
+                    allocations: allocs,
+                    deallocations: allocs,
+                    ..Counts::new()
+                },
+                underrun: false,
+                buffering: false,
+                bytes_dropped: 0,
+                partial_frame: false,
+                frames_unrendered: 0,
+                warm_up: false,
+            });
+        }
+    }
+    Report::from_aggregates(
+        config(variant),
+        Environment::detect(),
+        &agg.finish(Duration::from_secs(1)),
+        Integrity::pass(),
+    )
+}
+
+fn row<'a>(c: &'a Comparison, metric: &str) -> &'a Row {
+    c.rows
+        .iter()
+        .find(|r| r.metric == metric)
+        .unwrap_or_else(|| panic!("no row '{metric}'"))
+}
+
+fn number(v: &Value) -> f64 {
+    match v {
+        Value::Number(x) => *x,
+        Value::Text(t) => panic!("'{t}' is not a number"),
+    }
+}
+
+#[test]
+fn the_rows_are_the_measurements_and_the_changes_follow_from_them() {
+    let before = report("prefix", 32, 100);
+    let after = report("fixed", 0, 40);
+    let c = compare(&before, &after, Options::default()).unwrap();
+    // 100 output callbacks × 32 in one second.
+    let rate = row(&c, "allocations per second");
+    assert_eq!((number(&rate.before), number(&rate.after)), (3200.0, 0.0));
+    assert_eq!(rate.change_percent, Some(-100.0));
+    assert_eq!(render::change(rate), "−100.0 %");
+    let ten = row(&c, "allocations in 10 s");
+    assert_eq!((number(&ten.before), number(&ten.after)), (32_000.0, 0.0));
+    let out = row(&c, "allocations per output callback");
+    assert_eq!((number(&out.before), number(&out.after)), (32.0, 0.0));
+    let input = row(&c, "allocations per input callback");
+    assert_eq!(render::change(input), "no change");
+    assert_eq!(number(&row(&c, "deallocations").before), 3200.0);
+    assert_eq!(
+        number(&row(&c, "callbacks that touched the allocator").before),
+        100.0
+    );
+    // Every output callback took 100 µs before and 40 µs after: the
+    // percentiles are those values (within the histograms' 0.1 %), the
+    // change −60 %.
+    let p50 = row(&c, "output latency p50");
+    assert!((number(&p50.before) - 100.0).abs() < 0.1, "{p50:?}");
+    assert!((number(&p50.after) - 40.0).abs() < 0.05, "{p50:?}");
+    let max = row(&c, "output latency max");
+    assert_eq!((number(&max.before), number(&max.after)), (100.0, 40.0));
+    assert_eq!(render::change(max), "−60.0 %");
+    // 100 µs of a 10 ms period is 1 % of CPU.
+    let load = row(&c, "output CPU load, mean");
+    assert!((number(&load.before) - 1.0).abs() < 1e-9, "{load:?}");
+    let integrity = row(&c, "integrity");
+    assert_eq!(
+        (&integrity.before, &integrity.after),
+        (&Value::Text("pass".into()), &Value::Text("pass".into()))
+    );
+    assert_eq!(render::change(integrity), "same");
+}
+
+#[test]
+fn a_change_from_zero_is_shown_as_a_difference_not_a_percentage() {
+    let c = compare(
+        &report("fixed", 0, 40),
+        &report("prefix", 2, 40),
+        Options::default(),
+    )
+    .unwrap();
+    let rate = row(&c, "allocations per second");
+    assert_eq!(rate.change_percent, None);
+    assert_eq!(rate.difference, Some(200.0));
+    assert_eq!(render::change(rate), "+200.0");
+}
+
+#[test]
+fn the_48_byte_class_row_counts_that_class_alone() {
+    let mut before = report("prefix", 1, 10);
+    before.size_classes.macos = vec![
+        MacosRow {
+            class_bytes: Some(48),
+            class: MacosRegion::Tiny,
+            count: 30_016,
+        },
+        MacosRow {
+            class_bytes: Some(128),
+            class: MacosRegion::Tiny,
+            count: 32,
+        },
+    ];
+    let c = compare(&before, &report("fixed", 0, 10), Options::default()).unwrap();
+    let r = row(&c, "in the 48-byte macOS class");
+    assert_eq!((number(&r.before), number(&r.after)), (30_016.0, 0.0));
+}
+
+#[test]
+fn runs_of_other_rates_frames_channels_or_lengths_are_refused_unless_forced() {
+    let before = report("prefix", 1, 10);
+    let mut after = report("fixed", 0, 10);
+    after.config.sample_rate = 96_000;
+    after.config.channels = 2;
+    let e = compare(&before, &after, Options::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the reports' runs differ (sample rate 48000 Hz against 96000 Hz; 8 channels against \
+         2); compare runs of the same configuration, or pass --force"
+    );
+    let mut other = report("fixed", 0, 10);
+    other.config.frames = 512;
+    other.config.seconds = 2.0;
+    assert_eq!(
+        differences(&before, &other),
+        ["480 frames per callback against 512", "1 s against 2 s"]
+    );
+    let forced = compare(&before, &after, Options { force: true }).unwrap();
+    assert_eq!(forced.forced_differences.len(), 2);
+    assert!(render_markdown(&forced).contains("Compared with --force although the runs differ"));
+}
+
+#[test]
+fn the_markdown_table_has_a_row_per_metric_and_escapes_pipes() {
+    let mut before = report("prefix", 32, 100);
+    before.config.sites = vec!["scale-array".into(), "x|y".into()];
+    let c = compare(&before, &report("fixed", 0, 40), Options::default()).unwrap();
+    let md = render_markdown(&c);
+    assert!(
+        md.contains("| metric | before (prefix +x\\|y) | after (fixed) | change |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| allocations per second | 3200.0 | 0.0 | −100.0 % |"),
+        "{md}"
+    );
+    assert!(md.contains("| integrity | pass | pass | same |"), "{md}");
+    let table_rows = md.lines().filter(|l| l.starts_with("| ")).count();
+    assert_eq!(table_rows, c.rows.len() + 1, "a header and a line per row");
+}
+
+#[test]
+fn the_json_reads_back_as_the_same_comparison() {
+    let c = compare(
+        &report("prefix", 32, 100),
+        &report("fixed", 0, 40),
+        Options::default(),
+    )
+    .unwrap();
+    let back: Comparison = serde_json::from_str(&render_json(&c)).unwrap();
+    assert_eq!(back, c);
+}
