@@ -451,3 +451,64 @@ fn an_unwritable_hdr_log_path_fails_before_the_run() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn compare_through_the_binary_prints_and_writes_the_table_and_refuses_unlike_runs() {
+    let dir = scratch("compare");
+    let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("reports/baselines");
+    let before = base.join("demo-prefix-fixed/before.json");
+    let after = base.join("demo-prefix-fixed/after.json");
+    let (md, json, html) = (dir.join("c.md"), dir.join("c.json"), dir.join("c.html"));
+    let o = Command::new(env!("CARGO_BIN_EXE_allocgate"))
+        .arg("compare")
+        .args([&before, &after])
+        .arg("--md")
+        .arg(&md)
+        .arg("--json")
+        .arg(&json)
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .expect("the binary runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    // The demo baseline: 32 scale arrays per output callback over 938
+    // callbacks (30 016) plus the 32 debug lines, over 10.005 s.
+    assert!(
+        stdout.contains("| allocations (whole run) | 30048 | 0 | −100.0 % |"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("| in the 48-byte macOS class | 30016 | 0 | −100.0 % |"));
+    assert_eq!(
+        std::fs::read_to_string(&md).unwrap(),
+        stdout.split("wrote").next().unwrap()
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<svg"));
+    let parsed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).expect("the JSON parses");
+    assert_eq!(parsed["rows"][0]["metric"], "allocations per second");
+
+    // The 192 kHz case against the 48 kHz one: refused, both reasons named.
+    let other = base.join("prefix-fixed-192k-512/after.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_allocgate"))
+        .arg("compare")
+        .args([&before, &other])
+        .output()
+        .expect("the binary runs");
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("sample rate 48000 Hz against 192000 Hz"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("10 s against 2 s"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1);
+    let missing = Command::new(env!("CARGO_BIN_EXE_allocgate"))
+        .args(["compare", "no-such.json"])
+        .arg(&after)
+        .output()
+        .expect("the binary runs");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such.json"));
+}

@@ -21,18 +21,20 @@ use super::run_args::{RunArgs, RunConfig, UsageError};
 /// Where the baselines live, from the repository root.
 pub const BASELINES_DIR: &str = "reports/baselines";
 
-/// One before/after pair: its directory name, what it shows, and the two
-/// runs' `allocgate run` flags.
+/// One before/after pair: its directory name, what it shows, the two
+/// variants and the `allocgate run` flags both runs share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Case {
     /// The directory under [`BASELINES_DIR`].
     pub name: &'static str,
     /// One line on what the pair shows.
     pub about: &'static str,
-    /// `allocgate run` flags of the run before the fix.
-    pub before: &'static [&'static str],
-    /// `allocgate run` flags of the run after it.
-    pub after: &'static [&'static str],
+    /// The variant before the fix.
+    pub before: &'static str,
+    /// The variant after it.
+    pub after: &'static str,
+    /// The other `allocgate run` flags of both runs.
+    pub flags: &'static [&'static str],
 }
 
 /// The cases: the demo's configuration, then the matrix.
@@ -41,41 +43,32 @@ pub const CASES: [Case; 4] = [
         name: "demo-prefix-fixed",
         about: "the demo: 7.1 at 48 kHz / 512 on KEMAR for 10 s, the original before and after \
                 its fix",
-        before: &["--variant", "prefix"],
-        after: &["--variant", "fixed"],
+        before: "prefix",
+        after: "fixed",
+        flags: &[],
     },
     Case {
         name: "seed-fixed-48k-512",
         about: "the bug report's input callback (buffer list, pointer array, channel buffers) \
                 against the fix, 7.1 at 48 kHz / 512, 2 s",
-        before: &["--variant", "seed", "--seconds", "2"],
-        after: &["--variant", "fixed", "--seconds", "2"],
+        before: "seed",
+        after: "fixed",
+        flags: &["--seconds", "2"],
     },
     Case {
         name: "prefix-fixed-192k-512",
         about: "12 000 48-byte allocations a second: the original before its fix at 192 kHz / \
                 512, 7.1, 2 s",
-        before: &["--variant", "prefix", "--rate", "192000", "--seconds", "2"],
-        after: &["--variant", "fixed", "--rate", "192000", "--seconds", "2"],
+        before: "prefix",
+        after: "fixed",
+        flags: &["--rate", "192000", "--seconds", "2"],
     },
     Case {
         name: "prefix-fixed-stereo-44k-1024",
         about: "stereo at 44.1 kHz / 1024 (two blocks per callback), 2 s",
-        before: &[
-            "--variant",
-            "prefix",
-            "--channels",
-            "2",
-            "--rate",
-            "44100",
-            "--frames",
-            "1024",
-            "--seconds",
-            "2",
-        ],
-        after: &[
-            "--variant",
-            "fixed",
+        before: "prefix",
+        after: "fixed",
+        flags: &[
             "--channels",
             "2",
             "--rate",
@@ -143,9 +136,11 @@ pub fn run_case(
     dir: &Path,
     progress: &mut dyn FnMut(&str, &Progress),
 ) -> Result<CaseRuns, BaselineError> {
-    let mut one = |which: &str, flags: &[&str]| {
-        let config =
-            case_config(flags, &dir.join(format!("{which}.json"))).map_err(BaselineError::Usage)?;
+    let mut one = |which: &str, variant: &str| {
+        let mut flags = vec!["--variant", variant];
+        flags.extend_from_slice(case.flags);
+        let config = case_config(&flags, &dir.join(format!("{which}.json")))
+            .map_err(BaselineError::Usage)?;
         execute(&config, &mut |p| progress(which, p)).map_err(BaselineError::Run)
     };
     let before = one("before", case.before)?;
