@@ -58,6 +58,30 @@ fn run_on(server: &JackServer, flags: &[&str], out: &std::path::Path) -> Output 
     allocgate(&args)
 }
 
+/// [`run_on`], run again (up to three times in all) while JACK reports
+/// xruns: an xrun from the machine's load (parallel tests on two cores)
+/// can cost a cycle, which changes the callback count and leaves a gap
+/// in what the recorder heard. Every attempt must succeed; the report and
+/// output of the first run without xruns (or of the last) are returned.
+fn run_clean(server: &JackServer, flags: &[&str], out: &std::path::Path) -> (Report, Output) {
+    for attempt in 1..=3 {
+        let o = run_on(server, flags, out);
+        assert!(
+            o.status.success(),
+            "exit {:?}: {}",
+            o.status,
+            text(&o.stderr)
+        );
+        let r: Report = read_json(out).expect("the report reads back");
+        let xruns = r.backend.as_ref().map_or(0, |b| b.backend_xruns);
+        if xruns == 0 || attempt == 3 {
+            return (r, o);
+        }
+        eprintln!("attempt {attempt}: jack reported {xruns} xruns under load; running again");
+    }
+    unreachable!("the third attempt returns")
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -88,18 +112,11 @@ fn fixed_on_jack_allocates_nothing_in_any_callback_and_plays_the_signal_through_
     let dir = scratch("fixed");
     let out = dir.join("fixed.json");
     let seconds = 4.0;
-    let o = run_on(
+    let (r, o) = run_clean(
         &server,
         &["--variant", "fixed", "--channels", "8", "--seconds", "4"],
         &out,
     );
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status,
-        text(&o.stderr)
-    );
-    let r: Report = read_json(&out).expect("the report reads back");
     let n = cycles(seconds, 48_000, 512);
     assert_eq!(n, 375);
     assert_eq!(r.totals.callbacks.input, n);
@@ -159,7 +176,7 @@ fn seed_on_jack_is_caught_with_its_exact_count_in_every_input_callback() {
     };
     let dir = scratch("seed");
     let out = dir.join("seed.json");
-    let o = run_on(
+    let (r, _) = run_clean(
         &server,
         &[
             "--variant",
@@ -172,13 +189,6 @@ fn seed_on_jack_is_caught_with_its_exact_count_in_every_input_callback() {
         ],
         &out,
     );
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status,
-        text(&o.stderr)
-    );
-    let r: Report = read_json(&out).expect("the report reads back");
     let n = cycles(2.0, 48_000, 512);
     assert_eq!(r.totals.callbacks.input, n);
     // Per input callback of C = 8 channels: the buffer list (1), the
@@ -225,7 +235,7 @@ fn one_site_alone_on_jack_is_caught_with_its_formula() {
     };
     let dir = scratch("scale");
     let out = dir.join("scale.json");
-    let o = run_on(
+    let (r, _) = run_clean(
         &server,
         &[
             "--sites",
@@ -237,13 +247,6 @@ fn one_site_alone_on_jack_is_caught_with_its_formula() {
         ],
         &out,
     );
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status,
-        text(&o.stderr)
-    );
-    let r: Report = read_json(&out).expect("the report reads back");
     let n = cycles(1.0, 48_000, 512);
     let mut cx = CallbackContext::output(2, 512);
     cx.renderers = 2;
@@ -291,13 +294,13 @@ fn a_server_killed_mid_run_ends_it_with_a_clear_error_and_the_partial_report_wri
     assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
     let started = Instant::now();
     let o = child.wait_with_output().expect("the binary ends");
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "the run noticed the server's death in {:?}",
-        started.elapsed()
-    );
+    let noticed = started.elapsed();
     drop(server);
-    remove_stale_shm(&name);
+    clear_dead_server(&name);
+    assert!(
+        noticed < Duration::from_secs(20),
+        "the run noticed the server's death in {noticed:?}"
+    );
     let stderr = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "stderr: {stderr}");
     assert!(
@@ -322,11 +325,23 @@ fn a_server_killed_mid_run_ends_it_with_a_clear_error_and_the_partial_report_wri
     assert!(text(&o.stdout).contains("ended early"));
 }
 
-/// SIGKILL leaves a server's shared-memory files behind.
-fn remove_stale_shm(name: &str) {
+/// After a SIGKILL: a server started under the dead one's name clears its
+/// entry in JACK's shared-memory registry (which has room for 8 servers,
+/// and frees a dead server's slot only when one of the same name
+/// registers) and its files in /dev/shm; stopped with SIGTERM, it leaves
+/// nothing behind.
+fn clear_dead_server(name: &str) {
+    match JackServer::spawn(name, 48_000, 512) {
+        Ok(server) => drop(server),
+        Err(e) => eprintln!("could not clear the killed server '{name}': {e}"),
+    }
+    // Its clients' semaphores are named after it and stay too.
     if let Ok(entries) = std::fs::read_dir("/dev/shm") {
         for e in entries.flatten() {
-            if e.file_name().to_string_lossy().contains(name) {
+            if e.file_name()
+                .to_string_lossy()
+                .contains(&format!("_{name}_"))
+            {
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -402,7 +417,7 @@ fn ports_of_the_server_can_feed_the_engine_and_hear_it_with_nothing_left_to_chec
     };
     let dir = scratch("ports");
     let out = dir.join("ports.json");
-    let o = run_on(
+    let (r, _) = run_clean(
         &server,
         &[
             "--channels",
@@ -416,13 +431,6 @@ fn ports_of_the_server_can_feed_the_engine_and_hear_it_with_nothing_left_to_chec
         ],
         &out,
     );
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status,
-        text(&o.stderr)
-    );
-    let r: Report = read_json(&out).expect("the report reads back");
     assert_eq!(r.totals.callbacks.output, cycles(5.0, 48_000, 512));
     assert_eq!(r.totals.callbacks_touching_allocator, 0);
     // The dummy driver's capture ports carry no known signal.

@@ -71,7 +71,8 @@ pub fn collect(
                 total,
                 callbacks: collector.callbacks(),
             });
-            if finished || played >= plan.frames {
+            let ends_itself = started.stream.ends_itself();
+            if finished || (!ends_itself && played >= plan.frames) {
                 break None;
             }
             if let Some(why) = started.stream.failure() {

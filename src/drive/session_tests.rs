@@ -253,6 +253,10 @@ impl Stream for FakeStream {
         })
     }
 
+    fn ends_itself(&self) -> bool {
+        true
+    }
+
     fn finished(&self) -> bool {
         self.flags.finished.load(Ordering::Acquire)
     }

@@ -116,9 +116,15 @@ pub trait Stream {
     /// Why it cannot go on (the server shut down, a device disappeared or
     /// changed rate), once that has happened.
     fn failure(&self) -> Option<String>;
-    /// True once the stream has run every callback it was started for
-    /// (backends that stop on their own); the default, false, leaves the
-    /// end to the collector, which counts the frames played.
+    /// True when the stream runs a set number of callbacks and stops
+    /// calling the engine by itself (then [`finished`](Self::finished)
+    /// says when); false (the default) leaves the end to the collector,
+    /// which counts the frames played.
+    fn ends_itself(&self) -> bool {
+        false
+    }
+    /// True once a stream that [`ends_itself`](Self::ends_itself) has run
+    /// every callback it was started for.
     fn finished(&self) -> bool {
         false
     }

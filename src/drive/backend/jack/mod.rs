@@ -6,8 +6,8 @@
 //! A session: [`connect`] opens the three clients on a named server
 //! (whose rate and period the engine must be built for), then [`start`]
 //! registers nothing new, activates them, connects the ports and opens
-//! the measured window: `frames` of device time from the first cycle
-//! after every connection is made.
+//! the measured window: from the first cycle after every connection is
+//! made, for as many engine cycles as `frames` of device time take.
 //!
 //! The server is chosen with the `JACK_DEFAULT_SERVER` environment
 //! variable, the only way libjack's `jack_client_open` takes a name
@@ -202,8 +202,9 @@ impl Connection {
 const SETTLE_CYCLES: u32 = 4;
 
 /// Activates the clients, connects signal → engine → recorder (and the
-/// extra ports asked for), and opens the measured window of `frames`
-/// device frames. `signal` is what the signal client plays. Control side.
+/// extra ports asked for), and opens the measured window: `frames`
+/// device frames, run as ceil(frames / period) engine cycles (a cycle the
+/// server skips under load is not counted). `signal` is what the signal client plays. Control side.
 pub fn start(
     connection: Connection,
     callbacks: Callbacks,
@@ -311,7 +312,7 @@ pub fn start(
     let first = client
         .frame_time()
         .wrapping_add(SETTLE_CYCLES.saturating_mul(period));
-    window.open(first, frames);
+    window.open(first, frames.div_ceil(u64::from(period.max(1))));
 
     Ok(Started {
         stream: Box::new(JackStream {
@@ -371,6 +372,10 @@ impl Stream for JackStream {
 
     fn failure(&self) -> Option<String> {
         self.shared.failure(&self.server)
+    }
+
+    fn ends_itself(&self) -> bool {
+        true
     }
 
     fn finished(&self) -> bool {

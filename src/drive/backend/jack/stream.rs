@@ -12,9 +12,9 @@
 //! JACK runs connected clients in graph order within one cycle (signal,
 //! engine, recorder), so all three see the same cycle start time
 //! (`last_frame_time`); a shared [`Window`] turns it into device time
-//! from the first cycle after every port is connected, and ends the run
-//! after a set number of frames. Outside the window the engine writes
-//! silence and runs no callback.
+//! from the first cycle after every port is connected, and the engine
+//! ends the run after a set number of cycles. Before and after, the
+//! engine writes silence and runs no callback.
 //!
 //! On the process threads nothing allocates, locks or blocks: port
 //! buffers are JACK's, queues are pre-allocated, and every figure the
@@ -42,26 +42,30 @@ const ENGINE: usize = 0;
 const SIGNAL: usize = 1;
 const RECORDER: usize = 2;
 
-/// When the measured run starts and how long it lasts, in JACK frame
-/// time; shared by the three clients' process threads.
+/// When the measured run starts, in JACK frame time, and how many engine
+/// cycles it lasts; shared by the three clients' process threads.
+///
+/// The end is a number of cycles, not of frames: a server that skips a
+/// cycle under load (the dummy driver does, woken late) skips it for
+/// every client, and the run still makes the callbacks it was asked for.
 #[derive(Debug, Default)]
 pub(crate) struct Window {
     armed: AtomicBool,
     first: AtomicU32,
-    frames: AtomicU64,
+    cycles: AtomicU64,
 }
 
 impl Window {
-    /// Opens the window at JACK frame `first` for `frames` frames.
+    /// Opens the window at JACK frame `first` for `cycles` engine cycles.
     /// Control side, once every port is connected.
-    pub(crate) fn open(&self, first: u32, frames: u64) {
+    pub(crate) fn open(&self, first: u32, cycles: u64) {
         self.first.store(first, Ordering::Relaxed);
-        self.frames.store(frames, Ordering::Relaxed);
+        self.cycles.store(cycles, Ordering::Relaxed);
         self.armed.store(true, Ordering::Release);
     }
 
-    /// The device time of a cycle starting at JACK frame `t`, if inside
-    /// the window. Audio thread.
+    /// The device time of a cycle starting at JACK frame `t`, once the
+    /// window has opened. Audio thread.
     fn device_time(&self, t: u32) -> Option<u64> {
         if !self.armed.load(Ordering::Acquire) {
             return None;
@@ -70,16 +74,12 @@ impl Window {
         // which side of `first` the cycle is on for runs under 2^31
         // frames (12 hours at 48 kHz).
         let d = t.wrapping_sub(self.first.load(Ordering::Relaxed)) as i32;
-        let d = u64::try_from(d).ok()?;
-        (d < self.frames.load(Ordering::Relaxed)).then_some(d)
+        u64::try_from(d).ok()
     }
 
-    /// True once the window has opened and `t` is past its end.
-    fn is_over(&self, t: u32) -> bool {
-        self.armed.load(Ordering::Acquire) && {
-            let d = t.wrapping_sub(self.first.load(Ordering::Relaxed)) as i32;
-            u64::try_from(d).is_ok_and(|d| d >= self.frames.load(Ordering::Relaxed))
-        }
+    /// Engine cycles the run lasts.
+    fn cycles(&self) -> u64 {
+        self.cycles.load(Ordering::Relaxed)
     }
 }
 
@@ -332,17 +332,18 @@ impl ProcessHandler for EngineHandler {
             let rt = if thread_is_realtime() { 2 } else { 1 };
             self.shared.realtime.store(rt, Ordering::Relaxed);
         }
-        let frame = ps.last_frame_time();
-        let Some(t) = self.window.device_time(frame) else {
+        let Some(t) = self.window.device_time(ps.last_frame_time()) else {
             self.silence(ps);
-            if self.window.is_over(frame) {
-                self.shared.finished.store(true, Ordering::Release);
-            } else {
-                let idle = self.shared.idle_cycles.load(Ordering::Relaxed);
-                self.shared.idle_cycles.store(idle + 1, Ordering::Relaxed);
-            }
+            let idle = self.shared.idle_cycles.load(Ordering::Relaxed);
+            self.shared.idle_cycles.store(idle + 1, Ordering::Relaxed);
             return Control::Continue;
         };
+        // Each cycle in the window runs one input callback.
+        if self.index[0] >= self.window.cycles() {
+            self.silence(ps);
+            self.shared.finished.store(true, Ordering::Release);
+            return Control::Continue;
+        }
         let extra = measure_cycle(self.count, |inside| self.cycle(ps, t, inside));
         self.outside.publish(extra, &self.shared.outside[ENGINE]);
         Control::Continue
@@ -350,7 +351,7 @@ impl ProcessHandler for EngineHandler {
 }
 
 /// The signal client's process handler: the known signal on every port
-/// inside the window, silence outside it.
+/// once the window has opened, silence before.
 pub(crate) struct SignalHandler {
     pub(crate) outs: Vec<Port<AudioOut>>,
     pub(crate) signal: Signal,
@@ -391,7 +392,8 @@ impl ProcessHandler for SignalHandler {
 }
 
 /// The recorder client's process handler: queues what the engine played
-/// inside the window.
+/// once the window has opened (blocks past the engine's last cycle are
+/// never asked for, and dropped).
 pub(crate) struct RecordHandler {
     pub(crate) ins: [Port<AudioIn>; 2],
     pub(crate) blocks: BlockProducer,
