@@ -29,14 +29,6 @@ pub fn ended_early(run: &Run) -> Option<&str> {
         .and_then(|b| b.ended_early.as_deref())
 }
 
-fn calls(c: &crate::Counts) -> AllocatorCalls {
-    AllocatorCalls {
-        allocations: c.allocations,
-        deallocations: c.deallocations,
-        reallocations: c.reallocations,
-    }
-}
-
 /// A real device pair: the engine built for `rate`, checked by a
 /// checker when the harness feeds the input.
 struct Prepared {
@@ -269,12 +261,8 @@ fn finish(c: &RunConfig, channels: usize, rate: u32, period: u32, end: SessionEn
         idle_cycles: idle,
         measurements_lost,
         blocks_lost,
-        audio_thread_outside_callbacks: outside.map(|o| AllocatorCalls {
-            allocations: o.allocations,
-            deallocations: o.deallocations,
-            reallocations: o.reallocations,
-        }),
-        collector_thread: calls(&collector_calls),
+        audio_thread_outside_callbacks: outside.map(AllocatorCalls::from),
+        collector_thread: AllocatorCalls::from(&collector_calls),
         ended_early: ended_early.or(stop_error),
     });
     Run {

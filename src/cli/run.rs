@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use crate::alloc::trace::{SiteTable, symbolise, trace};
 use crate::alloc::{Counts, measure};
+use crate::drive::backend::OutsideCalls;
 use crate::drive::record::Record;
 use crate::drive::sim::{
     FrameSequence, IntegrityMode, Mode, Outcome, Progress, SimConfig, SimError, Simulation,
@@ -381,12 +382,9 @@ fn drive(simulation: &mut Simulation, shared: &Shared) -> Result<Driven, RunErro
     let mut inside = Counts::new();
     inside.merge(&outcome.input.stats.counts);
     inside.merge(&outcome.output.stats.counts);
-    let all = whole.stats.counts;
-    let outside = AllocatorCalls {
-        allocations: all.allocations.saturating_sub(inside.allocations),
-        deallocations: all.deallocations.saturating_sub(inside.deallocations),
-        reallocations: all.reallocations.saturating_sub(inside.reallocations),
-    };
+    let mut outside = OutsideCalls::default();
+    outside.add_cycle(&whole.stats.counts, &inside);
+    let outside = AllocatorCalls::from(outside);
     Ok(Driven {
         outcome,
         aggregator,

@@ -150,6 +150,26 @@ pub struct AllocatorCalls {
     pub reallocations: u64,
 }
 
+impl From<crate::drive::backend::OutsideCalls> for AllocatorCalls {
+    fn from(o: crate::drive::backend::OutsideCalls) -> AllocatorCalls {
+        AllocatorCalls {
+            allocations: o.allocations,
+            deallocations: o.deallocations,
+            reallocations: o.reallocations,
+        }
+    }
+}
+
+impl From<&crate::Counts> for AllocatorCalls {
+    fn from(c: &crate::Counts) -> AllocatorCalls {
+        AllocatorCalls {
+            allocations: c.allocations,
+            deallocations: c.deallocations,
+            reallocations: c.reallocations,
+        }
+    }
+}
+
 /// What was run. The driver or CLI fills it in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportConfig {
