@@ -209,22 +209,27 @@ fn latency_section(out: &mut String, page: &Page<'_>) {
         let plot = if b.is_empty() && a.is_empty() {
             Err(missing_histogram(&[page.before, page.after], kind))
         } else {
-            plots::latency_overlay(&[
-                Series {
-                    label: "before",
-                    color: BEFORE,
-                    data: &b[..],
-                },
-                Series {
-                    label: "after",
-                    color: AFTER,
-                    data: &a[..],
-                },
-            ])
+            plots::latency_overlay(&before_after(&b[..], &a[..]))
         };
         figure(out, &format!("{} callbacks", kind_name(kind)), plot);
     }
     out.push_str("</div>\n");
+}
+
+/// The two series of a before/after plot, in the page's colours.
+fn before_after<'a, T: ?Sized>(before: &'a T, after: &'a T) -> [Series<'a, T>; 2] {
+    [
+        Series {
+            label: "before",
+            color: BEFORE,
+            data: before,
+        },
+        Series {
+            label: "after",
+            color: AFTER,
+            data: after,
+        },
+    ]
 }
 
 fn touched(r: &Report) -> bool {
@@ -296,18 +301,7 @@ fn timeline_section(out: &mut String, page: &Page<'_>) {
                 Err("no timeline in these reports (written before timelines were added)".to_owned())
             }
         } else {
-            plots::timeline(&[
-                Series {
-                    label: "before",
-                    color: BEFORE,
-                    data: &b[..],
-                },
-                Series {
-                    label: "after",
-                    color: AFTER,
-                    data: &a[..],
-                },
-            ])
+            plots::timeline(&before_after(&b[..], &a[..]))
         };
         figure(out, &format!("{} callbacks", kind_name(kind)), plot);
     }
@@ -365,18 +359,7 @@ fn size_class_section(out: &mut String, page: &Page<'_>) {
     let plot = plots::grouped_bars(
         &labels,
         "requests per callback",
-        &[
-            Series {
-                label: "before",
-                color: BEFORE,
-                data: &bv[..],
-            },
-            Series {
-                label: "after",
-                color: AFTER,
-                data: &av[..],
-            },
-        ],
+        &before_after(&bv[..], &av[..]),
     );
     figure(out, "macOS size classes", plot);
 }
