@@ -12,7 +12,7 @@ use crate::scenario::{self, Scenario};
 /// The flags of `allocgate gate`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GateArgs {
-    /// Engine variant every scenario runs with: seed, prefix or fixed.
+    /// Engine variant every scenario runs with: seed, prefix, fixed or optimized.
     #[arg(long, value_name = "V", default_value = "fixed")]
     pub variant: String,
     /// Allocation sites to switch on over the variant's (comma-separated,

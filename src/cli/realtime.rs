@@ -52,6 +52,7 @@ fn prepare(c: &RunConfig, channels: usize, rate: u32, checked: bool) -> Result<P
     let checker = if c.integrity && checked {
         let mut checker = Checker::new(
             ConvolutionReference::default(),
+            config.renderer,
             Signal::new(c.seed),
             config.channels,
             rate,

@@ -169,7 +169,7 @@ pub fn sim_config(c: &RunConfig) -> SimConfig {
     };
     if let Some(s) = &c.scenario {
         return s
-            .sim_config(c.sites)
+            .sim_config(c.variant, c.sites)
             .with_mode(c.mode)
             .with_integrity(integrity);
     }

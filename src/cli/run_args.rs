@@ -17,7 +17,7 @@ use super::backend_args::{BackendArgs, BackendChoice};
 /// The flags of `allocgate run`, as typed. Their names are a contract.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// Engine variant: seed, prefix or fixed.
+    /// Engine variant: seed, prefix, fixed or optimized.
     #[arg(long, value_name = "V", default_value = "fixed")]
     pub variant: String,
     /// Allocation sites to switch on, on top of the variant's
@@ -200,12 +200,19 @@ pub fn variant_and_sites(
 ) -> Result<(Variant, SiteSet), UsageError> {
     let Some(variant) = Variant::from_name(variant) else {
         return Err(UsageError(format!(
-            "unknown variant '{variant}'; expected seed, prefix or fixed"
+            "unknown variant '{variant}'; expected seed, prefix, fixed or optimized"
         )));
     };
     let mut sites = variant.sites();
     for name in names.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
         match Site::from_name(name) {
+            Some(site) if variant.unsupported().contains(site) => {
+                return Err(UsageError(format!(
+                    "site '{name}' is not in the {} variant: it lives in the reference \
+                     renderer's per-convolver block step, which the spectral renderer does not have",
+                    variant.name()
+                )));
+            }
             Some(site) => sites = sites.with(site),
             None => {
                 let all: Vec<&str> = Site::ALL.iter().map(|s| s.name()).collect();
@@ -284,6 +291,7 @@ impl RunArgs {
         };
         let engine = EngineConfig::new(self.channels, self.rate)
             .with_sites(sites)
+            .with_renderer(variant.renderer())
             .with_convolution(!self.no_convolution);
         Ok(RunConfig {
             variant,
@@ -319,6 +327,7 @@ impl RunArgs {
             sites,
             engine: EngineConfig {
                 sites,
+                renderer: variant.renderer(),
                 ..c.engine.clone()
             },
             frames: c.devices.input.frames.max() as usize,

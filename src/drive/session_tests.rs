@@ -45,6 +45,7 @@ fn engine_and_checker() -> (Engine, Checker) {
     engine.control.activate(&preset).expect("kemar activates");
     let mut checker = Checker::new(
         ConvolutionReference::default(),
+        config.renderer,
         Signal::new(SEED),
         CHANNELS,
         RATE,

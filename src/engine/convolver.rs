@@ -43,6 +43,37 @@ impl FftPlans {
             inverse: planner.plan_fft_inverse(FFT_SIZE),
         }
     }
+
+    /// Scratch both transforms can use.
+    pub(crate) fn scratch_len(&self) -> usize {
+        self.forward
+            .get_scratch_len()
+            .max(self.inverse.get_scratch_len())
+    }
+
+    /// `FFT_SIZE` real samples (clobbered) to `BINS` bins.
+    pub(crate) fn forward(
+        &self,
+        time: &mut [f32],
+        spectrum: &mut [Complex32],
+        scratch: &mut [Complex32],
+    ) {
+        self.forward
+            .process_with_scratch(time, spectrum, scratch)
+            .expect("buffers were sized for this plan");
+    }
+
+    /// `BINS` bins (clobbered) to `FFT_SIZE` real samples, unnormalised.
+    pub(crate) fn inverse(
+        &self,
+        spectrum: &mut [Complex32],
+        time: &mut [f32],
+        scratch: &mut [Complex32],
+    ) {
+        self.inverse
+            .process_with_scratch(spectrum, time, scratch)
+            .expect("buffers were sized for this plan");
+    }
 }
 
 impl Default for FftPlans {

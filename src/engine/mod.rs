@@ -14,8 +14,11 @@
 //! - [`layout`]: input layouts and HeSuVi channel maps.
 //! - [`sites`]: the switchable allocation sites, variants, and each site's
 //!   expected counts.
+//! - [`spectral`], [`block_fifo`]: the `optimized` variant's renderer
+//!   (shared forward FFTs, frequency-domain mixing, any frame count).
 //! - [`synthetic`]: deterministic test signals and impulse responses.
 
+pub mod block_fifo;
 pub mod buffers;
 pub mod convolver;
 pub mod input;
@@ -27,6 +30,7 @@ pub mod renderer;
 pub mod ring;
 pub mod setup;
 pub mod sites;
+pub mod spectral;
 pub mod synthetic;
 
 pub use setup::{Engine, EngineConfig, MAX_FRAMES};

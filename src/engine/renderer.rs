@@ -6,11 +6,17 @@
 //! original: with N < 512 nothing is rendered and the stereo buffers keep
 //! stale samples. [`RendererSet::render`] returns how many frames it left
 //! unrendered, so the harness reports the defect instead of hiding it.
+//!
+//! A set is built for one [`RenderMode`]: the reference's per-speaker
+//! convolvers, or the `optimized` variant's [`SpectralMixer`] behind a
+//! [`BlockFifo`] (every frame rendered, [`FIFO_LATENCY`] frames late).
 
 use std::fmt;
 
+use crate::engine::block_fifo::{BlockFifo, FIFO_LATENCY};
 use crate::engine::buffers::Planar;
 use crate::engine::convolver::{BLOCK, Convolver, ConvolverError, FftPlans};
+use crate::engine::spectral::SpectralMixer;
 use crate::engine::layout::{HesuviMap, Layout, Speaker};
 use crate::engine::preset::{Preset, PresetError};
 use crate::engine::sites::SiteSet;
@@ -101,11 +107,44 @@ impl From<ConvolverError> for ActivateError {
     }
 }
 
+/// How a renderer set convolves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum RenderMode {
+    /// The reference: a [`Convolver`] per speaker and ear, whole blocks
+    /// only, no added latency.
+    #[default]
+    PerSpeaker,
+    /// The `optimized` variant: one forward FFT per input channel shared
+    /// by both ears, frequency-domain mixing, two inverse FFTs per block
+    /// ([`SpectralMixer`]), behind a [`BlockFifo`] so every frame is
+    /// rendered, [`FIFO_LATENCY`] frames late.
+    Spectral,
+}
+
+impl RenderMode {
+    /// Frames between a sample reaching the renderer and its rendering
+    /// being played: 0 for the reference, one block for the spectral
+    /// renderer.
+    pub const fn latency_frames(self) -> usize {
+        match self {
+            RenderMode::PerSpeaker => 0,
+            RenderMode::Spectral => FIFO_LATENCY,
+        }
+    }
+}
+
 /// The renderers built from one preset for one device layout.
 #[derive(Debug)]
 pub struct RendererSet {
     preset: String,
-    renderers: Vec<Renderer>,
+    speakers: Vec<Speaker>,
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    PerSpeaker(Vec<Renderer>),
+    Spectral(BlockFifo<SpectralMixer>),
 }
 
 impl RendererSet {
@@ -117,21 +156,62 @@ impl RendererSet {
         preset: &Preset,
         layout: &Layout,
         device_rate: u32,
+        mode: RenderMode,
         plans: &FftPlans,
     ) -> Result<RendererSet, ActivateError> {
-        let renderers = mapped_impulse_responses(preset, layout, device_rate)?
-            .into_iter()
-            .map(|(speaker, [left, right])| {
-                Ok(Renderer {
-                    speaker,
-                    left: Convolver::new(&left, plans)?,
-                    right: Convolver::new(&right, plans)?,
-                })
-            })
-            .collect::<Result<Vec<_>, ActivateError>>()?;
+        let (speakers, filters): (Vec<Speaker>, Vec<EarFilters>) =
+            mapped_impulse_responses(preset, layout, device_rate)?
+                .into_iter()
+                .unzip();
+        RendererSet::with_speakers(preset.name(), speakers, &filters, mode, plans)
+    }
+
+    /// A set from explicit (left, right) impulse responses, one pair per
+    /// speaker in the order they consume input channels (speakers named
+    /// `channel i`): for synthetic scaling runs past what a HeSuVi map
+    /// covers. Off the audio thread.
+    pub fn from_filters(
+        name: &str,
+        filters: &[EarFilters],
+        mode: RenderMode,
+        plans: &FftPlans,
+    ) -> Result<RendererSet, ActivateError> {
+        let speakers = (0..filters.len())
+            .map(|i| Speaker::Generic(u8::try_from(i).unwrap_or(u8::MAX)))
+            .collect();
+        RendererSet::with_speakers(name, speakers, filters, mode, plans)
+    }
+
+    fn with_speakers(
+        name: &str,
+        speakers: Vec<Speaker>,
+        filters: &[EarFilters],
+        mode: RenderMode,
+        plans: &FftPlans,
+    ) -> Result<RendererSet, ActivateError> {
+        let kind = match mode {
+            RenderMode::PerSpeaker => Kind::PerSpeaker(
+                filters
+                    .iter()
+                    .zip(&speakers)
+                    .map(|([left, right], &speaker)| {
+                        Ok(Renderer {
+                            speaker,
+                            left: Convolver::new(left, plans)?,
+                            right: Convolver::new(right, plans)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, ActivateError>>()?,
+            ),
+            RenderMode::Spectral => Kind::Spectral(BlockFifo::new(
+                SpectralMixer::new(filters, plans)?,
+                filters.len(),
+            )),
+        };
         Ok(RendererSet {
-            preset: preset.name().to_owned(),
-            renderers,
+            preset: name.to_owned(),
+            speakers,
+            kind,
         })
     }
 
@@ -140,34 +220,72 @@ impl RendererSet {
         &self.preset
     }
 
-    /// The renderers, in the order they consume input channels.
+    /// How the set convolves.
+    pub fn mode(&self) -> RenderMode {
+        match self.kind {
+            Kind::PerSpeaker(_) => RenderMode::PerSpeaker,
+            Kind::Spectral(_) => RenderMode::Spectral,
+        }
+    }
+
+    /// The speakers rendered, in the order they consume input channels.
+    pub fn speakers(&self) -> &[Speaker] {
+        &self.speakers
+    }
+
+    /// The per-speaker renderers, in the order they consume input
+    /// channels; empty for a [`RenderMode::Spectral`] set.
     pub fn renderers(&self) -> &[Renderer] {
-        &self.renderers
+        match &self.kind {
+            Kind::PerSpeaker(r) => r,
+            Kind::Spectral(_) => &[],
+        }
+    }
+
+    /// Partitions of the longest filter (P).
+    pub fn partitions(&self) -> usize {
+        match &self.kind {
+            Kind::PerSpeaker(r) => r
+                .iter()
+                .map(|r| r.left.partitions().max(r.right.partitions()))
+                .max()
+                .unwrap_or(0),
+            Kind::Spectral(f) => f.inner().partitions(),
+        }
     }
 
     /// Renderers that receive input on a device of `channels` channels:
     /// renderer `i` reads channel `i`, so only the first `channels` count.
     pub fn active(&self, channels: usize) -> usize {
-        self.renderers.len().min(channels)
+        self.speakers.len().min(channels)
     }
 
     /// Heap blocks freed when the boxed set is dropped: the box, the
-    /// preset name, the renderer vector, and every engine's buffers
-    /// ([`Convolver::heap_blocks`]).
+    /// preset name, the speaker list, and the renderers' own: per
+    /// speaker, the renderer vector and every engine's buffers
+    /// ([`Convolver::heap_blocks`]); spectral, the FIFO's and the mixer's
+    /// ([`SpectralMixer::heap_blocks`]).
     pub fn heap_blocks(&self) -> usize {
         1 + usize::from(self.preset.capacity() > 0)
-            + usize::from(self.renderers.capacity() > 0)
-            + self
-                .renderers
-                .iter()
-                .map(|r| r.left.heap_blocks() + r.right.heap_blocks())
-                .sum::<usize>()
+            + usize::from(self.speakers.capacity() > 0)
+            + match &self.kind {
+                Kind::PerSpeaker(renderers) => {
+                    usize::from(renderers.capacity() > 0)
+                        + renderers
+                            .iter()
+                            .map(|r| r.left.heap_blocks() + r.right.heap_blocks())
+                            .sum::<usize>()
+                }
+                Kind::Spectral(f) => f.heap_blocks() + f.inner().heap_blocks(),
+            }
     }
 
     /// Renders `frames` frames of `channels` input channels into `left`
-    /// and `right`, one whole [`BLOCK`] at a time, and returns the frames
-    /// past the last whole block, which it leaves untouched. Audio thread:
-    /// allocates nothing unless `sites` says so.
+    /// and `right` and returns the frames it left unrendered. Per
+    /// speaker: one whole [`BLOCK`] at a time, leaving the frames past the
+    /// last whole block untouched. Spectral: every frame, through the
+    /// FIFO (0 unrendered). Audio thread: allocates nothing unless `sites`
+    /// says so.
     pub fn render(
         &mut self,
         input: &Planar,
@@ -177,13 +295,20 @@ impl RendererSet {
         right: &mut [f32],
         sites: SiteSet,
     ) -> usize {
+        let renderers = match &mut self.kind {
+            Kind::PerSpeaker(r) => r,
+            Kind::Spectral(fifo) => {
+                fifo.render(input, channels, frames, left, right);
+                return 0;
+            }
+        };
         let blocks = frames / BLOCK;
         for b in 0..blocks {
             let span = b * BLOCK..(b + 1) * BLOCK;
             let (l, r) = (&mut left[span.clone()], &mut right[span.clone()]);
             l.fill(0.0);
             r.fill(0.0);
-            for (i, renderer) in self.renderers.iter_mut().enumerate().take(channels) {
+            for (i, renderer) in renderers.iter_mut().enumerate().take(channels) {
                 let x = &input.channel(i)[span.clone()];
                 renderer.left.process_and_accumulate(x, l, sites);
                 renderer.right.process_and_accumulate(x, r, sites);

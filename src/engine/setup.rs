@@ -12,9 +12,9 @@ use crate::engine::layout::{Layout, MAX_CHANNELS};
 use crate::engine::output::OutputCallback;
 use crate::engine::preset::Preset;
 use crate::engine::publish::{self, Publisher};
-use crate::engine::renderer::{ActivateError, RendererSet};
+use crate::engine::renderer::{ActivateError, EarFilters, RenderMode, RendererSet};
 use crate::engine::ring::{RING_BYTES, Ring};
-use crate::engine::sites::SiteSet;
+use crate::engine::sites::{SiteSet, Variant};
 
 /// Most frames a callback may ask for.
 pub const MAX_FRAMES: usize = 4096;
@@ -30,6 +30,9 @@ pub struct EngineConfig {
     pub sample_rate: u32,
     /// Switched-on allocation sites.
     pub sites: SiteSet,
+    /// How renderer sets convolve (the `optimized` variant's
+    /// [`RenderMode::Spectral`], or the reference's).
+    pub renderer: RenderMode,
     /// Convolution on at start (otherwise passthrough).
     pub convolution: bool,
     /// Ring capacity in bytes: [`RING_BYTES`] as the original; larger only
@@ -75,6 +78,7 @@ impl EngineConfig {
             channels,
             sample_rate,
             sites: SiteSet::EMPTY,
+            renderer: RenderMode::PerSpeaker,
             convolution: true,
             ring_bytes: RING_BYTES,
         }
@@ -84,6 +88,18 @@ impl EngineConfig {
     pub fn with_sites(mut self, sites: SiteSet) -> Self {
         self.sites = sites;
         self
+    }
+
+    /// The same with renderer sets built for `mode`.
+    pub fn with_renderer(mut self, mode: RenderMode) -> Self {
+        self.renderer = mode;
+        self
+    }
+
+    /// The same with `variant`'s sites plus `extra`, and its renderer.
+    pub fn with_variant(self, variant: Variant, extra: SiteSet) -> Self {
+        self.with_sites(variant.sites().union(extra))
+            .with_renderer(variant.renderer())
     }
 
     /// The same with convolution on or off.
@@ -148,6 +164,7 @@ impl Engine {
                 plans: FftPlans::new(),
                 layout: Layout::for_channels(config.channels),
                 sample_rate: config.sample_rate,
+                renderer: config.renderer,
                 convolution,
             },
         })
@@ -170,6 +187,7 @@ pub struct Control {
     plans: FftPlans,
     layout: Layout,
     sample_rate: u32,
+    renderer: RenderMode,
     convolution: Arc<AtomicBool>,
 }
 
@@ -190,15 +208,34 @@ impl Control {
     /// publishes them; the output callback adopts them at its next start.
     /// The set it replaces comes back here to be freed.
     pub fn activate(&mut self, preset: &Preset) -> Result<Activated, ActivateError> {
-        let set = RendererSet::build(preset, &self.layout, self.sample_rate, &self.plans)?;
+        let set = RendererSet::build(
+            preset,
+            &self.layout,
+            self.sample_rate,
+            self.renderer,
+            &self.plans,
+        )?;
+        self.publish(set)
+    }
+
+    /// Builds renderers from explicit (left, right) impulse responses at
+    /// the device rate, speaker `i` fed by input channel `i`, and
+    /// publishes them as [`activate`](Self::activate) does: a synthetic
+    /// preset of any speaker count, past what HeSuVi maps cover (scaling
+    /// runs). Off the audio thread.
+    pub fn activate_filters(
+        &mut self,
+        name: &str,
+        filters: &[EarFilters],
+    ) -> Result<Activated, ActivateError> {
+        let set = RendererSet::from_filters(name, filters, self.renderer, &self.plans)?;
+        self.publish(set)
+    }
+
+    fn publish(&mut self, set: RendererSet) -> Result<Activated, ActivateError> {
         let activated = Activated {
-            renderers: set.renderers().len(),
-            partitions: set
-                .renderers()
-                .iter()
-                .map(|r| r.left().partitions().max(r.right().partitions()))
-                .max()
-                .unwrap_or(0),
+            renderers: set.speakers().len(),
+            partitions: set.partitions(),
             heap_blocks: set.heap_blocks(),
         };
         self.publisher

@@ -194,7 +194,7 @@ impl GateOutcome {
 /// Runs one scenario with `gate`'s sites on this thread, checking every
 /// callback against the formulas as it goes.
 pub fn run_scenario(scenario: &Scenario, gate: &GateConfig) -> Result<ScenarioResult, SimError> {
-    let mut config = scenario.sim_config(gate.sites);
+    let mut config = scenario.sim_config(gate.variant, gate.sites);
     if !gate.integrity {
         config.integrity = IntegrityMode::Off;
     }

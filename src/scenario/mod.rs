@@ -25,7 +25,7 @@ pub use defaults::{DEFAULT_SCENARIOS, defaults};
 pub use validate::{MAX_SECONDS, synthetic_preset};
 
 use crate::drive::sim::SimConfig;
-use crate::engine::sites::SiteSet;
+use crate::engine::sites::{SiteSet, Variant};
 
 /// A validated scenario.
 #[derive(Debug, Clone)]
@@ -43,10 +43,11 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// The run with `sites` switched on.
-    pub fn sim_config(&self, sites: SiteSet) -> SimConfig {
+    /// The run with `sites` switched on and `variant`'s renderer.
+    pub fn sim_config(&self, variant: Variant, sites: SiteSet) -> SimConfig {
         let mut c = self.config.clone();
         c.engine.sites = sites;
+        c.engine.renderer = variant.renderer();
         c
     }
 }

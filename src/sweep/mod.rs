@@ -91,6 +91,7 @@ impl SweepSpec {
             sites,
             engine: EngineConfig::new(channels, rate)
                 .with_sites(sites)
+                .with_renderer(variant.renderer())
                 .with_convolution(true),
             frames,
             seconds: self.seconds,

@@ -189,6 +189,7 @@ impl Simulation {
             IntegrityMode::Off => None,
             IntegrityMode::Check(reference) => Some(Checker::new(
                 reference,
+                config.engine.renderer,
                 signal,
                 channels,
                 config.engine.sample_rate,

@@ -23,6 +23,16 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Each frame's contribution to the hash input: `frame × FRAME_STEP`.
+const FRAME_STEP: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// The top 24 bits of `h`, centred and scaled to ±[`AMPLITUDE`]: exact.
+#[inline]
+fn scaled(h: u64) -> f32 {
+    let bits = (h >> 40) as i32 - (1 << 23);
+    bits as f32 * (AMPLITUDE / (1 << 23) as f32)
+}
+
 impl Signal {
     /// The signal for `seed`.
     pub fn new(seed: u64) -> Signal {
@@ -34,20 +44,26 @@ impl Signal {
     /// Sample of `channel` at input device frame `frame`.
     #[inline]
     pub fn sample(&self, channel: usize, frame: u64) -> f32 {
-        let h = mix(self.key
-            ^ frame.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            ^ (channel as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
-        // 24 random bits: exactly representable.
-        let bits = (h >> 40) as i32 - (1 << 23);
-        bits as f32 * (AMPLITUDE / (1 << 23) as f32)
+        scaled(mix(
+            self.channel_key(channel) ^ frame.wrapping_mul(FRAME_STEP)
+        ))
+    }
+
+    fn channel_key(&self, channel: usize) -> u64 {
+        self.key ^ (channel as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03)
     }
 
     /// Writes frames `start..start + frames` of every channel of `device`
-    /// into its first `frames` samples. Never allocates.
+    /// into its first `frames` samples: [`sample`](Self::sample) for each,
+    /// with the frame's product stepped by addition instead of multiplied
+    /// out. Never allocates.
     pub fn fill(&self, start: u64, frames: usize, device: &mut OwnedBufferList) {
         for (c, channel) in device.channels_mut(frames).enumerate() {
-            for (i, x) in channel.iter_mut().enumerate() {
-                *x = self.sample(c, start + i as u64);
+            let key = self.channel_key(c);
+            let mut step = start.wrapping_mul(FRAME_STEP);
+            for x in channel.iter_mut() {
+                *x = scaled(mix(key ^ step));
+                step = step.wrapping_add(FRAME_STEP);
             }
         }
     }

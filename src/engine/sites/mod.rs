@@ -17,6 +17,8 @@ pub use temporaries::{
 
 use std::fmt;
 
+use crate::engine::renderer::RenderMode;
+
 /// Which callback a site lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CallbackKind {
@@ -186,6 +188,11 @@ impl SiteSet {
         SiteSet(bits)
     }
 
+    /// The sites of both sets.
+    pub const fn union(self, other: SiteSet) -> SiteSet {
+        SiteSet(self.0 | other.0)
+    }
+
     /// This set with `site` added.
     pub const fn with(self, site: Site) -> SiteSet {
         SiteSet(self.0 | site.bit())
@@ -234,11 +241,20 @@ pub enum Variant {
     /// Allocation-free: the seed's steps 1–4 and the original's fix, without
     /// its free on the audio thread.
     Fixed,
+    /// Allocation-free and faster: `fixed` with the spectral renderer
+    /// ([`RenderMode::Spectral`]: shared forward FFTs, frequency-domain
+    /// mixing, every frame rendered one block late).
+    Optimized,
 }
 
 impl Variant {
     /// Every variant.
-    pub const ALL: [Variant; 3] = [Variant::Seed, Variant::Prefix, Variant::Fixed];
+    pub const ALL: [Variant; 4] = [
+        Variant::Seed,
+        Variant::Prefix,
+        Variant::Fixed,
+        Variant::Optimized,
+    ];
 
     /// The variant's sites.
     pub const fn sites(self) -> SiteSet {
@@ -247,7 +263,25 @@ impl Variant {
             Variant::Prefix => {
                 SiteSet::of(&[Site::ScaleArray, Site::RendererSnapshot, Site::DebugPrint])
             }
-            Variant::Fixed => SiteSet::EMPTY,
+            Variant::Fixed | Variant::Optimized => SiteSet::EMPTY,
+        }
+    }
+
+    /// How the variant's renderer sets convolve.
+    pub const fn renderer(self) -> RenderMode {
+        match self {
+            Variant::Optimized => RenderMode::Spectral,
+            _ => RenderMode::PerSpeaker,
+        }
+    }
+
+    /// Sites that live where this variant has no code: the spectral
+    /// renderer has no per-convolver block step, so no scale arrays and
+    /// no debug line.
+    pub const fn unsupported(self) -> SiteSet {
+        match self.renderer() {
+            RenderMode::Spectral => SiteSet::of(&[Site::ScaleArray, Site::DebugPrint]),
+            RenderMode::PerSpeaker => SiteSet::EMPTY,
         }
     }
 
@@ -257,6 +291,7 @@ impl Variant {
             Variant::Seed => "seed",
             Variant::Prefix => "prefix",
             Variant::Fixed => "fixed",
+            Variant::Optimized => "optimized",
         }
     }
 
@@ -293,5 +328,15 @@ mod tests {
             "scale-array,renderer-snapshot,debug-print"
         );
         assert!(Variant::Fixed.sites().is_empty());
+        assert!(Variant::Optimized.sites().is_empty());
+        assert_eq!(Variant::Optimized.renderer(), RenderMode::Spectral);
+        assert_eq!(
+            Variant::Optimized.unsupported().to_string(),
+            "scale-array,debug-print"
+        );
+        for v in [Variant::Seed, Variant::Prefix, Variant::Fixed] {
+            assert_eq!(v.renderer(), RenderMode::PerSpeaker);
+            assert!(v.unsupported().is_empty());
+        }
     }
 }

@@ -35,7 +35,7 @@ use crate::engine::input::InputReport;
 use crate::engine::output::OutputReport;
 use crate::engine::preset::Preset;
 use crate::engine::publish::PENDING_SETS;
-use crate::engine::renderer::ActivateError;
+use crate::engine::renderer::{ActivateError, RenderMode};
 
 /// Whether and how a run checks its output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -213,10 +213,12 @@ pub struct Checker {
 
 impl Checker {
     /// A checker for an engine of `channels` channels at `sample_rate`
-    /// with a ring of `ring_bytes`, fed `signal`, convolution on or off at
-    /// the start. Allocates everything it needs.
+    /// with a ring of `ring_bytes`, renderer sets built for `mode`, fed
+    /// `signal`, convolution on or off at the start. Allocates everything
+    /// it needs.
     pub fn new(
         reference: ConvolutionReference,
+        mode: RenderMode,
         signal: Signal,
         channels: usize,
         sample_rate: u32,
@@ -233,7 +235,7 @@ impl Checker {
             right_channel: if channels >= 2 { 1 } else { 0 },
             ring: ShadowRing::with_capacity(cuts),
             read: ReadStream::with_capacity(cuts),
-            builder: Builder::new(reference, channels, sample_rate),
+            builder: Builder::new(reference, mode, channels, sample_rate),
             pending: VecDeque::with_capacity(PENDING_SETS + 1),
             current: None,
             convolution,
@@ -358,7 +360,11 @@ impl Checker {
         let mut tolerance = 0.0;
         match self.current.as_mut().filter(|_| self.convolution) {
             Some(reference) => {
-                let rendered = frames / BLOCK * BLOCK;
+                let rendered = if reference.streaming() {
+                    frames
+                } else {
+                    frames / BLOCK * BLOCK
+                };
                 let active = reference.active(c);
                 let mut whole = true;
                 for n in 0..rendered {

@@ -1,27 +1,29 @@
 //! What convolution should have produced: the same input blocks through
 //! the same filters, rendered apart from the engine.
 
+use crate::engine::block_fifo::{BlockFifo, BlockRender};
 use crate::engine::buffers::Planar;
 use crate::engine::convolver::{BLOCK, FftPlans};
 use crate::engine::layout::Layout;
 use crate::engine::preset::Preset;
-use crate::engine::renderer::{ActivateError, RendererSet, mapped_impulse_responses};
+use crate::engine::renderer::{ActivateError, RenderMode, RendererSet, mapped_impulse_responses};
 use crate::engine::sites::SiteSet;
 
 /// How the checker computes the expected output of convolution.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum ConvolutionReference {
-    /// A fresh renderer set built from the same preset, fed the same
-    /// blocks: the engine's own partitioned convolution, so the output
-    /// must match bit for bit. Fast (it doubles the rendering work); it
+    /// A fresh renderer set built from the same preset for the same
+    /// [`RenderMode`], fed the same blocks: the engine's own partitioned
+    /// convolution, so the output must match bit for bit. Fast (it doubles the rendering work); it
     /// checks everything around the convolver (ring, interleaving, block
     /// alignment, adoption of sets), not the convolver itself, which the
     /// engine's tests hold to direct convolution.
     #[default]
     Partitioned,
     /// Direct time-domain convolution in `f64` with the preset's impulse
-    /// responses: independent of the engine's code, matched within
-    /// [`DIRECT_TOLERANCE`]. Costs taps × 2 multiply-adds per renderer
+    /// responses (for the spectral renderer, behind the same one-block
+    /// FIFO, so one block late): independent of the engine's convolution
+    /// code, matched within [`DIRECT_TOLERANCE`]. Costs taps × 2 multiply-adds per renderer
     /// and frame.
     Direct,
 }
@@ -39,21 +41,30 @@ pub const DIRECT_TOLERANCE: f32 = 1e-6;
 pub(super) enum Reference {
     Partitioned(Box<RendererSet>),
     Direct(Direct),
+    /// Direct convolution with the spectral renderer's timing.
+    DirectFifo(Box<BlockFifo<Direct>>),
 }
 
 /// Builds references the way the engine's control side builds sets.
 #[derive(Debug)]
 pub(super) struct Builder {
     kind: ConvolutionReference,
+    mode: RenderMode,
     layout: Layout,
     sample_rate: u32,
     plans: FftPlans,
 }
 
 impl Builder {
-    pub(super) fn new(kind: ConvolutionReference, channels: usize, sample_rate: u32) -> Builder {
+    pub(super) fn new(
+        kind: ConvolutionReference,
+        mode: RenderMode,
+        channels: usize,
+        sample_rate: u32,
+    ) -> Builder {
         Builder {
             kind,
+            mode,
             layout: Layout::for_channels(channels),
             sample_rate,
             plans: FftPlans::new(),
@@ -62,11 +73,24 @@ impl Builder {
 
     pub(super) fn build(&self, preset: &Preset) -> Result<Reference, ActivateError> {
         Ok(match self.kind {
-            ConvolutionReference::Partitioned => Reference::Partitioned(Box::new(
-                RendererSet::build(preset, &self.layout, self.sample_rate, &self.plans)?,
-            )),
+            ConvolutionReference::Partitioned => {
+                Reference::Partitioned(Box::new(RendererSet::build(
+                    preset,
+                    &self.layout,
+                    self.sample_rate,
+                    self.mode,
+                    &self.plans,
+                )?))
+            }
             ConvolutionReference::Direct => {
-                Reference::Direct(Direct::new(preset, &self.layout, self.sample_rate)?)
+                let direct = Direct::new(preset, &self.layout, self.sample_rate)?;
+                match self.mode {
+                    RenderMode::PerSpeaker => Reference::Direct(direct),
+                    RenderMode::Spectral => {
+                        let channels = direct.filters.len();
+                        Reference::DirectFifo(Box::new(BlockFifo::new(direct, channels)))
+                    }
+                }
             }
         })
     }
@@ -78,6 +102,17 @@ impl Reference {
         match self {
             Reference::Partitioned(set) => set.active(channels),
             Reference::Direct(d) => d.filters.len().min(channels),
+            Reference::DirectFifo(f) => f.inner().filters.len().min(channels),
+        }
+    }
+
+    /// True when every frame is rendered (through a FIFO), not only
+    /// whole blocks.
+    pub(super) fn streaming(&self) -> bool {
+        match self {
+            Reference::Partitioned(set) => set.mode() == RenderMode::Spectral,
+            Reference::Direct(_) => false,
+            Reference::DirectFifo(_) => true,
         }
     }
 
@@ -91,12 +126,14 @@ impl Reference {
         match self {
             Reference::Partitioned(_) => 0.0,
             Reference::Direct(d) => d.tolerance(channels),
+            Reference::DirectFifo(f) => f.inner().tolerance(channels),
         }
     }
 
-    /// Renders the whole blocks of `frames` frames of the first
-    /// `channels` planar channels into `left` and `right`, leaving the
-    /// frames past the last whole block untouched, as the engine does.
+    /// Renders `frames` frames of the first `channels` planar channels
+    /// into `left` and `right` as the engine does: whole blocks only,
+    /// leaving the frames past the last one untouched, or, when
+    /// [`streaming`](Self::streaming), every frame.
     pub(super) fn render(
         &mut self,
         input: &Planar,
@@ -110,7 +147,14 @@ impl Reference {
                 set.render(input, channels, frames, left, right, SiteSet::EMPTY);
             }
             Reference::Direct(d) => d.render(input, channels, frames, left, right),
+            Reference::DirectFifo(f) => f.render(input, channels, frames, left, right),
         }
+    }
+}
+
+impl BlockRender for Direct {
+    fn render_block(&mut self, input: &Planar, channels: usize, left: &mut [f32], right: &mut [f32]) {
+        self.render(input, channels, BLOCK, left, right);
     }
 }
 

@@ -1,0 +1,423 @@
+//! What the engine's callbacks cost, variant against variant, and what
+//! measuring them costs.
+//!
+//! ```text
+//! cargo bench --bench callback              # everything (about 3 minutes)
+//! cargo bench --bench callback -- callback/ # the variants only
+//! cargo bench --bench callback -- scaling/  # the scaling tables only
+//! ```
+//!
+//! - `callback/{input,output}/VARIANT`: one callback at 7.1, 48 kHz, 512
+//!   frames, embedded KEMAR preset, steady state (each output callback
+//!   preceded by an untimed input callback, so the ring always has its
+//!   block). Every sample of a variant is followed by a sample of `fixed`
+//!   of the same length, and the tables print the median of the
+//!   per-sample ratios: side by side, not minutes apart.
+//! - `callback/measured_output/VARIANT`: the same output callback through
+//!   the harness's own wrapper (`allocgate::drive::callback::output`:
+//!   measured scope, site tag, timing, record), each sample followed by
+//!   one of the bare callback: the harness's share of a callback.
+//! - `scaling/channels/VARIANT/C`, `scaling/partitions/VARIANT/P`,
+//!   `scaling/frames/VARIANT/N`: the output callback against speakers
+//!   (synthetic filters, one speaker per channel), filter length in
+//!   512-tap partitions, and frames per callback; the tables print the
+//!   cost per unit and a least-squares line through the points.
+//!
+//! Before it is timed, each engine's steady state is measured with
+//! allocgate's counting allocator: no allocator call for `fixed` and
+//! `optimized`, some for `seed` and `prefix`.
+
+use std::hint::black_box;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use allocgate::drive::callback::{Slot, output as measured_output, period_ns};
+use allocgate::engine::buffers::{BufferList, OwnedBufferList};
+use allocgate::engine::preset::Preset;
+use allocgate::engine::renderer::EarFilters;
+use allocgate::engine::sites::{SiteSet, Variant};
+use allocgate::engine::{Engine, EngineConfig, MAX_FRAMES, synthetic};
+use allocgate::{CountingAlloc, measure};
+use criterion::{BenchmarkId, Criterion};
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc::system();
+
+const RATE: u32 = 48_000;
+
+/// An engine with its device buffers, running callbacks in lockstep.
+struct Bench {
+    engine: Engine,
+    channels: usize,
+    source: OwnedBufferList,
+    out: OwnedBufferList,
+    frames: usize,
+    index: u64,
+}
+
+/// What an engine renders.
+enum Filters<'a> {
+    Preset(&'a Preset),
+    Synthetic(&'a [EarFilters]),
+}
+
+impl Bench {
+    fn new(variant: Variant, channels: usize, frames: usize, filters: Filters<'_>) -> Bench {
+        let config = EngineConfig::new(channels, RATE).with_variant(variant, SiteSet::EMPTY);
+        let mut engine = Engine::new(&config).expect("a valid configuration");
+        match filters {
+            Filters::Preset(p) => engine.control.activate(p),
+            Filters::Synthetic(f) => engine.control.activate_filters("synthetic", f),
+        }
+        .expect("renderers build");
+        let mut source = OwnedBufferList::new(channels, MAX_FRAMES);
+        for (c, ch) in source.channels_mut(MAX_FRAMES).enumerate() {
+            ch.copy_from_slice(&synthetic::noise(MAX_FRAMES, c as u64 + 1));
+            ch.iter_mut().for_each(|x| *x *= 0.5);
+        }
+        let mut b = Bench {
+            engine,
+            channels,
+            source,
+            out: OwnedBufferList::new(2, MAX_FRAMES),
+            frames,
+            index: 0,
+        };
+        // Past buffering, every set adopted, every lazy path taken; then
+        // the steady state must not touch the allocator.
+        for _ in 0..8 {
+            b.input();
+            b.output();
+        }
+        let m = measure(|| {
+            for _ in 0..4 {
+                b.input();
+                b.output();
+            }
+        });
+        let calls = m.stats.counts.calls();
+        assert_eq!(
+            calls == 0,
+            variant.sites().is_empty(),
+            "{} at {channels} channels: {calls} allocator calls in 4 callback pairs; \
+             allocation-free variants make none, the others some",
+            variant.name()
+        );
+        b
+    }
+
+    fn input(&mut self) {
+        let (source, channels, frames) = (&self.source, self.channels, self.frames);
+        self.engine
+            .input
+            .process(frames, |list: &mut BufferList<'_>| {
+                for c in 0..channels {
+                    let Some(dst) = list.channel_mut(c) else {
+                        return false;
+                    };
+                    dst[..frames].copy_from_slice(source.channel(c, frames));
+                }
+                true
+            });
+    }
+
+    fn output(&mut self) {
+        let mut view = self.out.view();
+        view.set_frames(self.frames);
+        black_box(self.engine.output.process(&mut view, self.frames));
+    }
+
+    fn measured_output(&mut self) {
+        let slot = Slot {
+            index: self.index,
+            device_time: self.index * self.frames as u64,
+            frames: self.frames as u32,
+            period_ns: period_ns(self.frames as u32, RATE),
+            warm_up: false,
+        };
+        self.index += 1;
+        let mut view = self.out.view();
+        view.set_frames(self.frames);
+        black_box(measured_output(
+            &mut self.engine.output,
+            true,
+            slot,
+            &mut view,
+        ));
+    }
+
+    /// `iters` output callbacks, each after an untimed input callback.
+    fn time_outputs(&mut self, iters: u64, measured: bool) -> Duration {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            self.input();
+            let start = Instant::now();
+            if measured {
+                self.measured_output();
+            } else {
+                self.output();
+            }
+            total += start.elapsed();
+        }
+        total
+    }
+
+    /// `iters` input callbacks, the ring drained by an untimed output
+    /// callback after each.
+    fn time_inputs(&mut self, iters: u64) -> Duration {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            let start = Instant::now();
+            self.input();
+            total += start.elapsed();
+            self.output();
+        }
+        total
+    }
+}
+
+/// Per case: per sample, ns per iteration of the case and of its
+/// comparison, timed right after it.
+type Samples = Vec<(String, Vec<(f64, f64)>)>;
+static PAIRS: Mutex<Samples> = Mutex::new(Vec::new());
+/// Per case: per sample, ns per iteration.
+static SINGLES: Mutex<Samples> = Mutex::new(Vec::new());
+
+fn ns(d: Duration, iters: u64) -> f64 {
+    d.as_nanos() as f64 / iters as f64
+}
+
+fn record(table: &Mutex<Samples>, case: &str, sample: (f64, f64)) {
+    let mut rows = table.lock().unwrap();
+    match rows.iter_mut().find(|r| r.0 == case) {
+        Some(r) => r.1.push(sample),
+        None => rows.push((case.to_owned(), vec![sample])),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn callbacks(c: &mut Criterion, kemar: &Preset) {
+    let mut g = c.benchmark_group("callback");
+    let mut fixed = Bench::new(Variant::Fixed, 8, 512, Filters::Preset(kemar));
+    for variant in Variant::ALL {
+        let mut b = Bench::new(variant, 8, 512, Filters::Preset(kemar));
+        let name = variant.name();
+        g.bench_function(BenchmarkId::new("output", name), |bencher| {
+            bencher.iter_custom(|iters| {
+                let own = b.time_outputs(iters, false);
+                let reference = fixed.time_outputs(iters, false);
+                record(
+                    &PAIRS,
+                    &format!("output/{name}"),
+                    (ns(own, iters), ns(reference, iters)),
+                );
+                own
+            })
+        });
+        g.bench_function(BenchmarkId::new("input", name), |bencher| {
+            bencher.iter_custom(|iters| {
+                let own = b.time_inputs(iters);
+                let reference = fixed.time_inputs(iters);
+                record(
+                    &PAIRS,
+                    &format!("input/{name}"),
+                    (ns(own, iters), ns(reference, iters)),
+                );
+                own
+            })
+        });
+        g.bench_function(BenchmarkId::new("measured_output", name), |bencher| {
+            bencher.iter_custom(|iters| {
+                let own = b.time_outputs(iters, true);
+                let bare = b.time_outputs(iters, false);
+                record(
+                    &PAIRS,
+                    &format!("measured_output/{name}"),
+                    (ns(own, iters), ns(bare, iters)),
+                );
+                own
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Synthetic filters: `speakers` pairs of `taps` taps.
+fn synthetic_filters(speakers: usize, taps: usize) -> Vec<EarFilters> {
+    (0..speakers)
+        .map(|s| {
+            [
+                synthetic::decaying_noise(taps, 2 * s as u64 + 1),
+                synthetic::decaying_noise(taps, 2 * s as u64 + 2),
+            ]
+        })
+        .collect()
+}
+
+const SCALED: [Variant; 2] = [Variant::Fixed, Variant::Optimized];
+const CHANNELS: [usize; 5] = [2, 6, 8, 12, 16];
+const PARTITIONS: [usize; 6] = [1, 2, 4, 8, 12, 16];
+const FRAMES: [usize; 6] = [64, 128, 256, 512, 1024, 2048];
+/// The KEMAR filters' length: 558 taps, 2 partitions.
+const KEMAR_TAPS: usize = 558;
+
+fn scaling_case(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    axis: &str,
+    variant: Variant,
+    x: usize,
+    mut b: Bench,
+) {
+    let case = format!("{axis}/{}/{x}", variant.name());
+    g.bench_function(BenchmarkId::new(format!("{axis}/{}", variant.name()), x), |bencher| {
+        bencher.iter_custom(|iters| {
+            let own = b.time_outputs(iters, false);
+            record(&SINGLES, &case, (ns(own, iters), 0.0));
+            own
+        })
+    });
+}
+
+fn scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling");
+    g.warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .sample_size(20);
+    for variant in SCALED {
+        for ch in CHANNELS {
+            let f = synthetic_filters(ch, KEMAR_TAPS);
+            let b = Bench::new(variant, ch, 512, Filters::Synthetic(&f));
+            scaling_case(&mut g, "channels", variant, ch, b);
+        }
+        for p in PARTITIONS {
+            let f = synthetic_filters(8, p * 512);
+            let b = Bench::new(variant, 8, 512, Filters::Synthetic(&f));
+            scaling_case(&mut g, "partitions", variant, p, b);
+        }
+        for n in FRAMES {
+            let f = synthetic_filters(8, KEMAR_TAPS);
+            let b = Bench::new(variant, 8, n, Filters::Synthetic(&f));
+            scaling_case(&mut g, "frames", variant, n, b);
+        }
+    }
+    g.finish();
+}
+
+fn print_callback_tables() {
+    let rows = PAIRS.lock().unwrap();
+    if rows.is_empty() {
+        return;
+    }
+    println!(
+        "\n| callback, 7.1, 48 kHz / 512, KEMAR | µs (median) | fixed, interleaved (µs) | fixed / this (median of per-sample ratios) |"
+    );
+    println!("|---|---:|---:|---:|");
+    for (case, samples) in rows.iter().filter(|r| !r.0.starts_with("measured")) {
+        let own = median(samples.iter().map(|s| s.0).collect()) / 1e3;
+        let fixed = median(samples.iter().map(|s| s.1).collect()) / 1e3;
+        let speedup = median(samples.iter().map(|s| s.1 / s.0).collect());
+        println!("| {case} | {own:.2} | {fixed:.2} | {speedup:.2}× |");
+    }
+    println!(
+        "\n| output callback through the harness | measured (µs) | bare, interleaved (µs) | harness share of the measured callback |"
+    );
+    println!("|---|---:|---:|---:|");
+    for (case, samples) in rows.iter().filter(|r| r.0.starts_with("measured")) {
+        let own = median(samples.iter().map(|s| s.0).collect());
+        let bare = median(samples.iter().map(|s| s.1).collect());
+        let share = median(samples.iter().map(|s| (s.0 - s.1) / s.0).collect());
+        println!(
+            "| {case} | {:.2} | {:.2} | {:.2} % ({:.0} ns) |",
+            own / 1e3,
+            bare / 1e3,
+            share * 100.0,
+            own - bare
+        );
+    }
+}
+
+/// Least-squares line through `(x, y)`: slope, intercept, and the
+/// largest relative distance of a point from it.
+fn line(points: &[(f64, f64)]) -> (f64, f64, f64) {
+    let n = points.len() as f64;
+    let (sx, sy) = points
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+    let (mx, my) = (sx / n, sy / n);
+    let sxx: f64 = points.iter().map(|(x, _)| (x - mx) * (x - mx)).sum();
+    let sxy: f64 = points.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
+    let slope = sxy / sxx;
+    let intercept = my - slope * mx;
+    let worst = points
+        .iter()
+        .map(|(x, y)| ((slope * x + intercept) - y).abs() / y)
+        .fold(0.0, f64::max);
+    (slope, intercept, worst)
+}
+
+fn print_scaling_tables() {
+    let rows = SINGLES.lock().unwrap();
+    if rows.is_empty() {
+        return;
+    }
+    let cost = |axis: &str, v: Variant, x: usize| {
+        rows.iter()
+            .find(|r| r.0 == format!("{axis}/{}/{x}", v.name()))
+            .map(|r| median(r.1.iter().map(|s| s.0).collect()) / 1e3)
+    };
+    for (axis, xs, unit, what) in [
+        ("channels", &CHANNELS[..], "channel", "speakers (input channels), 558-tap synthetic filters, 512 frames"),
+        ("partitions", &PARTITIONS[..], "partition", "512-tap partitions per filter, 8 speakers, 512 frames"),
+        ("frames", &FRAMES[..], "frame", "frames per callback, 8 speakers, 558-tap synthetic filters"),
+    ] {
+        println!("\n{what}: output callback µs (median), and µs per {unit}");
+        print!("| {axis} |");
+        for v in SCALED {
+            print!(" {} µs | {} µs per {unit} |", v.name(), v.name());
+        }
+        println!();
+        println!("|---:|{}", "---:|---:|".repeat(SCALED.len()));
+        for &x in xs {
+            print!("| {x} |");
+            for v in SCALED {
+                match cost(axis, v, x) {
+                    Some(c) => print!(" {c:.2} | {:.3} |", c / x as f64),
+                    None => print!(" | |"),
+                }
+            }
+            println!();
+        }
+        for v in SCALED {
+            let points: Vec<(f64, f64)> = xs
+                .iter()
+                .filter_map(|&x| cost(axis, v, x).map(|c| (x as f64, c)))
+                .collect();
+            if points.len() >= 3 {
+                let (slope, intercept, worst) = line(&points);
+                println!(
+                    "{}: least squares {slope:.3} µs per {unit} + {intercept:.2} µs; every point within {:.1} % of the line",
+                    v.name(),
+                    worst * 100.0
+                );
+            }
+        }
+    }
+}
+
+fn main() {
+    allocgate::check_installed().expect("allocgate is the global allocator here");
+    let kemar = Preset::kemar();
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    callbacks(&mut c, &kemar);
+    scaling(&mut c);
+    c.final_summary();
+    print_callback_tables();
+    print_scaling_tables();
+}
