@@ -3,7 +3,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 
 use super::stats::Event;
-use super::thread_state::{self, counted};
+use super::thread_state::{counted, record_fast};
 
 /// A global allocator that counts the calls made inside measured scopes and
 /// passes every call on to the allocator it wraps.
@@ -69,10 +69,12 @@ impl<A> CountingAlloc<A> {
 }
 
 impl<A: GlobalAlloc> CountingAlloc<A> {
-    // The counted paths, out of line so the unarmed fast path stays a flag
-    // test and a tail call. `GUARD` is `guard_reentry` as a constant: read
-    // from the global allocator static, it folds at the call site, and the
-    // unguarded path can tail-call the wrapped allocator.
+    // The slow paths (permit, tracing, probe, re-entrancy guard), out of
+    // line so the fast path (no scope open, or plain counting) stays a mode
+    // test, a few counter updates and a tail call. `GUARD` is
+    // `guard_reentry` as a constant: read from the global allocator static,
+    // it folds at the call site, and the unguarded path can tail-call the
+    // wrapped allocator.
 
     #[cold]
     #[inline(never)]
@@ -132,7 +134,11 @@ impl<A: GlobalAlloc> CountingAlloc<A> {
 unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if thread_state::armed() {
+        let event = Event::Alloc {
+            size: layout.size(),
+            zeroed: false,
+        };
+        if !record_fast(self.guard_reentry, event) {
             // SAFETY: same contract as this method.
             return unsafe {
                 if self.guard_reentry {
@@ -148,7 +154,11 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if thread_state::armed() {
+        let event = Event::Alloc {
+            size: layout.size(),
+            zeroed: true,
+        };
+        if !record_fast(self.guard_reentry, event) {
             // SAFETY: same contract as this method.
             return unsafe {
                 if self.guard_reentry {
@@ -164,7 +174,10 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if thread_state::armed() {
+        let event = Event::Dealloc {
+            size: layout.size(),
+        };
+        if !record_fast(self.guard_reentry, event) {
             // SAFETY: same contract as this method.
             return unsafe {
                 if self.guard_reentry {
@@ -181,7 +194,11 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if thread_state::armed() {
+        let event = Event::Realloc {
+            old: layout.size(),
+            new: new_size,
+        };
+        if !record_fast(self.guard_reentry, event) {
             // SAFETY: same contract as this method.
             return unsafe {
                 if self.guard_reentry {

@@ -98,15 +98,36 @@ thread_local! {
     static STATE: ThreadState = const { ThreadState::new() };
 }
 
-/// The fast-path check: true when a call must be looked at more closely.
-/// One thread-local read.
+/// The fast path: one read of the mode byte decides what a call needs.
+///
+/// Returns true when the caller may forward the call to the wrapped
+/// allocator right away: no scope is open (nothing counted), or a scope is
+/// open in plain counting mode (no permit, no tracing) and no re-entrancy
+/// guard is needed, in which case the call has just been recorded. Returns
+/// false when [`counted`] must handle it (permit, tracing, probe, capture,
+/// re-entrancy guard), which is off the fast path.
 #[inline(always)]
-pub(crate) fn armed() -> bool {
+pub(crate) fn record_fast(guard_reentry: bool, event: Event) -> bool {
     // `try_with` cannot fail for a const-initialised key without destructor;
-    // it keeps the allocator free of panics all the same.
-    STATE
-        .try_with(|s| s.mode.get() != mode::IDLE)
-        .unwrap_or(false)
+    // it keeps the allocator free of panics all the same. Taking the address
+    // in a tiny closure keeps the path inlined, with one TLS address
+    // computation for the mode and the frame.
+    let Ok(state) = STATE.try_with(|s| s as *const ThreadState) else {
+        return true;
+    };
+    // SAFETY: a const-initialised thread-local without destructor lives as
+    // long as its thread, which outlives this call; only a shared reference
+    // is made, and mutation goes through `Cell`s and `with_frame`.
+    let s = unsafe { &*state };
+    let current = s.mode.get();
+    if current == mode::IDLE {
+        return true;
+    }
+    if current == mode::COUNTING && !guard_reentry {
+        s.with_frame(|f| f.apply(event, false));
+        return true;
+    }
+    false
 }
 
 /// Runs one allocator call and, when the current thread has a scope open,
