@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use realfft::num_complex::Complex32;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use rustfft::{Fft, FftPlanner};
 
 use crate::engine::sites::temporaries::{debug_print, scale_array};
 use crate::engine::sites::{Site, SiteSet};
@@ -32,23 +33,46 @@ pub const DEBUG_PRINT_STEPS: u64 = 2;
 pub struct FftPlans {
     forward: Arc<dyn RealToComplex<f32>>,
     inverse: Arc<dyn ComplexToReal<f32>>,
+    /// Complex transforms of [`FFT_SIZE`], for two real signals packed
+    /// into one ([`crate::engine::spectral`]).
+    complex_forward: Arc<dyn Fft<f32>>,
+    complex_inverse: Arc<dyn Fft<f32>>,
 }
 
 impl FftPlans {
-    /// Plans the two transforms of [`FFT_SIZE`].
+    /// Plans the real and complex transforms of [`FFT_SIZE`].
     pub fn new() -> Self {
         let mut planner = RealFftPlanner::<f32>::new();
+        let mut complex = FftPlanner::<f32>::new();
         FftPlans {
             forward: planner.plan_fft_forward(FFT_SIZE),
             inverse: planner.plan_fft_inverse(FFT_SIZE),
+            complex_forward: complex.plan_fft_forward(FFT_SIZE),
+            complex_inverse: complex.plan_fft_inverse(FFT_SIZE),
         }
     }
 
-    /// Scratch both transforms can use.
+    /// Scratch every transform can use.
     pub(crate) fn scratch_len(&self) -> usize {
-        self.forward
-            .get_scratch_len()
-            .max(self.inverse.get_scratch_len())
+        [
+            self.forward.get_scratch_len(),
+            self.inverse.get_scratch_len(),
+            self.complex_forward.get_inplace_scratch_len(),
+            self.complex_inverse.get_inplace_scratch_len(),
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
+    }
+
+    /// `FFT_SIZE` complex samples to their spectrum, in place.
+    pub(crate) fn complex_forward(&self, buffer: &mut [Complex32], scratch: &mut [Complex32]) {
+        self.complex_forward.process_with_scratch(buffer, scratch);
+    }
+
+    /// `FFT_SIZE` bins to complex samples, in place, unnormalised.
+    pub(crate) fn complex_inverse(&self, buffer: &mut [Complex32], scratch: &mut [Complex32]) {
+        self.complex_inverse.process_with_scratch(buffer, scratch);
     }
 
     /// `FFT_SIZE` real samples (clobbered) to `BINS` bins.
@@ -60,18 +84,6 @@ impl FftPlans {
     ) {
         self.forward
             .process_with_scratch(time, spectrum, scratch)
-            .expect("buffers were sized for this plan");
-    }
-
-    /// `BINS` bins (clobbered) to `FFT_SIZE` real samples, unnormalised.
-    pub(crate) fn inverse(
-        &self,
-        spectrum: &mut [Complex32],
-        time: &mut [f32],
-        scratch: &mut [Complex32],
-    ) {
-        self.inverse
-            .process_with_scratch(spectrum, time, scratch)
             .expect("buffers were sized for this plan");
     }
 }
