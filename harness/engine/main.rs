@@ -10,6 +10,7 @@ mod rig;
 
 mod baselines;
 mod cli;
+mod convolver_peer;
 mod gate;
 #[cfg(feature = "dhat-heap")]
 mod heap_profile;
