@@ -17,6 +17,7 @@ mod heap_profile;
 #[cfg(all(feature = "jack", target_os = "linux"))]
 mod jack;
 mod metrics;
+mod optimized;
 mod passthrough;
 mod rendering;
 mod simulated;

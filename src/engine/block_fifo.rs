@@ -69,9 +69,10 @@ impl<R: BlockRender> BlockFifo<R> {
     /// Feeds `frames` frames of the first `channels` channels of `input`
     /// (at most the FIFO's channel count) and writes `frames` frames of
     /// output into `left` and `right`, each [`FIFO_LATENCY`] frames behind
-    /// its input. Renders a block each time one fills, so a call renders
-    /// `(fill + frames) / BLOCK` blocks. Audio thread: allocates nothing
-    /// unless the inner renderer does.
+    /// its input. Renders a block each time one fills and returns how
+    /// many it rendered: `(fill + frames) / BLOCK`, `fill` being the
+    /// frames gathered before. Audio thread: allocates nothing unless the
+    /// inner renderer does.
     pub fn render(
         &mut self,
         input: &Planar,
@@ -79,9 +80,10 @@ impl<R: BlockRender> BlockFifo<R> {
         frames: usize,
         left: &mut [f32],
         right: &mut [f32],
-    ) {
+    ) -> usize {
         let channels = channels.min(self.channels);
         let mut done = 0;
+        let mut blocks = 0;
         while done < frames {
             let take = (frames - done).min(BLOCK - self.fill);
             let span = self.fill..self.fill + take;
@@ -97,8 +99,10 @@ impl<R: BlockRender> BlockFifo<R> {
                 self.inner
                     .render_block(&self.gathering, channels, &mut self.left, &mut self.right);
                 self.fill = 0;
+                blocks += 1;
             }
         }
+        blocks
     }
 }
 
@@ -174,8 +178,9 @@ mod tests {
         let mut fill = 0;
         for n in [100, 412, 1, 2048, 511, 1] {
             let before = fifo.inner().0;
-            fifo.render(&input, 1, n, &mut l, &mut r);
+            let blocks = fifo.render(&input, 1, n, &mut l, &mut r);
             assert_eq!(fifo.inner().0 - before, (fill + n) / BLOCK, "{n} frames");
+            assert_eq!(blocks, (fill + n) / BLOCK, "{n} frames: what it says it did");
             fill = (fill + n) % BLOCK;
         }
     }

@@ -184,7 +184,7 @@ impl OutputCallback {
             }
             match self.renderers.current_mut() {
                 Some(set) => {
-                    report.frames_unrendered = set.render(
+                    let rendered = set.render(
                         &self.planar,
                         mapped,
                         frames,
@@ -192,7 +192,8 @@ impl OutputCallback {
                         &mut self.right,
                         self.sites,
                     );
-                    report.rendered_blocks = frames / crate::engine::convolver::BLOCK;
+                    report.frames_unrendered = rendered.unrendered;
+                    report.rendered_blocks = rendered.blocks;
                 }
                 None => copy_through(
                     &self.planar,

@@ -133,6 +133,16 @@ impl RenderMode {
     }
 }
 
+/// What one [`RendererSet::render`] call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rendered {
+    /// Blocks of [`BLOCK`] frames rendered.
+    pub blocks: usize,
+    /// Frames past the last whole block, left untouched (per speaker
+    /// only; the spectral renderer renders every frame).
+    pub unrendered: usize,
+}
+
 /// The renderers built from one preset for one device layout.
 #[derive(Debug)]
 pub struct RendererSet {
@@ -281,11 +291,10 @@ impl RendererSet {
     }
 
     /// Renders `frames` frames of `channels` input channels into `left`
-    /// and `right` and returns the frames it left unrendered. Per
-    /// speaker: one whole [`BLOCK`] at a time, leaving the frames past the
-    /// last whole block untouched. Spectral: every frame, through the
-    /// FIFO (0 unrendered). Audio thread: allocates nothing unless `sites`
-    /// says so.
+    /// and `right`. Per speaker: one whole [`BLOCK`] at a time, leaving
+    /// the frames past the last whole block untouched. Spectral: every
+    /// frame, through the FIFO, rendering each block that fills. Audio
+    /// thread: allocates nothing unless `sites` says so.
     pub fn render(
         &mut self,
         input: &Planar,
@@ -294,12 +303,14 @@ impl RendererSet {
         left: &mut [f32],
         right: &mut [f32],
         sites: SiteSet,
-    ) -> usize {
+    ) -> Rendered {
         let renderers = match &mut self.kind {
             Kind::PerSpeaker(r) => r,
             Kind::Spectral(fifo) => {
-                fifo.render(input, channels, frames, left, right);
-                return 0;
+                return Rendered {
+                    blocks: fifo.render(input, channels, frames, left, right),
+                    unrendered: 0,
+                };
             }
         };
         let blocks = frames / BLOCK;
@@ -314,7 +325,10 @@ impl RendererSet {
                 renderer.right.process_and_accumulate(x, r, sites);
             }
         }
-        frames - blocks * BLOCK
+        Rendered {
+            blocks,
+            unrendered: frames - blocks * BLOCK,
+        }
     }
 }
 

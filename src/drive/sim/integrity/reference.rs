@@ -147,7 +147,9 @@ impl Reference {
                 set.render(input, channels, frames, left, right, SiteSet::EMPTY);
             }
             Reference::Direct(d) => d.render(input, channels, frames, left, right),
-            Reference::DirectFifo(f) => f.render(input, channels, frames, left, right),
+            Reference::DirectFifo(f) => {
+                f.render(input, channels, frames, left, right);
+            }
         }
     }
 }
