@@ -17,6 +17,12 @@
 //!   the harness's own wrapper (`allocgate::drive::callback::output`:
 //!   measured scope, site tag, timing, record), each sample followed by
 //!   one of the bare callback: the harness's share of a callback.
+//! - `callback/fft_bound/{fixed,optimized}`: the FFTs alone that one 7.1
+//!   output callback of each design needs (fixed: 16 forward and 16
+//!   inverse real transforms of 1 024 points; optimized: 4 forward and 1
+//!   inverse complex ones), each sample followed by one of that
+//!   variant's output callback: the lower bound, and how far above it
+//!   the callback is.
 //! - `scaling/channels/VARIANT/C`, `scaling/partitions/VARIANT/P`,
 //!   `scaling/frames/VARIANT/N`: the output callback against speakers
 //!   (synthetic filters, one speaker per channel), filter length in
@@ -28,7 +34,7 @@
 //! `optimized`, some for `seed` and `prefix`.
 
 use std::hint::black_box;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use allocgate::drive::callback::{Slot, output as measured_output, period_ns};
@@ -39,6 +45,9 @@ use allocgate::engine::sites::{SiteSet, Variant};
 use allocgate::engine::{Engine, EngineConfig, MAX_FRAMES, synthetic};
 use allocgate::{CountingAlloc, measure};
 use criterion::{BenchmarkId, Criterion};
+use realfft::RealFftPlanner;
+use realfft::num_complex::Complex32;
+use rustfft::FftPlanner;
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc::system();
@@ -243,7 +252,122 @@ fn callbacks(c: &mut Criterion, kemar: &Preset) {
             })
         });
     }
+    let mut optimized = Bench::new(Variant::Optimized, 8, 512, Filters::Preset(kemar));
+    for (variant, bench, mut fft) in [
+        (Variant::Fixed, &mut fixed, FftWork::reference(8)),
+        (Variant::Optimized, &mut optimized, FftWork::spectral(8)),
+    ] {
+        let name = variant.name();
+        g.bench_function(BenchmarkId::new("fft_bound", name), |bencher| {
+            bencher.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    fft.run();
+                }
+                let own = start.elapsed();
+                let callback = bench.time_outputs(iters, false);
+                record(
+                    &PAIRS,
+                    &format!("fft_bound/{name}"),
+                    (ns(own, iters), ns(callback, iters)),
+                );
+                own
+            })
+        });
+    }
     g.finish();
+}
+
+/// Forward and inverse real transforms.
+type RealPlans = (
+    Arc<dyn realfft::RealToComplex<f32>>,
+    Arc<dyn realfft::ComplexToReal<f32>>,
+);
+/// Forward and inverse complex transforms.
+type ComplexPlans = (Arc<dyn rustfft::Fft<f32>>, Arc<dyn rustfft::Fft<f32>>);
+
+/// The transforms of one output block, alone: what no implementation of
+/// that design can go below.
+struct FftWork {
+    real: Option<RealPlans>,
+    complex: Option<ComplexPlans>,
+    /// Forward and inverse transforms per block.
+    counts: (usize, usize),
+    time: Vec<f32>,
+    spectrum: Vec<Complex32>,
+    buffer: Vec<Complex32>,
+    scratch: Vec<Complex32>,
+}
+
+impl FftWork {
+    /// The reference renderer: 2 × speakers real transforms each way.
+    fn reference(speakers: usize) -> FftWork {
+        let mut planner = RealFftPlanner::<f32>::new();
+        let (f, i) = (
+            planner.plan_fft_forward(1024),
+            planner.plan_fft_inverse(1024),
+        );
+        let scratch = f.get_scratch_len().max(i.get_scratch_len());
+        FftWork {
+            real: Some((f, i)),
+            complex: None,
+            counts: (2 * speakers, 2 * speakers),
+            time: synthetic::noise(1024, 7),
+            spectrum: vec![Complex32::default(); 513],
+            buffer: Vec::new(),
+            scratch: vec![Complex32::default(); scratch],
+        }
+    }
+
+    /// The spectral renderer: ⌈speakers / 2⌉ complex forward transforms
+    /// and one inverse.
+    fn spectral(speakers: usize) -> FftWork {
+        let mut planner = FftPlanner::<f32>::new();
+        let (f, i) = (
+            planner.plan_fft_forward(1024),
+            planner.plan_fft_inverse(1024),
+        );
+        let scratch = f.get_inplace_scratch_len().max(i.get_inplace_scratch_len());
+        let noise = synthetic::noise(2048, 7);
+        FftWork {
+            real: None,
+            complex: Some((f, i)),
+            counts: (speakers.div_ceil(2), 1),
+            time: Vec::new(),
+            spectrum: Vec::new(),
+            buffer: noise
+                .chunks(2)
+                .map(|p| Complex32::new(p[0], p[1]))
+                .collect(),
+            scratch: vec![Complex32::default(); scratch],
+        }
+    }
+
+    fn run(&mut self) {
+        let (forward, inverse) = self.counts;
+        if let Some((f, i)) = &self.real {
+            for _ in 0..forward {
+                f.process_with_scratch(&mut self.time, &mut self.spectrum, &mut self.scratch)
+                    .expect("sized for the plan");
+            }
+            for _ in 0..inverse {
+                self.spectrum[0].im = 0.0;
+                self.spectrum[512].im = 0.0;
+                i.process_with_scratch(&mut self.spectrum, &mut self.time, &mut self.scratch)
+                    .expect("sized for the plan");
+            }
+        }
+        if let Some((f, i)) = &self.complex {
+            for _ in 0..forward {
+                f.process_with_scratch(&mut self.buffer, &mut self.scratch);
+            }
+            for _ in 0..inverse {
+                i.process_with_scratch(&mut self.buffer, &mut self.scratch);
+            }
+        }
+        black_box(&mut self.time);
+        black_box(&mut self.buffer);
+    }
 }
 
 /// Synthetic filters: `speakers` pairs of `taps` taps.
@@ -273,13 +397,16 @@ fn scaling_case(
     mut b: Bench,
 ) {
     let case = format!("{axis}/{}/{x}", variant.name());
-    g.bench_function(BenchmarkId::new(format!("{axis}/{}", variant.name()), x), |bencher| {
-        bencher.iter_custom(|iters| {
-            let own = b.time_outputs(iters, false);
-            record(&SINGLES, &case, (ns(own, iters), 0.0));
-            own
-        })
-    });
+    g.bench_function(
+        BenchmarkId::new(format!("{axis}/{}", variant.name()), x),
+        |bencher| {
+            bencher.iter_custom(|iters| {
+                let own = b.time_outputs(iters, false);
+                record(&SINGLES, &case, (ns(own, iters), 0.0));
+                own
+            })
+        },
+    );
 }
 
 fn scaling(c: &mut Criterion) {
@@ -316,11 +443,23 @@ fn print_callback_tables() {
         "\n| callback, 7.1, 48 kHz / 512, KEMAR | µs (median) | fixed, interleaved (µs) | fixed / this (median of per-sample ratios) |"
     );
     println!("|---|---:|---:|---:|");
-    for (case, samples) in rows.iter().filter(|r| !r.0.starts_with("measured")) {
+    let variants =
+        |r: &&(String, Vec<(f64, f64)>)| r.0.starts_with("output") || r.0.starts_with("input");
+    for (case, samples) in rows.iter().filter(variants) {
         let own = median(samples.iter().map(|s| s.0).collect()) / 1e3;
         let fixed = median(samples.iter().map(|s| s.1).collect()) / 1e3;
         let speedup = median(samples.iter().map(|s| s.1 / s.0).collect());
         println!("| {case} | {own:.2} | {fixed:.2} | {speedup:.2}× |");
+    }
+    println!(
+        "\n| the FFTs alone of one 7.1 output block | FFTs µs (median) | output callback, interleaved (µs) | callback / FFTs (median of per-sample ratios) |"
+    );
+    println!("|---|---:|---:|---:|");
+    for (case, samples) in rows.iter().filter(|r| r.0.starts_with("fft_bound")) {
+        let own = median(samples.iter().map(|s| s.0).collect()) / 1e3;
+        let callback = median(samples.iter().map(|s| s.1).collect()) / 1e3;
+        let ratio = median(samples.iter().map(|s| s.1 / s.0).collect());
+        println!("| {case} | {own:.2} | {callback:.2} | {ratio:.2} |");
     }
     println!(
         "\n| output callback through the harness | measured (µs) | bare, interleaved (µs) | harness share of the measured callback |"
@@ -340,9 +479,9 @@ fn print_callback_tables() {
     }
 }
 
-/// Least-squares line through `(x, y)`: slope, intercept, and the
-/// largest relative distance of a point from it.
-fn line(points: &[(f64, f64)]) -> (f64, f64, f64) {
+/// Least-squares line through `(x, y)`: slope, intercept, the largest
+/// relative distance of a point from it, and R².
+fn line(points: &[(f64, f64)]) -> (f64, f64, f64, f64) {
     let n = points.len() as f64;
     let (sx, sy) = points
         .iter()
@@ -356,7 +495,12 @@ fn line(points: &[(f64, f64)]) -> (f64, f64, f64) {
         .iter()
         .map(|(x, y)| ((slope * x + intercept) - y).abs() / y)
         .fold(0.0, f64::max);
-    (slope, intercept, worst)
+    let syy: f64 = points.iter().map(|(_, y)| (y - my) * (y - my)).sum();
+    let residual: f64 = points
+        .iter()
+        .map(|(x, y)| (y - (slope * x + intercept)).powi(2))
+        .sum();
+    (slope, intercept, worst, 1.0 - residual / syy)
 }
 
 fn print_scaling_tables() {
@@ -370,9 +514,24 @@ fn print_scaling_tables() {
             .map(|r| median(r.1.iter().map(|s| s.0).collect()) / 1e3)
     };
     for (axis, xs, unit, what) in [
-        ("channels", &CHANNELS[..], "channel", "speakers (input channels), 558-tap synthetic filters, 512 frames"),
-        ("partitions", &PARTITIONS[..], "partition", "512-tap partitions per filter, 8 speakers, 512 frames"),
-        ("frames", &FRAMES[..], "frame", "frames per callback, 8 speakers, 558-tap synthetic filters"),
+        (
+            "channels",
+            &CHANNELS[..],
+            "channel",
+            "speakers (input channels), 558-tap synthetic filters, 512 frames",
+        ),
+        (
+            "partitions",
+            &PARTITIONS[..],
+            "partition",
+            "512-tap partitions per filter, 8 speakers, 512 frames",
+        ),
+        (
+            "frames",
+            &FRAMES[..],
+            "frame",
+            "frames per callback, 8 speakers, 558-tap synthetic filters",
+        ),
     ] {
         println!("\n{what}: output callback µs (median), and µs per {unit}");
         print!("| {axis} |");
@@ -392,15 +551,22 @@ fn print_scaling_tables() {
             println!();
         }
         for v in SCALED {
+            // Below 512 frames fixed renders nothing (the original's
+            // unrendered remainder): its line is fitted where it renders
+            // every frame.
+            let renders_all =
+                |x: usize| axis != "frames" || v != Variant::Fixed || x.is_multiple_of(512);
             let points: Vec<(f64, f64)> = xs
                 .iter()
+                .filter(|&&x| renders_all(x))
                 .filter_map(|&x| cost(axis, v, x).map(|c| (x as f64, c)))
                 .collect();
             if points.len() >= 3 {
-                let (slope, intercept, worst) = line(&points);
+                let (slope, intercept, worst, r2) = line(&points);
                 println!(
-                    "{}: least squares {slope:.3} µs per {unit} + {intercept:.2} µs; every point within {:.1} % of the line",
+                    "{}: least squares {slope:.3} µs per {unit} + {intercept:.2} µs over {} points, R² {r2:.4}; every point within {:.1} % of the line",
                     v.name(),
+                    points.len(),
                     worst * 100.0
                 );
             }

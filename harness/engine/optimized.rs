@@ -4,8 +4,8 @@
 //! any frame count, and its sites counted exactly.
 
 use allocgate::engine::block_fifo::FIFO_LATENCY;
-use allocgate::engine::preset::Preset;
 use allocgate::engine::layout::Layout;
+use allocgate::engine::preset::Preset;
 use allocgate::engine::renderer::{RenderMode, mapped_impulse_responses};
 use allocgate::engine::sites::{Site, SiteSet, Variant};
 use allocgate::engine::spectral::SPECTRAL_TOLERANCE;
@@ -108,14 +108,16 @@ fn play(variant: Variant, frames: usize, callbacks: usize) -> (Vec<f32>, Vec<f32
 /// whose channel `c` stays below `c + 1`: per ear, Σ over speakers of
 /// (c + 1) · Σ|h|, the larger ear.
 fn kemar_bound() -> f32 {
-    let mapped = mapped_impulse_responses(&Preset::kemar(), &Layout::for_channels(8), 48_000)
-        .unwrap();
+    let mapped =
+        mapped_impulse_responses(&Preset::kemar(), &Layout::for_channels(8), 48_000).unwrap();
     (0..2)
         .map(|ear| {
             mapped
                 .iter()
                 .enumerate()
-                .map(|(c, (_, ears))| (c + 1) as f32 * ears[ear].iter().map(|v| v.abs()).sum::<f32>())
+                .map(|(c, (_, ears))| {
+                    (c + 1) as f32 * ears[ear].iter().map(|v| v.abs()).sum::<f32>()
+                })
                 .sum::<f32>()
         })
         .fold(0.0, f32::max)
@@ -143,7 +145,10 @@ fn optimized_plays_what_fixed_plays_one_block_later_within_the_tolerance() {
             "{frames} frames: worst difference {worst:e} against {tolerance:e}"
         );
         let loudest = fl.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-        assert!(loudest > 0.1, "{frames} frames: fixed played {loudest}: not silence");
+        assert!(
+            loudest > 0.1,
+            "{frames} frames: fixed played {loudest}: not silence"
+        );
     }
 }
 
@@ -186,7 +191,10 @@ fn a_synthetic_set_renders_one_speaker_per_channel_past_what_hesuvi_maps() {
             rig.input(512);
             let o = rig.output(512);
             assert!(o.stats.is_allocation_free());
-            loudest = rig.out_channel(0, 512).iter().fold(loudest, |m, x| m.max(x.abs()));
+            loudest = rig
+                .out_channel(0, 512)
+                .iter()
+                .fold(loudest, |m, x| m.max(x.abs()));
         }
         assert!(loudest > 0.1, "{}: {loudest}", variant.name());
     }

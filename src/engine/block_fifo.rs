@@ -18,11 +18,23 @@ pub const FIFO_LATENCY: usize = BLOCK;
 pub trait BlockRender {
     /// Renders one block of the first `channels` channels of `input`
     /// into the first `BLOCK` samples of `left` and `right`.
-    fn render_block(&mut self, input: &Planar, channels: usize, left: &mut [f32], right: &mut [f32]);
+    fn render_block(
+        &mut self,
+        input: &Planar,
+        channels: usize,
+        left: &mut [f32],
+        right: &mut [f32],
+    );
 }
 
 impl BlockRender for crate::engine::spectral::SpectralMixer {
-    fn render_block(&mut self, input: &Planar, channels: usize, left: &mut [f32], right: &mut [f32]) {
+    fn render_block(
+        &mut self,
+        input: &Planar,
+        channels: usize,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
         self.process_block(input, channels, left, right);
     }
 }
@@ -150,7 +162,14 @@ mod tests {
 
     #[test]
     fn every_frame_comes_out_one_block_later_whatever_the_frame_counts() {
-        for sizes in [&[512][..], &[128], &[100], &[1], &[4096], &[511, 3, 700, 64, 2000]] {
+        for sizes in [
+            &[512][..],
+            &[128],
+            &[100],
+            &[1],
+            &[4096],
+            &[511, 3, 700, 64, 2000],
+        ] {
             let (left, right) = stream(sizes, 6000);
             for (t, (l, r)) in left.iter().zip(&right).enumerate() {
                 let (want_l, want_r) = if t < FIFO_LATENCY {
@@ -180,7 +199,11 @@ mod tests {
             let before = fifo.inner().0;
             let blocks = fifo.render(&input, 1, n, &mut l, &mut r);
             assert_eq!(fifo.inner().0 - before, (fill + n) / BLOCK, "{n} frames");
-            assert_eq!(blocks, (fill + n) / BLOCK, "{n} frames: what it says it did");
+            assert_eq!(
+                blocks,
+                (fill + n) / BLOCK,
+                "{n} frames: what it says it did"
+            );
             fill = (fill + n) % BLOCK;
         }
     }

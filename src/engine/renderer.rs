@@ -16,10 +16,10 @@ use std::fmt;
 use crate::engine::block_fifo::{BlockFifo, FIFO_LATENCY};
 use crate::engine::buffers::Planar;
 use crate::engine::convolver::{BLOCK, Convolver, ConvolverError, FftPlans};
-use crate::engine::spectral::SpectralMixer;
 use crate::engine::layout::{HesuviMap, Layout, Speaker};
 use crate::engine::preset::{Preset, PresetError};
 use crate::engine::sites::SiteSet;
+use crate::engine::spectral::SpectralMixer;
 
 /// One virtual speaker: its two ears' convolution engines.
 #[derive(Debug)]
@@ -154,7 +154,7 @@ pub struct RendererSet {
 #[derive(Debug)]
 enum Kind {
     PerSpeaker(Vec<Renderer>),
-    Spectral(BlockFifo<SpectralMixer>),
+    Spectral(Box<BlockFifo<SpectralMixer>>),
 }
 
 impl RendererSet {
@@ -213,10 +213,10 @@ impl RendererSet {
                     })
                     .collect::<Result<Vec<_>, ActivateError>>()?,
             ),
-            RenderMode::Spectral => Kind::Spectral(BlockFifo::new(
+            RenderMode::Spectral => Kind::Spectral(Box::new(BlockFifo::new(
                 SpectralMixer::new(filters, plans)?,
                 filters.len(),
-            )),
+            ))),
         };
         Ok(RendererSet {
             preset: name.to_owned(),
@@ -273,8 +273,8 @@ impl RendererSet {
     /// Heap blocks freed when the boxed set is dropped: the box, the
     /// preset name, the speaker list, and the renderers' own: per
     /// speaker, the renderer vector and every engine's buffers
-    /// ([`Convolver::heap_blocks`]); spectral, the FIFO's and the mixer's
-    /// ([`SpectralMixer::heap_blocks`]).
+    /// ([`Convolver::heap_blocks`]); spectral, the FIFO's box, its own
+    /// buffers and the mixer's ([`SpectralMixer::heap_blocks`]).
     pub fn heap_blocks(&self) -> usize {
         1 + usize::from(self.preset.capacity() > 0)
             + usize::from(self.speakers.capacity() > 0)
@@ -286,7 +286,7 @@ impl RendererSet {
                             .map(|r| r.left.heap_blocks() + r.right.heap_blocks())
                             .sum::<usize>()
                 }
-                Kind::Spectral(f) => f.heap_blocks() + f.inner().heap_blocks(),
+                Kind::Spectral(f) => 1 + f.heap_blocks() + f.inner().heap_blocks(),
             }
     }
 

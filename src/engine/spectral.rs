@@ -236,58 +236,55 @@ impl SpectralMixer {
     /// spectra separated into the delay line's newest slots.
     #[inline(always)]
     fn transform_pair(&mut self, input: &Planar, a: usize, b: Option<usize>) {
-        let xa = &input.channel(a)[..BLOCK];
-        let xb = b.map(|b| &input.channel(b)[..BLOCK]);
-        let (old, new) = self.packed.split_at_mut(BLOCK);
-        let pa = &self.previous[a * BLOCK..(a + 1) * BLOCK];
-        match b {
-            Some(b) => {
-                let pb = &self.previous[b * BLOCK..(b + 1) * BLOCK];
-                for ((z, &re), &im) in old.iter_mut().zip(pa).zip(pb) {
-                    *z = Complex32::new(re, im);
-                }
+        const SILENCE: [f32; BLOCK] = [0.0; BLOCK];
+        let current = |s: Option<usize>| s.map_or(&SILENCE[..], |s| &input.channel(s)[..BLOCK]);
+        let (xa, xb) = (current(Some(a)), current(b));
+        {
+            let previous = |s: Option<usize>| {
+                s.map_or(&SILENCE[..], |s| &self.previous[s * BLOCK..(s + 1) * BLOCK])
+            };
+            let (pa, pb) = (previous(Some(a)), previous(b));
+            let (old, new) = self.packed.split_at_mut(BLOCK);
+            for (z, (&re, &im)) in old.iter_mut().zip(pa.iter().zip(pb)) {
+                *z = Complex32::new(re, im);
             }
-            None => {
-                for (z, &re) in old.iter_mut().zip(pa) {
-                    *z = Complex32::new(re, 0.0);
-                }
-            }
-        }
-        match xb {
-            Some(xb) => {
-                for ((z, &re), &im) in new.iter_mut().zip(xa).zip(xb) {
-                    *z = Complex32::new(re, im);
-                }
-            }
-            None => {
-                for (z, &re) in new.iter_mut().zip(xa) {
-                    *z = Complex32::new(re, 0.0);
-                }
+            for (z, (&re, &im)) in new.iter_mut().zip(xa.iter().zip(xb)) {
+                *z = Complex32::new(re, im);
             }
         }
         self.previous[a * BLOCK..(a + 1) * BLOCK].copy_from_slice(xa);
-        if let (Some(b), Some(xb)) = (b, xb) {
+        if let Some(b) = b {
             self.previous[b * BLOCK..(b + 1) * BLOCK].copy_from_slice(xb);
         }
         self.plans
             .complex_forward(&mut self.packed, &mut self.scratch);
 
-        let p_count = self.partitions;
-        let slot = |s: usize| (s * p_count + self.head) * SPLIT;
-        let (at_a, at_b) = (slot(a), b.map(slot));
         // Z = A + iB with A, B the spectra of real signals, so
         // A[k] = (Z[k] + conj Z[N−k]) / 2 and B[k] = (Z[k] − conj Z[N−k]) / 2i;
-        // the halves are in the filters.
-        let z = &self.packed;
-        for k in 0..BINS {
-            let (p, q) = (z[k].re, z[k].im);
-            let m = z[(FFT_SIZE - k) % FFT_SIZE];
-            let (r, s) = (m.re, m.im);
-            self.delay_line[at_a + k] = p + r;
-            self.delay_line[at_a + BINS + k] = q - s;
-            if let Some(at_b) = at_b {
-                self.delay_line[at_b + k] = q + s;
-                self.delay_line[at_b + BINS + k] = r - p;
+        // the halves are in the filters. Speaker b's slot lies after a's.
+        let slot = |s: usize| (s * self.partitions + self.head) * SPLIT;
+        let (at_a, at_b) = (slot(a), b.map(slot));
+        let (front, back) = self.delay_line.split_at_mut(at_b.unwrap_or(at_a + SPLIT));
+        let (a_re, a_im) = front[at_a..at_a + SPLIT].split_at_mut(BINS);
+        let z = &self.packed[..FFT_SIZE];
+        let mirrored = |k: usize| z[(FFT_SIZE - k) % FFT_SIZE];
+        match b {
+            Some(_) => {
+                let (b_re, b_im) = back[..SPLIT].split_at_mut(BINS);
+                for k in 0..BINS {
+                    let (p, q, m) = (z[k].re, z[k].im, mirrored(k));
+                    a_re[k] = p + m.re;
+                    a_im[k] = q - m.im;
+                    b_re[k] = q + m.im;
+                    b_im[k] = m.re - p;
+                }
+            }
+            None => {
+                for k in 0..BINS {
+                    let (p, q, m) = (z[k].re, z[k].im, mirrored(k));
+                    a_re[k] = p + m.re;
+                    a_im[k] = q - m.im;
+                }
             }
         }
     }

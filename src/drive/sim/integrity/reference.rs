@@ -155,7 +155,13 @@ impl Reference {
 }
 
 impl BlockRender for Direct {
-    fn render_block(&mut self, input: &Planar, channels: usize, left: &mut [f32], right: &mut [f32]) {
+    fn render_block(
+        &mut self,
+        input: &Planar,
+        channels: usize,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
         self.render(input, channels, BLOCK, left, right);
     }
 }
