@@ -142,6 +142,8 @@ const RUN_HELP: &str = "Examples:\n  \
     allocgate run --variant prefix --out reports/prefix.json\n      the engine before its fix\n  \
     allocgate run --variant fixed --sites scale-array --rate 96000 --frames 256\n      \
     one site switched on, at another rate and buffer size\n  \
+    allocgate run --variant optimized --frames 100\n      \
+    the faster renderer: every frame rendered, 512 frames late\n  \
     allocgate run --no-convolution --drift-ppm 500 --seconds 120\n      \
     passthrough with a fast output clock: underruns, each counted\n  \
     allocgate run --mode paced --seconds 5\n      in real time, SCHED_FIFO when allowed\n  \
