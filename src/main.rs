@@ -73,6 +73,16 @@ enum Command {
     /// sweep.json, each atomically.
     #[command(after_help = SWEEP_HELP)]
     Sweep(allocgate::cli::SweepArgs),
+    /// A long simulated run with everything at once: drift, a new frame
+    /// count every callback, a preset switch every minute.
+    ///
+    /// Passes (exit 0) when no callback touched the allocator, the
+    /// integrity check passed through every under- and overrun, every
+    /// discontinuity the check followed is in the xrun counts, and the
+    /// process's resident memory grew by at most 1 MiB after the first
+    /// simulated minute; else exit 1. Writes the run's report.
+    #[command(after_help = SOAK_HELP)]
+    Soak(allocgate::cli::SoakArgs),
     /// Compare two run reports, before and after a change: the bug
     /// report's tables, measured.
     ///
@@ -210,6 +220,7 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run(&args),
         Some(Command::Gate(args)) => gate(&args),
         Some(Command::Sweep(args)) => sweep(&args),
+        Some(Command::Soak(args)) => soak(&args),
         Some(Command::Compare(args)) => match args.run() {
             Ok(done) => {
                 print!("{}", done.markdown);
@@ -307,6 +318,32 @@ fn run(args: &allocgate::cli::RunArgs) -> ExitCode {
             }
             let failures = allocgate::cli::failures(&config, &run.report);
             verdict(&failures)
+        }
+        Err(e) => bad_input(e),
+    }
+}
+
+const SOAK_HELP: &str = "Examples:\n  \
+    allocgate soak\n      fixed, one simulated hour at 300 ppm drift (about 25 s in a release build)\n  \
+    allocgate soak --variant optimized --minutes 10 --drift-ppm -500\n      \
+    any frame count, a slow output clock: overruns\n";
+
+fn soak(args: &allocgate::cli::SoakArgs) -> ExitCode {
+    let plan = match args.validate() {
+        Ok(p) => p,
+        Err(e) => return bad_input(e),
+    };
+    let mut bar = allocgate::cli::Bar::new("soak");
+    let result = allocgate::cli::soak(&plan, &mut |p| bar.update(p));
+    bar.finish();
+    match result {
+        Ok(soaked) => {
+            print!(
+                "{}{}",
+                allocgate::cli::render_summary(&plan.run, &soaked.run, Some(&plan.run.out)),
+                allocgate::cli::render_soak(&plan, &soaked)
+            );
+            verdict(&allocgate::cli::soak_failures(&plan, &soaked))
         }
         Err(e) => bad_input(e),
     }

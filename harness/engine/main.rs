@@ -22,5 +22,6 @@ mod passthrough;
 mod rendering;
 mod simulated;
 mod sites;
+mod soak;
 mod sweep;
 mod trace;

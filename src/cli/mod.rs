@@ -13,6 +13,7 @@ mod progress;
 mod realtime;
 mod run;
 mod run_args;
+mod soak;
 mod sweep_args;
 
 pub use backend_args::{BackendArgs, BackendChoice, JACK_BUILD_HINT, MAX_REAL_SECONDS};
@@ -39,5 +40,9 @@ pub use run::{
 };
 pub use run_args::{
     DHAT_BUILD_HINT, MAX_SECONDS, RunArgs, RunConfig, TraceConfig, UsageError, variant_and_sites,
+};
+pub use soak::{
+    MAX_SOAK_MINUTES, MemoryTrace, RSS_GROWTH_LIMIT, SoakArgs, SoakPlan, Soaked, render_soak,
+    resident_bytes, soak, soak_failures,
 };
 pub use sweep_args::{MAX_SWEEP_SECONDS, SWEEP_DIR, SweepArgs, SweepConfig};
