@@ -19,6 +19,7 @@ mod jack;
 mod metrics;
 mod optimized;
 mod passthrough;
+mod publish_stress;
 mod rendering;
 mod simulated;
 mod sites;

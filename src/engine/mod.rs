@@ -28,9 +28,12 @@ pub mod preset;
 pub mod publish;
 pub mod renderer;
 pub mod ring;
+#[cfg(all(test, loom))]
+mod ring_loom;
 pub mod setup;
 pub mod sites;
 pub mod spectral;
 pub mod synthetic;
+mod sync;
 
 pub use setup::{Engine, EngineConfig, MAX_FRAMES};

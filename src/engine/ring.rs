@@ -8,15 +8,13 @@
 //! ownership states the threading contract. After construction nothing here
 //! allocates, locks or blocks.
 
-use std::cell::UnsafeCell;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use crate::engine::sync::{Arc, AtomicUsize, ByteCells, Ordering};
 
 /// The reference engine's ring size in bytes.
 pub const RING_BYTES: usize = 65_536;
 
 struct Shared {
-    buf: Box<[UnsafeCell<u8>]>,
+    buf: ByteCells,
     /// Next byte the writer fills; only the writer stores it.
     write: AtomicUsize,
     /// Next byte the reader takes; only the reader stores it.
@@ -46,11 +44,6 @@ impl Shared {
         let cap = self.capacity();
         (write + cap - read) % cap
     }
-
-    fn base(&self) -> *mut u8 {
-        // `UnsafeCell<u8>` has the layout of `u8`.
-        UnsafeCell::raw_get(self.buf.as_ptr())
-    }
 }
 
 /// Constructs rings.
@@ -72,7 +65,7 @@ impl Ring {
             "a ring needs at least 2 bytes, got {capacity}"
         );
         let shared = Arc::new(Shared {
-            buf: (0..capacity).map(|_| UnsafeCell::new(0)).collect(),
+            buf: ByteCells::new(capacity),
             write: AtomicUsize::new(0),
             read: AtomicUsize::new(0),
         });
@@ -99,10 +92,10 @@ impl Ring {
             return false;
         }
         let s = &writer.shared;
-        for b in s.buf.iter() {
+        for at in 0..s.capacity() {
             // SAFETY: both halves are borrowed mutably, so no other access
             // to the bytes can run.
-            unsafe { *b.get() = 0 };
+            unsafe { s.buf.copy_in(at, &[0]) };
         }
         s.write.store(0, Ordering::Release);
         s.read.store(0, Ordering::Release);
@@ -129,10 +122,10 @@ impl RingWriter {
         let first = n.min(cap - write);
         // SAFETY: [write, write + n) modulo `cap` is free: the reader does
         // not touch it until the release store below, and this is the only
-        // writer. Both segments lie inside the buffer.
+        // writer.
         unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), s.base().add(write), first);
-            std::ptr::copy_nonoverlapping(bytes.as_ptr().add(first), s.base(), n - first);
+            s.buf.copy_in(write, &bytes[..first]);
+            s.buf.copy_in(0, &bytes[first..n]);
         }
         s.write.store((write + n) % cap, Ordering::Release);
         self.dropped_bytes += (bytes.len() - n) as u64;
@@ -200,8 +193,8 @@ impl RingReader {
         // before its release store, which the acquire load above saw; the
         // writer does not touch it again until the release store below.
         unsafe {
-            std::ptr::copy_nonoverlapping(s.base().add(read), out.as_mut_ptr(), first);
-            std::ptr::copy_nonoverlapping(s.base(), out.as_mut_ptr().add(first), n - first);
+            s.buf.copy_out(read, &mut out[..first]);
+            s.buf.copy_out(0, &mut out[first..n]);
         }
         s.read.store((read + n) % cap, Ordering::Release);
         n
