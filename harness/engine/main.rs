@@ -8,6 +8,7 @@ static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();
 
 mod rig;
 
+mod bad_input;
 mod baselines;
 mod cli;
 mod convolver_peer;

@@ -3,10 +3,12 @@
 //! a 32-bit float WAV. This is how the embedded KEMAR default was made.
 //! Runs offline and allocates freely.
 
+use std::cell::Cell;
 use std::fmt;
 use std::io::{self, Seek, Write};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::Once;
 
 use sofar::reader::{Filter, OpenOptions, Sofar};
 
@@ -274,14 +276,28 @@ pub fn import(path: &Path, options: &ImportOptions) -> Result<ImportedSet, SofaE
         path: path.to_path_buf(),
         source,
     })?;
+    import_bytes(&bytes, path, options)
+}
+
+/// [`import`] from the bytes of a SOFA file already in memory; `path` only
+/// names it in errors.
+pub fn import_bytes(
+    bytes: &[u8],
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<ImportedSet, SofaError> {
+    let rate = options.sample_rate;
+    if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
+        return Err(SofaError::SampleRate { rate });
+    }
     let unusable = |detail: String| SofaError::Unusable {
         path: path.to_path_buf(),
         detail,
     };
     // sofar's HDF5 parser is hand-written; a file crafted to trip it must
-    // end in an error, not a panic of the caller.
-    let read = panic::catch_unwind(AssertUnwindSafe(|| {
-        let sofa = open(&bytes, rate).map_err(|e| match e {
+    // end in an error, not a panic of the caller (nor a panic message).
+    let read = catch_quietly(|| {
+        let sofa = open(bytes, rate).map_err(|e| match e {
             sofar::reader::Error::Parse(_) | sofar::reader::Error::InvalidFormat => {
                 SofaError::NotSofa {
                     path: path.to_path_buf(),
@@ -291,7 +307,7 @@ pub fn import(path: &Path, options: &ImportOptions) -> Result<ImportedSet, SofaE
             other => unusable(other.to_string()),
         })?;
         nearest_filters(&sofa).map_err(unusable)
-    }));
+    });
     let (filters, positions, measurements) = match read {
         Ok(result) => result?,
         Err(_) => {
@@ -304,6 +320,32 @@ pub fn import(path: &Path, options: &ImportOptions) -> Result<ImportedSet, SofaE
     let set = bake(filters, positions, measurements, rate).map_err(unusable)?;
     check(&set)?;
     Ok(set)
+}
+
+thread_local! {
+    /// Set while [`catch_quietly`] runs on this thread.
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` and catches its panic, with the panic hook silent for panics on
+/// this thread meanwhile: a truncated file trips a debug assertion in
+/// winnow (under sofar) whose message dumps the whole input, and the error
+/// returned instead must be the only thing printed. The hook is wrapped
+/// once; panics elsewhere, or on this thread later, reach the previous hook.
+fn catch_quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    static WRAP: Once = Once::new();
+    WRAP.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(was));
+    result
 }
 
 fn open(bytes: &[u8], rate: u32) -> Result<Sofar, sofar::reader::Error> {

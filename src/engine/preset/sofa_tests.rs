@@ -165,6 +165,27 @@ fn a_file_that_is_not_sofa_is_refused_as_not_sofa() {
 }
 
 #[test]
+fn a_truncated_copy_of_the_committed_file_is_refused_as_not_sofa_without_a_panic() {
+    // The first 4 KiB: winnow (under sofar) asserts the file size in debug
+    // builds and panics; the guard turns that into an error.
+    let bytes = std::fs::read(manifest("data/MIT_KEMAR_normal_pinna.sofa")).unwrap();
+    let path = Path::new("head.sofa");
+    for len in [0, 8, 4096, bytes.len() / 2] {
+        let err = import_bytes(&bytes[..len], path, &ImportOptions::default())
+            .expect_err("a truncated file");
+        assert!(matches!(err, SofaError::NotSofa { .. }), "{len}: {err:?}");
+        assert!(!err.to_string().contains('\n'), "{err}");
+    }
+}
+
+#[test]
+fn the_quiet_guard_restores_this_threads_panic_messages() {
+    assert!(catch_quietly(|| panic!("quiet")).is_err());
+    assert!(!QUIET.with(Cell::get));
+    assert_eq!(catch_quietly(|| 7).ok(), Some(7));
+}
+
+#[test]
 fn a_rate_of_zero_or_above_384_khz_is_refused_before_reading() {
     for rate in [0, MIN_SAMPLE_RATE - 1, MAX_SAMPLE_RATE + 1, u32::MAX] {
         let err = import(

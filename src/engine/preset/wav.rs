@@ -296,13 +296,21 @@ impl Samples<'_> {
 }
 
 /// Turns hound's refusal of a header into our error: a format we do not
-/// accept when the `fmt ` chunk names one, otherwise hound's own reason.
+/// accept when the `fmt ` chunk names one, else a sample rate out of range
+/// (hound calls a 4 GHz header's byte rate inconsistent), otherwise
+/// hound's own reason.
 fn header_error(name: &str, bytes: &[u8], source: hound::Error) -> PresetError {
-    match fmt_chunk_format(bytes) {
-        Some(found) if !found.is_accepted() => PresetError::UnsupportedFormat {
+    match fmt_chunk(bytes) {
+        Some((found, _)) if !found.is_accepted() => PresetError::UnsupportedFormat {
             name: name.to_owned(),
             found,
         },
+        Some((_, sample_rate)) if check_sample_rate(name, sample_rate).is_err() => {
+            PresetError::SampleRate {
+                name: name.to_owned(),
+                sample_rate,
+            }
+        }
         _ => PresetError::Malformed {
             name: name.to_owned(),
             source,
@@ -310,9 +318,9 @@ fn header_error(name: &str, bytes: &[u8], source: hound::Error) -> PresetError {
     }
 }
 
-/// The sample format a RIFF/WAVE file's `fmt ` chunk declares, if the bytes
-/// get that far.
-fn fmt_chunk_format(bytes: &[u8]) -> Option<WavFormat> {
+/// The sample format and rate a RIFF/WAVE file's `fmt ` chunk declares, if
+/// the bytes get that far.
+fn fmt_chunk(bytes: &[u8]) -> Option<(WavFormat, u32)> {
     if bytes.get(0..4)? != b"RIFF" || bytes.get(8..12)? != b"WAVE" {
         return None;
     }
@@ -323,6 +331,7 @@ fn fmt_chunk_format(bytes: &[u8]) -> Option<WavFormat> {
         let body = chunk + 8;
         if id == b"fmt " {
             let mut tag = le_u16(bytes, body)?;
+            let rate = le_u32(bytes, body + 4)?;
             let mut bits = le_u16(bytes, body + 14)?;
             if tag == 0xfffe {
                 // WAVE_FORMAT_EXTENSIBLE: the real tag opens the sub-format
@@ -333,11 +342,12 @@ fn fmt_chunk_format(bytes: &[u8]) -> Option<WavFormat> {
                     bits = valid_bits;
                 }
             }
-            return Some(match tag {
+            let format = match tag {
                 1 => WavFormat::Int { bits },
                 3 => WavFormat::Float { bits },
                 format_tag => WavFormat::Other { format_tag },
-            });
+            };
+            return Some((format, rate));
         }
         // Chunks are padded to an even length.
         chunk = body.checked_add(len)?.checked_add(len & 1)?;

@@ -421,6 +421,20 @@ fn absurd_sample_rates_are_refused_with_the_rate() {
 }
 
 #[test]
+fn a_rate_whose_byte_rate_overflows_the_header_is_refused_with_the_rate() {
+    // 4 GHz × 56 bytes a frame does not fit the 32-bit byte-rate field, so
+    // hound calls the fmt chunk inconsistent; the error names the rate.
+    let mut bytes = float_wav(14, 48_000, 4);
+    bytes[24..28].copy_from_slice(&4_000_000_000u32.to_le_bytes());
+    bytes[28..32].copy_from_slice(&4_000_000_000u32.wrapping_mul(56).to_le_bytes());
+    let err = load(&bytes).unwrap_err();
+    assert!(
+        matches!(err, PresetError::SampleRate { sample_rate: 4_000_000_000, .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn integer_pcm_of_16_24_and_32_bits_is_scaled_by_its_width() {
     let load_int = |bits: u16, first: i32, second: i32| {
         let mut samples = vec![0i32; 7 * 2];

@@ -1,0 +1,217 @@
+//! The bad-input matrix through the binary: every malformed preset, scenario
+//! or SOFA file ends in exit code 2 and one `error:` line naming the
+//! problem, never a panic. Each case's file is written to a scratch
+//! directory; the WAV files are built here byte by byte.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A fresh directory under the system's temporary directory.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("allocgate-bad-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    dir
+}
+
+/// A plain (not extensible) 32-bit float WAV: `channels` × `frames` samples
+/// of 0.25, `patch` applied to the samples, the data chunk's length field
+/// `data_len` when given.
+fn wav(
+    channels: u16,
+    rate: u32,
+    frames: usize,
+    patch: &[(usize, f32)],
+    data_len: Option<u32>,
+) -> Vec<u8> {
+    let mut samples = vec![0.25f32; usize::from(channels) * frames];
+    for &(i, v) in patch {
+        samples[i] = v;
+    }
+    let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let block = u32::from(channels) * 4;
+    let mut out = Vec::new();
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&3u16.to_le_bytes());
+    out.extend_from_slice(&channels.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&rate.wrapping_mul(block).to_le_bytes());
+    out.extend_from_slice(&(block as u16).to_le_bytes());
+    out.extend_from_slice(&32u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.unwrap_or(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(&data);
+    out
+}
+
+/// Runs the binary and checks the refusal: exit 2, one `error:` line
+/// containing `want`, no panic. Returns that line.
+fn refused(args: &[&Path], flags: &[&str], want: &str) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_allocgate"));
+    cmd.args(flags);
+    for a in args {
+        cmd.arg(a);
+    }
+    let o = cmd.output().expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let case = format!("{flags:?} {args:?}");
+    assert_eq!(o.status.code(), Some(2), "{case}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{case}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{case}: {stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains(want),
+        "{case}: want {want:?}, got {stderr}"
+    );
+    stderr.trim_end().to_owned()
+}
+
+#[test]
+fn bad_wav_presets_exit_2_with_one_line() {
+    let dir = scratch("wav");
+    let good = wav(14, 48_000, 4, &[], None);
+    let header_only = &good[..44];
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "truncated-header",
+            good[..30].to_vec(),
+            "is not a readable wav file",
+        ),
+        (
+            "truncated-data",
+            good[..44 + 14 * 4 * 2 + 6].to_vec(),
+            "declares 4 frames but the data ends after 2",
+        ),
+        (
+            "lying-length",
+            wav(14, 48_000, 4, &[], Some(14 * 4 * 20_000)),
+            "declares 20000 frames but the data ends after 4",
+        ),
+        (
+            "nan",
+            wav(14, 48_000, 4, &[(5, f32::NAN)], None),
+            "non-finite sample (NaN) at channel 5, frame 0",
+        ),
+        (
+            "inf",
+            wav(14, 48_000, 4, &[(14, f32::INFINITY)], None),
+            "non-finite sample (inf) at channel 0, frame 1",
+        ),
+        (
+            "zero-frames",
+            wav(14, 48_000, 0, &[], None),
+            "has 0 frames; expected at least 1",
+        ),
+        (
+            "zero-frames-lying",
+            header_only.to_vec(),
+            "declares 4 frames but the data ends after 0",
+        ),
+        ("rate-0", wav(14, 0, 4, &[], None), "sample rate of 0 hz"),
+        ("rate-1", wav(14, 1, 4, &[], None), "sample rate of 1 hz"),
+        (
+            "rate-4ghz",
+            wav(14, 4_000_000_000, 4, &[], None),
+            "sample rate of 4000000000 hz",
+        ),
+        (
+            "stereo",
+            wav(2, 48_000, 4, &[], None),
+            "has 2 channels; expected 7 or 14",
+        ),
+    ];
+    let out = dir.join("run.json");
+    for (name, bytes, want) in cases {
+        let file = dir.join(format!("{name}.wav"));
+        std::fs::write(&file, bytes).unwrap();
+        let line = refused(
+            &[&file, Path::new("--out"), &out],
+            &["run", "--seconds", "0.1", "--preset"],
+            want,
+        );
+        assert!(line.contains(&format!("{name}.wav")), "{line}");
+    }
+    assert!(!out.exists(), "no report for a refused preset");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_scenarios_exit_2_with_one_line() {
+    let dir = scratch("scenario");
+    let base = "name = \"bad\"\ndescription = \"d\"\nchannels = 8\nrate = 48000\n\
+                frames = 512\nseconds = 1.0\n";
+    let cases = [
+        (
+            "unknown-key",
+            format!("{base}colour = \"red\"\n"),
+            "unknown field `colour`",
+        ),
+        (
+            "negative-event-time",
+            format!("{base}[[events]]\nat_ms = -5\naction = \"restart\"\n"),
+            "key `at_ms`: invalid value: integer `-5`",
+        ),
+        (
+            "negative-seconds",
+            base.replace("seconds = 1.0", "seconds = -1.0"),
+            "`seconds`: -1; expected more than 0",
+        ),
+        (
+            "rate-0",
+            base.replace("rate = 48000", "rate = 0"),
+            "`rate`: 0 Hz; expected 8000 to 768000 Hz",
+        ),
+        (
+            "rate-4ghz",
+            base.replace("rate = 48000", "rate = 4000000000"),
+            "`rate`: 4000000000 Hz",
+        ),
+    ];
+    let out = dir.join("run.json");
+    for (name, text, want) in cases {
+        let file = dir.join(format!("{name}.toml"));
+        std::fs::write(&file, text).unwrap();
+        let line = refused(
+            &[&file, Path::new("--out"), &out],
+            &["run", "--scenario"],
+            want,
+        );
+        assert!(line.contains(&format!("{name}.toml")), "{line}");
+    }
+    assert!(!out.exists(), "no report for a refused scenario");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_sofa_files_exit_2_with_one_line() {
+    let dir = scratch("sofa");
+    let real = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/MIT_KEMAR_normal_pinna.sofa"),
+    )
+    .expect("the committed sofa file");
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("text", b"name = \"not hdf5\"\n", "is not a sofa file"),
+        ("empty", b"", "is not a sofa file"),
+        ("truncated-4k", &real[..4096], "is not a sofa file"),
+        (
+            "truncated-half",
+            &real[..real.len() / 2],
+            "is not a sofa file",
+        ),
+    ];
+    let out = dir.join("out.wav");
+    for (name, bytes, want) in cases {
+        let file = dir.join(format!("{name}.sofa"));
+        std::fs::write(&file, bytes).unwrap();
+        let line = refused(
+            &[&file, Path::new("--out"), &out],
+            &["hrir", "import-sofa", "--sofa"],
+            want,
+        );
+        assert!(line.contains(&format!("{name}.sofa")), "{line}");
+    }
+    assert!(!out.exists(), "nothing written for a refused file");
+    let _ = std::fs::remove_dir_all(&dir);
+}
