@@ -77,7 +77,7 @@ fn the_audio_side_adopts_whole_sets_and_never_frees_while_the_control_side_publi
     }
     let (subscriber, adoptions, callbacks) = audio.join().unwrap();
     publisher.collect_retired();
-    assert!(adoptions >= 1 && adoptions <= SETS, "{adoptions} adoptions");
+    assert!((1..=SETS).contains(&adoptions), "{adoptions} adoptions");
     assert!(callbacks >= 1);
     assert_eq!(subscriber.current().map(verify), Some(SETS - 1));
 }

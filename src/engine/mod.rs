@@ -33,7 +33,7 @@ mod ring_loom;
 pub mod setup;
 pub mod sites;
 pub mod spectral;
-pub mod synthetic;
 mod sync;
+pub mod synthetic;
 
 pub use setup::{Engine, EngineConfig, MAX_FRAMES};

@@ -313,7 +313,8 @@ pub fn import_bytes(
         Err(_) => {
             return Err(SofaError::NotSofa {
                 path: path.to_path_buf(),
-                detail: "the reader panicked on its contents".to_owned(),
+                detail: "its reader failed on the contents, which are truncated or malformed"
+                    .to_owned(),
             });
         }
     };

@@ -429,7 +429,13 @@ fn a_rate_whose_byte_rate_overflows_the_header_is_refused_with_the_rate() {
     bytes[28..32].copy_from_slice(&4_000_000_000u32.wrapping_mul(56).to_le_bytes());
     let err = load(&bytes).unwrap_err();
     assert!(
-        matches!(err, PresetError::SampleRate { sample_rate: 4_000_000_000, .. }),
+        matches!(
+            err,
+            PresetError::SampleRate {
+                sample_rate: 4_000_000_000,
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
