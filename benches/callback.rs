@@ -370,18 +370,6 @@ impl FftWork {
     }
 }
 
-/// Synthetic filters: `speakers` pairs of `taps` taps.
-fn synthetic_filters(speakers: usize, taps: usize) -> Vec<EarFilters> {
-    (0..speakers)
-        .map(|s| {
-            [
-                synthetic::decaying_noise(taps, 2 * s as u64 + 1),
-                synthetic::decaying_noise(taps, 2 * s as u64 + 2),
-            ]
-        })
-        .collect()
-}
-
 const SCALED: [Variant; 2] = [Variant::Fixed, Variant::Optimized];
 const CHANNELS: [usize; 5] = [2, 6, 8, 12, 16];
 const PARTITIONS: [usize; 6] = [1, 2, 4, 8, 12, 16];
@@ -416,17 +404,17 @@ fn scaling(c: &mut Criterion) {
         .sample_size(20);
     for variant in SCALED {
         for ch in CHANNELS {
-            let f = synthetic_filters(ch, KEMAR_TAPS);
+            let f = synthetic::ear_filters(ch, KEMAR_TAPS);
             let b = Bench::new(variant, ch, 512, Filters::Synthetic(&f));
             scaling_case(&mut g, "channels", variant, ch, b);
         }
         for p in PARTITIONS {
-            let f = synthetic_filters(8, p * 512);
+            let f = synthetic::ear_filters(8, p * 512);
             let b = Bench::new(variant, 8, 512, Filters::Synthetic(&f));
             scaling_case(&mut g, "partitions", variant, p, b);
         }
         for n in FRAMES {
-            let f = synthetic_filters(8, KEMAR_TAPS);
+            let f = synthetic::ear_filters(8, KEMAR_TAPS);
             let b = Bench::new(variant, 8, n, Filters::Synthetic(&f));
             scaling_case(&mut g, "frames", variant, n, b);
         }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use allocgate::drive::sim::{Action, FrameSequence};
 use allocgate::engine::sites::{Site, SiteSet, Variant};
+use allocgate::gate::expect::measured;
 use allocgate::gate::{GateConfig, junit, run_matrix, run_scenario};
 use allocgate::scenario::{self, Scenario};
 
@@ -60,17 +61,7 @@ fn each_site_alone_is_caught_by_a_default_scenario_with_its_exact_counts() {
             let r = run_scenario(s, &gate).unwrap();
             // Every callback equals the formula, caught or not.
             assert_eq!(r.mismatch, None, "{site} in {}", s.name);
-            let measured = (
-                r.counts.allocations,
-                r.counts.deallocations,
-                r.counts.reallocations,
-            );
-            let expected = (
-                r.expected.allocations,
-                r.expected.deallocations,
-                r.expected.reallocations,
-            );
-            assert_eq!(measured, expected, "{site} in {}", s.name);
+            assert_eq!(measured(&r.counts), r.expected, "{site} in {}", s.name);
             if r.counts.calls() > 0 {
                 assert!(!r.passed(), "{site} in {}: the gate fails it", s.name);
                 assert!(r.first_offender.is_some());

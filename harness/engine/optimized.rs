@@ -10,6 +10,7 @@ use allocgate::engine::renderer::{RenderMode, mapped_impulse_responses};
 use allocgate::engine::sites::{Site, SiteSet, Variant};
 use allocgate::engine::spectral::SPECTRAL_TOLERANCE;
 use allocgate::engine::{EngineConfig, synthetic};
+use allocgate::gate::expect::measured;
 use allocgate::gate::{GateConfig, run_matrix, run_scenario};
 use allocgate::scenario;
 
@@ -53,17 +54,7 @@ fn each_supported_site_alone_is_counted_exactly_on_optimized() {
         for s in &all {
             let r = run_scenario(s, &optimized(SiteSet::only(site))).unwrap();
             assert_eq!(r.mismatch, None, "{site} in {}", s.name);
-            let measured = (
-                r.counts.allocations,
-                r.counts.deallocations,
-                r.counts.reallocations,
-            );
-            let expected = (
-                r.expected.allocations,
-                r.expected.deallocations,
-                r.expected.reallocations,
-            );
-            assert_eq!(measured, expected, "{site} in {}", s.name);
+            assert_eq!(measured(&r.counts), r.expected, "{site} in {}", s.name);
             caught |= r.counts.calls() > 0;
         }
         // The snapshot is a lock, not an allocation.
@@ -169,14 +160,7 @@ fn optimized_renders_the_same_stream_whatever_the_frame_count() {
 
 #[test]
 fn a_synthetic_set_renders_one_speaker_per_channel_past_what_hesuvi_maps() {
-    let filters: Vec<_> = (0..16)
-        .map(|s| {
-            [
-                synthetic::decaying_noise(600, 2 * s + 1),
-                synthetic::decaying_noise(600, 2 * s + 2),
-            ]
-        })
-        .collect();
+    let filters = synthetic::ear_filters(16, 600);
     for variant in [Variant::Fixed, Variant::Optimized] {
         let config = EngineConfig::new(16, 48_000).with_variant(variant, SiteSet::EMPTY);
         let mut rig = Rig::new(&config, 2);

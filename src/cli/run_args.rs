@@ -290,8 +290,7 @@ impl RunArgs {
             ),
         };
         let engine = EngineConfig::new(self.channels, self.rate)
-            .with_sites(sites)
-            .with_renderer(variant.renderer())
+            .with_variant(variant, sites)
             .with_convolution(!self.no_convolution);
         Ok(RunConfig {
             variant,

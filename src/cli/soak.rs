@@ -109,13 +109,14 @@ impl SoakArgs {
             }
         };
         let seconds = self.minutes * 60;
+        let drift = Drift::ppb((self.drift_ppm * 1000.0).round() as i64);
         let engine = EngineConfig::new(8, 48_000).with_variant(variant, sites);
         let mut config =
             SimConfig::new(engine.clone(), frames_for(0), Duration::from_secs(seconds))
                 .with_preset(Preset::kemar())
                 .with_seed(self.seed)
-                .with_drift(Drift::ppb((self.drift_ppm * 1000.0).round() as i64));
-        let switches = (1..self.minutes).count();
+                .with_drift(drift);
+        let switches = (self.minutes - 1) as usize;
         for minute in 1..self.minutes {
             let preset = if minute % 2 == 1 {
                 synthetic_preset(minute)
@@ -159,7 +160,7 @@ impl SoakArgs {
                 mode: Mode::Virtual,
                 preset: Preset::kemar(),
                 preset_name: scenario.preset_name.clone(),
-                drift: Drift::ppb((self.drift_ppm * 1000.0).round() as i64),
+                drift,
                 integrity: true,
                 out: self.out.clone(),
                 hdr_log: None,

@@ -363,14 +363,7 @@ mod tests {
     use crate::engine::synthetic;
 
     fn filters(speakers: usize, taps: usize) -> Vec<EarFilters> {
-        (0..speakers)
-            .map(|s| {
-                [
-                    synthetic::decaying_noise(taps, 2 * s as u64 + 1),
-                    synthetic::decaying_noise(taps, 2 * s as u64 + 2),
-                ]
-            })
-            .collect()
+        synthetic::ear_filters(speakers, taps)
     }
 
     fn planar(channels: usize, frames: usize, seed: u64) -> Planar {

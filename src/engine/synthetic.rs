@@ -45,6 +45,20 @@ pub fn decaying_noise(taps: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// `speakers` (left, right) pairs of `taps`-tap [`decaying_noise`]
+/// filters, every one its own seed: a synthetic renderer set of any size
+/// (`Control::activate_filters`).
+pub fn ear_filters(speakers: usize, taps: usize) -> Vec<[Vec<f32>; 2]> {
+    (0..speakers as u64)
+        .map(|s| {
+            [
+                decaying_noise(taps, 2 * s + 1),
+                decaying_noise(taps, 2 * s + 2),
+            ]
+        })
+        .collect()
+}
+
 /// A synthetic HeSuVi set of `channels` impulse responses of `taps`
 /// samples, each told apart by where its leading impulse sits (tap
 /// `2 × index + 1`, gain 0.5) under a quiet decaying tail of its own.

@@ -90,8 +90,7 @@ impl SweepSpec {
             variant,
             sites,
             engine: EngineConfig::new(channels, rate)
-                .with_sites(sites)
-                .with_renderer(variant.renderer())
+                .with_variant(variant, sites)
                 .with_convolution(true),
             frames,
             seconds: self.seconds,
