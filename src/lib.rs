@@ -46,6 +46,7 @@ pub mod compare;
 pub mod drive;
 pub mod engine;
 pub mod gate;
+pub mod hazard;
 pub mod metrics;
 pub mod report;
 pub mod scenario;

@@ -29,6 +29,7 @@ fn sites_only(site: Site, integrity: bool) -> GateConfig {
         sites: SiteSet::only(site),
         integrity,
         trace_sites: false,
+        rusage: false,
     }
 }
 
@@ -308,6 +309,7 @@ fn scenario_files_with_unknown_keys_or_bad_values_are_refused_naming_file_and_ke
         no_integrity: false,
         baseline: None,
         update_baseline: false,
+        rusage: false,
     };
     let e = args.validate().unwrap_err().to_string();
     assert!(e.contains("`frames`"), "{e}");
@@ -325,6 +327,7 @@ fn the_baseline_ratchet_fails_a_new_site_or_a_higher_count_and_passes_a_lower_on
         sites,
         integrity: false,
         trace_sites: true,
+        rusage: false,
     };
     let run =
         |sites| run_matrix(std::slice::from_ref(&scenario), &traced(sites), &mut |_| {}).unwrap();

@@ -46,6 +46,13 @@ fn varied(i: u64) -> Record {
             bytes_allocated: allocations * 48,
             ..Counts::new()
         },
+        hazards: allocgate::hazard::Hazards {
+            lock_acquisitions: (i % 2) as u32,
+            voluntary_switches: u32::from(i.is_multiple_of(5)),
+            minor_faults: (i % 7) as u32,
+            usage_sampled: i.is_multiple_of(3),
+            ..allocgate::hazard::Hazards::NONE
+        },
         underrun: i.is_multiple_of(17),
         buffering: i.is_multiple_of(19),
         bytes_dropped: if i.is_multiple_of(23) { 64 } else { 0 },

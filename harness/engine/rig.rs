@@ -197,6 +197,7 @@ impl Expect {
             underrun: r.underrun,
             max_frames_before: self.max_frames,
             replaced_set_blocks: replaced,
+            rendering: !r.buffering,
         };
         self.total = self.total + self.sites.expected(&cx);
         assert_counts(

@@ -38,6 +38,11 @@ pub struct GateArgs {
     /// atomically) instead of comparing.
     #[arg(long, requires = "baseline")]
     pub update_baseline: bool,
+    /// Also read each callback's page faults and context switches
+    /// (getrusage(RUSAGE_THREAD), Linux only) and fail on a voluntary
+    /// context switch, a major fault, or a minor fault past the warm-up.
+    #[arg(long)]
+    pub rusage: bool,
 }
 
 /// What the gate holds the run to.
@@ -73,6 +78,9 @@ impl GateArgs {
     /// Checks the flags and loads the scenarios.
     pub fn validate(&self) -> Result<GatePlan, UsageError> {
         let (variant, sites) = variant_and_sites(&self.variant, &self.sites)?;
+        if self.rusage {
+            crate::hazard::check_usage().map_err(|e| UsageError::new(e.to_string()))?;
+        }
         let scenarios = match &self.scenarios {
             Some(dir) => scenario::load_dir(dir),
             None => scenario::defaults(),
@@ -92,6 +100,7 @@ impl GateArgs {
                 sites,
                 integrity: !self.no_integrity,
                 trace_sites: !matches!(hold, Hold::Zero),
+                rusage: self.rusage,
             },
             scenarios,
             junit: self.junit.clone(),
@@ -173,7 +182,8 @@ pub fn apply_baseline(
 }
 
 /// Whether a baseline-held scenario fails for something other than
-/// allocating: counts off the site formulas, or a failed integrity check.
+/// allocating: counts off the site formulas, a failed integrity check, or
+/// a real-time hazard.
 pub fn fails_besides_allocating(r: &ScenarioResult) -> bool {
-    r.mismatch.is_some() || r.integrity.failed()
+    r.mismatch.is_some() || r.integrity.failed() || !r.hazard_failures().is_empty()
 }

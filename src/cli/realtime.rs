@@ -136,6 +136,7 @@ fn jack(
             input: cb_in,
             output: cb_out,
             count: true,
+            rusage: c.rusage,
         },
         Signal::new(c.seed),
         window,
@@ -197,6 +198,7 @@ fn coreaudio(
             input: cb_in,
             output: cb_out,
             count: true,
+            rusage: c.rusage,
         },
     )
     .map_err(RunError::Backend)?;

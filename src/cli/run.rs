@@ -171,7 +171,8 @@ pub fn sim_config(c: &RunConfig) -> SimConfig {
         return s
             .sim_config(c.variant, c.sites)
             .with_mode(c.mode)
-            .with_integrity(integrity);
+            .with_integrity(integrity)
+            .with_rusage(c.rusage);
     }
     let frames = u32::try_from(c.frames).unwrap_or(u32::MAX);
     let integrity = if c.integrity {
@@ -189,6 +190,7 @@ pub fn sim_config(c: &RunConfig) -> SimConfig {
     .with_seed(c.seed)
     .with_mode(c.mode)
     .with_integrity(integrity)
+    .with_rusage(c.rusage)
 }
 
 /// The report's `config` section for `c`.
@@ -495,6 +497,28 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
             micros(l.max_ns),
             load.mean * 100.0,
             load.max * 100.0,
+        );
+    }
+    for (kind, h) in [
+        ("input", &r.totals.input.hazards),
+        ("output", &r.totals.output.hazards),
+    ] {
+        let usage = if h.callbacks_sampled == 0 {
+            "faults and switches not sampled (--rusage)".to_owned()
+        } else {
+            format!(
+                "{} minor / {} major faults, {} voluntary / {} involuntary switches ({} callbacks sampled)",
+                h.minor_faults,
+                h.major_faults,
+                h.voluntary_switches,
+                h.involuntary_switches,
+                h.callbacks_sampled
+            )
+        };
+        let _ = writeln!(
+            s,
+            "  {kind:<6} hazards {} lock acquisitions ({} contended); {usage}",
+            h.lock_acquisitions, h.lock_contentions
         );
     }
     let x = &r.xruns;

@@ -23,7 +23,8 @@ pub struct RunArgs {
     /// Allocation sites to switch on, on top of the variant's
     /// (comma-separated: abl, ptr-array, channel-buffers, scale-array,
     /// renderer-snapshot, debug-print, first-callback, underrun-log,
-    /// grow-on-frames, drop-on-audio-thread).
+    /// grow-on-frames, drop-on-audio-thread; and the hazard sites, which
+    /// allocate nothing: sleep, fresh-pages, contended-lock).
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub sites: Vec<String>,
     /// Device sample rate, in Hz.
@@ -87,6 +88,11 @@ pub struct RunArgs {
     /// latencies are not representative.
     #[arg(long)]
     pub trace_sites: bool,
+    /// Read each callback's page faults and context switches (two
+    /// getrusage(RUSAGE_THREAD) calls around it, outside its timing;
+    /// Linux only). Tracked locks are counted in every run.
+    #[arg(long)]
+    pub rusage: bool,
     /// With --trace-sites: a function-name prefix that is not user code
     /// (a wrapper around the allocator, say), on top of the built-in list
     /// (std, core, alloc, the allocator, the engine's allocating idioms).
@@ -157,6 +163,8 @@ pub struct RunConfig {
     pub scenario: Option<Scenario>,
     /// Site tracing: off, or on with these extra skip prefixes.
     pub trace: Option<TraceConfig>,
+    /// Read page faults and context switches around each callback.
+    pub rusage: bool,
     /// Where the callbacks run.
     pub backend: BackendChoice,
 }
@@ -236,6 +244,9 @@ impl RunArgs {
         if self.dhat.is_some() && !cfg!(feature = "dhat-heap") {
             return refuse(DHAT_BUILD_HINT.to_owned());
         }
+        if self.rusage {
+            crate::hazard::check_usage().map_err(|e| UsageError::new(e.to_string()))?;
+        }
         let backend = self.backend.validate(self)?;
         if let Some(path) = &self.scenario {
             let s = crate::scenario::load_file(path).map_err(|e| UsageError::new(e.to_string()))?;
@@ -308,6 +319,7 @@ impl RunArgs {
             hdr_log: self.hdr_log.clone(),
             dhat: self.dhat.clone(),
             trace: self.trace(),
+            rusage: self.rusage,
             scenario: None,
             backend,
         })
@@ -341,6 +353,7 @@ impl RunArgs {
             hdr_log: self.hdr_log.clone(),
             dhat: self.dhat.clone(),
             trace: self.trace(),
+            rusage: self.rusage,
             scenario: Some(s),
             backend: BackendChoice::Sim,
         }

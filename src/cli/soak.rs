@@ -166,6 +166,7 @@ impl SoakArgs {
                 hdr_log: None,
                 dhat: None,
                 trace: None,
+                rusage: false,
                 scenario: Some(scenario),
                 backend: BackendChoice::Sim,
             },

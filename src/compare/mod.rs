@@ -297,6 +297,22 @@ pub fn compare(
             al.max * 100.0,
         ));
     }
+    let (bh, ah) = (&b.totals, &a.totals);
+    let sum = |t: &crate::report::TotalsReport, f: fn(&crate::report::HazardsReport) -> u64| {
+        f(&t.input.hazards) + f(&t.output.hazards)
+    };
+    let hazard_rows: [(&str, fn(&crate::report::HazardsReport) -> u64); 5] = [
+        ("lock acquisitions", |h| h.lock_acquisitions),
+        ("contended locks", |h| h.lock_contentions),
+        ("voluntary context switches", |h| h.voluntary_switches),
+        ("page faults", |h| h.minor_faults + h.major_faults),
+        ("callbacks sampled for faults and switches", |h| {
+            h.callbacks_sampled
+        }),
+    ];
+    for (name, f) in hazard_rows {
+        rows.push(Row::count(name, sum(bh, f), sum(ah, f)));
+    }
     rows.push(Row::count(
         "deadline misses",
         b.deadline_misses.input + b.deadline_misses.output,

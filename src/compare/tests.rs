@@ -47,6 +47,7 @@ fn report(variant: &str, per_output: u64, output_us: u64) -> Report {
                     deallocations: allocs,
                     ..Counts::new()
                 },
+                hazards: crate::hazard::Hazards::NONE,
                 underrun: false,
                 buffering: false,
                 bytes_dropped: 0,

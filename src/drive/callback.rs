@@ -1,17 +1,22 @@
 //! Measuring one engine callback, the same way for every driver (the
 //! simulated clock, JACK, CoreAudio): the callback runs alone in a
 //! measured scope, tagged with its kind for site tracing, and its wall
-//! time is taken inside that scope; the result is a [`Record`], the
-//! callback's [`Stats`] and what the engine reported.
+//! time is taken inside that scope; around it, this thread's hazard
+//! counters are read ([`crate::hazard::observe`]: tracked locks always,
+//! page faults and context switches when [`Meter::rusage`] asks). The
+//! result is a [`Record`], the callback's [`Stats`] and what the engine
+//! reported.
 //!
 //! Everything here runs on the audio thread and never allocates, locks or
-//! blocks (`measure` and `tagged` only touch this thread's counters).
+//! blocks (`measure`, `tagged` and `observe` only touch this thread's
+//! counters; `getrusage` is a system call that copies counters out).
 
 use std::time::Instant;
 
 use crate::alloc::trace::tagged;
 use crate::alloc::{Stats, measure};
 use crate::drive::record::Record;
+use crate::hazard::{Hazards, observe};
 use crate::engine::buffers::BufferList;
 use crate::engine::input::{InputCallback, InputReport};
 use crate::engine::output::{OutputCallback, OutputReport};
@@ -54,27 +59,65 @@ pub struct Measurement {
     pub report: EngineReport,
 }
 
+/// What to measure around each callback.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Meter {
+    /// Count allocator calls (the caller has checked that the counting
+    /// allocator is installed). Off, every count reads zero.
+    pub allocations: bool,
+    /// Read the thread's page faults and context switches before and
+    /// after (two `getrusage` calls; the caller has run
+    /// [`check_usage`](crate::hazard::check_usage)).
+    pub rusage: bool,
+}
+
+impl From<bool> for Meter {
+    /// Allocations counted or not; no usage readings.
+    fn from(allocations: bool) -> Meter {
+        Meter {
+            allocations,
+            rusage: false,
+        }
+    }
+}
+
 /// `frames / rate` in nanoseconds, rounded to nearest.
 pub fn period_ns(frames: u32, rate: u32) -> u64 {
     let r = u64::from(rate.max(1));
     (u64::from(frames) * 1_000_000_000 + r / 2) / r
 }
 
-/// Runs `f` in a measured scope when `count` (the caller has checked that
-/// the counting allocator is installed), tagged with `kind`; else just
-/// runs it. Returns `f`'s value, its wall time and the allocator figures.
-fn measured<R>(count: bool, kind: CallbackKind, f: impl FnOnce() -> R) -> (R, u64, Stats) {
+/// What [`measured`] learned.
+struct Measured<R> {
+    value: R,
+    wall_ns: u64,
+    stats: Stats,
+    hazards: Hazards,
+}
+
+/// Runs `f` in a measured scope when `meter.allocations`, tagged with
+/// `kind`, between two hazard readings (usage only when `meter.rusage`).
+/// The readings sit outside the timed region, so the wall time is the
+/// callback's alone.
+fn measured<R>(meter: Meter, kind: CallbackKind, f: impl FnOnce() -> R) -> Measured<R> {
     let timed = || {
         let start = Instant::now();
         let value = f();
         (value, nanos(start.elapsed().as_nanos()))
     };
-    if count {
-        let m = tagged(kind.trace_tag(), || measure(timed));
-        (m.value.0, m.value.1, m.stats)
-    } else {
-        let (value, wall) = timed();
-        (value, wall, Stats::new())
+    let (((value, wall_ns), stats), hazards) = observe(meter.rusage, || {
+        if meter.allocations {
+            let m = tagged(kind.trace_tag(), || measure(timed));
+            (m.value, m.stats)
+        } else {
+            (timed(), Stats::new())
+        }
+    });
+    Measured {
+        value,
+        wall_ns,
+        stats,
+        hazards,
     }
 }
 
@@ -84,21 +127,29 @@ fn nanos(n: u128) -> u64 {
 
 /// Runs and measures one input callback of `slot.frames` frames; `pull`
 /// fills the buffer list from the device (see [`InputCallback::process`]).
+/// `meter` is a [`Meter`] or a `bool` (allocations counted or not).
 /// Audio thread: adds no allocation of its own.
-pub fn input<F>(input: &mut InputCallback, count: bool, slot: Slot, pull: F) -> Measurement
+pub fn input<F>(
+    input: &mut InputCallback,
+    meter: impl Into<Meter>,
+    slot: Slot,
+    pull: F,
+) -> Measurement
 where
     F: FnOnce(&mut BufferList<'_>) -> bool,
 {
     let frames = slot.frames as usize;
-    let (report, wall_ns, stats) =
-        measured(count, CallbackKind::Input, || input.process(frames, pull));
+    let m = measured(meter.into(), CallbackKind::Input, || {
+        input.process(frames, pull)
+    });
+    let report = m.value;
     Measurement {
         record: Record {
             bytes_dropped: u32::try_from(report.dropped_bytes).unwrap_or(u32::MAX),
             partial_frame: report.partial_frame,
-            ..blank(CallbackKind::Input, slot, wall_ns, &stats)
+            ..blank(CallbackKind::Input, slot, &m)
         },
-        stats,
+        stats: m.stats,
         report: EngineReport::Input(report),
     }
 }
@@ -107,34 +158,37 @@ where
 /// `out`. Audio thread: adds no allocation of its own.
 pub fn output(
     output: &mut OutputCallback,
-    count: bool,
+    meter: impl Into<Meter>,
     slot: Slot,
     out: &mut BufferList<'_>,
 ) -> Measurement {
     let frames = slot.frames as usize;
-    let (report, wall_ns, stats) =
-        measured(count, CallbackKind::Output, || output.process(out, frames));
+    let m = measured(meter.into(), CallbackKind::Output, || {
+        output.process(out, frames)
+    });
+    let report = m.value;
     Measurement {
         record: Record {
             underrun: report.underrun,
             buffering: report.buffering,
             frames_unrendered: u32::try_from(report.frames_unrendered).unwrap_or(u32::MAX),
-            ..blank(CallbackKind::Output, slot, wall_ns, &stats)
+            ..blank(CallbackKind::Output, slot, &m)
         },
-        stats,
+        stats: m.stats,
         report: EngineReport::Output(report),
     }
 }
 
-fn blank(kind: CallbackKind, slot: Slot, wall_ns: u64, stats: &Stats) -> Record {
+fn blank<R>(kind: CallbackKind, slot: Slot, m: &Measured<R>) -> Record {
     Record {
         kind,
         index: slot.index,
         device_time: slot.device_time,
         frames: slot.frames,
         period_ns: slot.period_ns,
-        wall_ns,
-        counts: stats.counts,
+        wall_ns: m.wall_ns,
+        counts: m.stats.counts,
+        hazards: m.hazards,
         underrun: false,
         buffering: false,
         bytes_dropped: 0,

@@ -5,6 +5,7 @@
 
 use crate::alloc::Counts;
 use crate::engine::sites::CallbackKind;
+use crate::hazard::Hazards;
 
 /// What one callback did and cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +26,9 @@ pub struct Record {
     pub wall_ns: u64,
     /// Allocator calls made during the callback (on its thread).
     pub counts: Counts,
+    /// Locks, page faults and context switches during the callback (on
+    /// its thread; usage only in `--rusage` mode).
+    pub hazards: Hazards,
     /// Output: the ring ran short.
     pub underrun: bool,
     /// Output: the callback was buffering and wrote silence.

@@ -78,6 +78,7 @@ mod tests {
             period_ns: 10_666_667,
             wall_ns: 1,
             counts: Counts::new(),
+            hazards: crate::hazard::Hazards::NONE,
             underrun: false,
             buffering: false,
             bytes_dropped: 0,

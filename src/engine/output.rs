@@ -11,6 +11,7 @@ use crate::engine::layout::MAX_CHANNELS;
 use crate::engine::publish::Subscriber;
 use crate::engine::renderer::copy_through;
 use crate::engine::ring::RingReader;
+use crate::engine::sites::hazards::{self, LockHog};
 use crate::engine::sites::temporaries::underrun_log;
 use crate::engine::sites::{Site, SiteSet};
 
@@ -65,6 +66,12 @@ pub struct OutputCallback {
     lazy: Option<Vec<f32>>,
     /// [`Site::GrowOnFrames`]: as long as the largest frame count so far.
     grown: Vec<f32>,
+    /// [`Site::FreshPages`]: the page size.
+    page_size: usize,
+    /// [`Site::ContendedLock`]: the thread holding the lock (none if it
+    /// could not be started: the site then takes no lock, which the gate's
+    /// formula catches).
+    hog: Option<LockHog>,
 }
 
 impl OutputCallback {
@@ -94,6 +101,12 @@ impl OutputCallback {
             callbacks: 0,
             lazy: None,
             grown: Vec::new(),
+            page_size: hazards::page_size(),
+            hog: if sites.contains(Site::ContendedLock) {
+                LockHog::start().ok()
+            } else {
+                None
+            },
         }
     }
 
@@ -128,12 +141,23 @@ impl OutputCallback {
     /// Audio thread: never allocates, frees, locks or blocks unless an
     /// output site is on ([`Site::ScaleArray`], [`Site::RendererSnapshot`],
     /// [`Site::DebugPrint`], [`Site::FirstCallback`], [`Site::UnderrunLog`],
-    /// [`Site::GrowOnFrames`], [`Site::DropOnAudioThread`]).
+    /// [`Site::GrowOnFrames`], [`Site::DropOnAudioThread`], and the hazard
+    /// sites [`Site::Sleep`], [`Site::FreshPages`], [`Site::ContendedLock`],
+    /// which act first, in every output callback).
     pub fn process(&mut self, out: &mut BufferList<'_>, frames: usize) -> OutputReport {
         let mut report = OutputReport {
             frames,
             ..OutputReport::default()
         };
+        if self.sites.contains(Site::Sleep) {
+            hazards::sleep_briefly();
+        }
+        if self.sites.contains(Site::FreshPages) {
+            black_box(hazards::touch_fresh_pages(self.page_size));
+        }
+        if let Some(hog) = &self.hog {
+            black_box(hog.contend());
+        }
         if self.callbacks == 0 && self.sites.contains(Site::FirstCallback) {
             self.allocate_lazily();
         }

@@ -12,14 +12,17 @@
 //! The original also reads its renderer list on the audio thread through a
 //! synchronous call on a dispatch queue: a lock and a reference-count
 //! increment, no allocation. [`Subscriber::snapshot`] reproduces that for
-//! [`Site::RendererSnapshot`](crate::engine::sites::Site::RendererSnapshot).
+//! [`Site::RendererSnapshot`](crate::engine::sites::Site::RendererSnapshot);
+//! its lock is a [`TrackedRwLock`], so each read shows in the callback's
+//! hazards as a lock acquisition (contended when a publish holds it).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use rtrb::{Consumer, Producer, RingBuffer};
 
 use crate::engine::renderer::RendererSet;
+use crate::hazard::TrackedRwLock;
 
 /// Sets that can wait for the audio thread at once.
 pub const PENDING_SETS: usize = 4;
@@ -40,7 +43,7 @@ impl Snapshot {
     }
 }
 
-type Shared = Arc<RwLock<Arc<Snapshot>>>;
+type Shared = Arc<TrackedRwLock<Arc<Snapshot>>>;
 
 /// The control side: publishes sets and frees the ones the audio thread
 /// returns.
@@ -67,7 +70,7 @@ pub fn channel() -> (Publisher, Subscriber) {
     // One more than can be pending, plus the current set: the audio thread
     // always has room to return what it replaces.
     let (retiring, returned) = RingBuffer::new(PENDING_SETS + 1);
-    let snapshot: Shared = Arc::new(RwLock::new(Arc::new(Snapshot::default())));
+    let snapshot: Shared = Arc::new(TrackedRwLock::new(Arc::new(Snapshot::default())));
     (
         Publisher {
             outgoing,
@@ -97,7 +100,7 @@ impl Publisher {
         self.outgoing
             .push(set)
             .map_err(|rtrb::PushError::Full(s)| QueueFull(s))?;
-        let guard = self.snapshot.write().unwrap_or_else(|p| p.into_inner());
+        let guard = self.snapshot.write();
         guard.generation.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -173,7 +176,7 @@ impl Subscriber {
     /// reference, so the copy is never the last). Returns the generation.
     pub fn snapshot(&self) -> u64 {
         let copy = {
-            let guard = self.snapshot.read().unwrap_or_else(|p| p.into_inner());
+            let guard = self.snapshot.read();
             Arc::clone(&guard)
         };
         copy.generation()

@@ -17,7 +17,7 @@ use crate::drive::sim::clock::Tick;
 use crate::drive::sim::{Action, SimClock, SimConfig, SimError};
 use crate::engine::convolver::BLOCK;
 use crate::engine::preset::Preset;
-use crate::engine::sites::expected::{CallbackContext, Expected};
+use crate::engine::sites::expected::{CallbackContext, Expected, ExpectedHazards};
 use crate::engine::sites::{CallbackKind, SiteSet};
 use crate::engine::{Engine, EngineConfig};
 
@@ -44,6 +44,7 @@ pub struct Formulas {
     current: Option<SetShape>,
     steps: u64,
     max_frames: usize,
+    hazards: ExpectedHazards,
 }
 
 /// The records and the replayed clock disagree: the run was not made
@@ -111,6 +112,7 @@ impl Formulas {
             current: None,
             steps: 0,
             max_frames: 0,
+            hazards: ExpectedHazards::default(),
         })
     }
 
@@ -162,6 +164,7 @@ impl Formulas {
                 let cx = CallbackContext {
                     renderers,
                     blocks,
+                    rendering,
                     steps_before: self.steps,
                     first: r.index == 0,
                     underrun: r.underrun,
@@ -174,7 +177,14 @@ impl Formulas {
                 cx
             }
         };
+        self.hazards = self.sites.expected_hazards(&cx);
         Ok(self.sites.expected(&cx))
+    }
+
+    /// The hazards the sites cause in the record [`next`](Self::next)
+    /// last judged.
+    pub fn hazards(&self) -> ExpectedHazards {
+        self.hazards
     }
 }
 

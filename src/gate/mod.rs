@@ -4,7 +4,12 @@
 //! A scenario passes when no callback made any allocator call
 //! (allocation, deallocation or reallocation), the integrity check did
 //! not fail, and every callback's counts equal the site formulas
-//! ([`expect::Formulas`]; for `fixed` that is zero). [`run_matrix`]
+//! ([`expect::Formulas`]; for `fixed` that is zero). Hazards are judged
+//! the same way: every callback's tracked-lock acquisitions equal the
+//! formulas (for `fixed`, none), and with [`GateConfig::rusage`] every
+//! callback was sampled, made no voluntary context switch and no major
+//! page fault the formulas do not expect, and past its warm-up no minor
+//! fault either. [`run_matrix`]
 //! gives a [`GateOutcome`]; [`render_table`] and [`junit::render`] show
 //! it.
 
@@ -22,6 +27,7 @@ use crate::drive::sim::{IntegrityMode, SimError, Simulation, Verdict, Xruns};
 use crate::engine::sites::CallbackKind;
 use crate::engine::sites::expected::Expected;
 use crate::engine::sites::{SiteSet, Variant};
+use crate::hazard::HazardTotals;
 use crate::scenario::Scenario;
 
 use expect::{Formulas, measured};
@@ -37,6 +43,9 @@ pub struct GateConfig {
     pub integrity: bool,
     /// Trace allocation sites (needed for a baseline; slower).
     pub trace_sites: bool,
+    /// Read each callback's page faults and context switches and gate
+    /// on them (Linux).
+    pub rusage: bool,
 }
 
 impl Default for GateConfig {
@@ -46,6 +55,7 @@ impl Default for GateConfig {
             sites: Variant::Fixed.sites(),
             integrity: true,
             trace_sites: false,
+            rusage: false,
         }
     }
 }
@@ -114,6 +124,44 @@ pub struct ScenarioResult {
     /// With [`GateConfig::trace_sites`]: where the allocator calls came
     /// from.
     pub sites: Vec<SiteGroup>,
+    /// Every callback's hazards, added up.
+    pub hazards: HazardTotals,
+    /// Usage was asked for ([`GateConfig::rusage`]).
+    pub rusage: bool,
+    /// The first callback whose hazards break the formulas.
+    pub hazard_violation: Option<String>,
+    /// Callbacks with a gated hazard ([`gated_hazard`]).
+    pub callbacks_hazardous: u64,
+    /// The first of them.
+    pub first_hazard: Option<String>,
+}
+
+/// What the gate holds against a callback besides allocator calls, if
+/// anything: a tracked lock taken, and with usage sampled a voluntary
+/// context switch, a major fault, or past the warm-up a minor fault.
+/// Involuntary switches are reported, not gated: being preempted by
+/// another process is the machine's doing, not the callback's.
+pub fn gated_hazard(r: &Record) -> Option<String> {
+    let h = &r.hazards;
+    let mut what = Vec::new();
+    if h.lock_acquisitions > 0 {
+        what.push(format!(
+            "{} lock acquisitions ({} contended)",
+            h.lock_acquisitions, h.lock_contentions
+        ));
+    }
+    if h.usage_sampled {
+        if h.voluntary_switches > 0 {
+            what.push(format!("{} voluntary context switches", h.voluntary_switches));
+        }
+        if h.major_faults > 0 {
+            what.push(format!("{} major page faults", h.major_faults));
+        }
+        if !r.warm_up && h.minor_faults > 0 {
+            what.push(format!("{} minor page faults", h.minor_faults));
+        }
+    }
+    (!what.is_empty()).then(|| what.join(", "))
 }
 
 impl GateOutcome {
@@ -161,6 +209,30 @@ impl ScenarioResult {
         if self.integrity.failed() {
             why.push(format!("integrity check failed: {}", self.integrity));
         }
+        why.extend(self.hazard_failures());
+        why
+    }
+
+    /// Why the scenario fails on hazards (locks, switches, faults, or
+    /// usage asked for and not read); empty when it does not.
+    pub fn hazard_failures(&self) -> Vec<String> {
+        let mut why = Vec::new();
+        if let Some(first) = &self.first_hazard {
+            why.push(format!(
+                "{} callbacks met a real-time hazard; first: {first}",
+                self.callbacks_hazardous
+            ));
+        }
+        if let Some(h) = &self.hazard_violation {
+            why.push(format!("hazards differ from the site formulas: {h}"));
+        }
+        let total = self.callbacks.0 + self.callbacks.1;
+        if self.rusage && self.hazards.sampled != total {
+            why.push(format!(
+                "faults and context switches were read in {} of {total} callbacks",
+                self.hazards.sampled
+            ));
+        }
         why
     }
 
@@ -198,13 +270,23 @@ pub fn run_scenario(scenario: &Scenario, gate: &GateConfig) -> Result<ScenarioRe
     if !gate.integrity {
         config.integrity = IntegrityMode::Off;
     }
+    config.rusage = gate.rusage;
     let mut formulas = Formulas::new(&config)?;
     let mut expected = Expected::default();
     let mut mismatch: Option<String> = None;
     let mut first_offender = None;
     let mut touching = 0;
+    let mut hazards = HazardTotals::default();
+    let mut hazard_violation: Option<String> = None;
+    let mut hazardous = 0;
+    let mut first_hazard: Option<String> = None;
     let start = Instant::now();
     let mut sink = |r: &Record| {
+        hazards.record(&r.hazards);
+        if let Some(what) = gated_hazard(r) {
+            hazardous += 1;
+            first_hazard.get_or_insert_with(|| format!("{}: {what}", describe(r)));
+        }
         if r.touched_allocator() {
             touching += 1;
             first_offender.get_or_insert(Offender { record: *r });
@@ -218,6 +300,11 @@ pub fn run_scenario(scenario: &Scenario, gate: &GateConfig) -> Result<ScenarioRe
                         "{:?} callback #{} ({} frames, buffering {}, underrun {}): measured {m:?}, expected {e:?}",
                         r.kind, r.index, r.frames, r.buffering, r.underrun
                     ));
+                }
+                if hazard_violation.is_none()
+                    && let Some(v) = formulas.hazards().violation(&r.hazards, !r.warm_up)
+                {
+                    hazard_violation = Some(format!("{}: {v}", describe(r)));
                 }
             }
             Err(e) => {
@@ -247,7 +334,23 @@ pub fn run_scenario(scenario: &Scenario, gate: &GateConfig) -> Result<ScenarioRe
         integrity: outcome.integrity.verdict,
         wall: start.elapsed(),
         sites,
+        hazards,
+        rusage: gate.rusage,
+        hazard_violation,
+        callbacks_hazardous: hazardous,
+        first_hazard,
     })
+}
+
+/// `output callback #12 (512 frames, warm-up)`.
+fn describe(r: &Record) -> String {
+    format!(
+        "{} callback #{} ({} frames{})",
+        r.kind.name(),
+        r.index,
+        r.frames,
+        if r.warm_up { ", warm-up" } else { "" }
+    )
 }
 
 /// Why the gate could not run a scenario.
@@ -299,19 +402,31 @@ pub fn render_table(o: &GateOutcome) -> String {
     );
     let _ = writeln!(
         s,
-        "| scenario | callbacks in / out | allocations | deallocations | reallocations | underruns / overruns | integrity | verdict |"
+        "| scenario | callbacks in / out | allocations | deallocations | reallocations | locks (contended) | voluntary switches | page faults | underruns / overruns | integrity | verdict |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---|---|");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
     for r in &o.results {
+        let h = &r.hazards;
+        let usage = |n: u64| {
+            if r.rusage {
+                n.to_string()
+            } else {
+                "-".to_owned()
+            }
+        };
         let _ = writeln!(
             s,
-            "| {} | {} / {} | {} | {} | {} | {} / {} | {} | {} |",
+            "| {} | {} / {} | {} | {} | {} | {} ({}) | {} | {} | {} / {} | {} | {} |",
             r.name,
             r.callbacks.0,
             r.callbacks.1,
             r.counts.allocations,
             r.counts.deallocations,
             r.counts.reallocations,
+            h.lock_acquisitions,
+            h.lock_contentions,
+            usage(h.voluntary_switches),
+            usage(h.minor_faults + h.major_faults),
             r.xruns.underruns,
             r.xruns.overruns,
             crate::report::Verdict::from(&r.integrity).word(),
@@ -322,8 +437,13 @@ pub fn render_table(o: &GateOutcome) -> String {
     if o.passed() {
         let _ = writeln!(
             s,
-            "gate passed: no allocation, deallocation or reallocation in any callback of {} scenarios",
-            o.results.len()
+            "gate passed: no allocation, deallocation or reallocation in any callback of {} scenarios{}",
+            o.results.len(),
+            if o.config.rusage {
+                "; no lock, voluntary context switch or page fault the site formulas do not expect (faults judged past warm-up)"
+            } else {
+                "; no lock the site formulas do not expect (faults and switches not sampled: --rusage)"
+            }
         );
     } else {
         let _ = writeln!(

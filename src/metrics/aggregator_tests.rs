@@ -19,6 +19,7 @@ fn rec(kind: CallbackKind, wall_ns: u64, allocations: u64) -> Record {
             bytes_allocated: 48 * allocations,
             ..Counts::new()
         },
+        hazards: crate::hazard::Hazards::NONE,
         underrun: false,
         buffering: false,
         bytes_dropped: 0,

@@ -4,6 +4,7 @@
 
 use crate::alloc::Counts;
 use crate::drive::record::Record;
+use crate::hazard::HazardTotals;
 
 use super::latency::Latency;
 use super::per_callback::PerCallback;
@@ -25,6 +26,8 @@ pub struct Totals {
     /// Their periods (deadlines) added up, in nanoseconds: the device time
     /// the callbacks covered.
     pub period_ns: u64,
+    /// Locks, page faults and context switches.
+    pub hazards: HazardTotals,
 }
 
 impl Totals {
@@ -38,6 +41,7 @@ impl Totals {
         self.frames = self.frames.saturating_add(u64::from(r.frames));
         self.wall_ns = self.wall_ns.saturating_add(r.wall_ns);
         self.period_ns = self.period_ns.saturating_add(r.period_ns);
+        self.hazards.record(&r.hazards);
     }
 
     /// Adds other totals to these.
@@ -48,6 +52,7 @@ impl Totals {
         self.frames = self.frames.saturating_add(o.frames);
         self.wall_ns = self.wall_ns.saturating_add(o.wall_ns);
         self.period_ns = self.period_ns.saturating_add(o.period_ns);
+        self.hazards.merge(&o.hazards);
     }
 }
 

@@ -164,6 +164,7 @@ mod tests {
                 deallocations: 1,
                 ..Counts::new()
             },
+            hazards: crate::hazard::Hazards::NONE,
             underrun: false,
             buffering: false,
             bytes_dropped: 0,

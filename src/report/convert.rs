@@ -6,6 +6,7 @@ use crate::alloc::Stats;
 use crate::alloc::size_class::MacosBucket;
 use crate::drive::sim;
 use crate::engine::sites::CallbackKind;
+use crate::hazard::HazardTotals;
 use crate::metrics::{
     Aggregates, KindFigures, Latency, LatencySummary, PerCallback, Phase, Rates, Timeline, Totals,
     Xruns,
@@ -14,7 +15,7 @@ use crate::metrics::{
 use super::environment::Environment;
 use super::integrity::Integrity;
 use super::schema::{
-    ByKind, HarnessReport, KindHistograms, KindLatency, KindRates, KindSizeClasses, KindTotals,
+    ByKind, HarnessReport, HazardsReport, KindHistograms, KindLatency, KindRates, KindSizeClasses, KindTotals,
     LatencyBucketRow, LatencyReport, LoadReport, MacosRegion, MacosRow, Pacing, PerCallbackRow,
     PhaseReport, RatesReport, Report, ReportConfig, RequestedRow, SCHEMA_VERSION,
     SizeClassesReport, TimelineBin, TotalsReport, XrunsReport,
@@ -121,6 +122,22 @@ fn kind_totals(t: &Totals) -> KindTotals {
         frames: t.frames,
         wall_ns: t.wall_ns,
         period_ns: t.period_ns,
+        hazards: hazards(&t.hazards),
+    }
+}
+
+fn hazards(h: &HazardTotals) -> HazardsReport {
+    HazardsReport {
+        callbacks_sampled: h.sampled,
+        minor_faults: h.minor_faults,
+        major_faults: h.major_faults,
+        voluntary_switches: h.voluntary_switches,
+        involuntary_switches: h.involuntary_switches,
+        lock_acquisitions: h.lock_acquisitions,
+        lock_contentions: h.lock_contentions,
+        callbacks_faulting: h.callbacks_faulting,
+        callbacks_switching: h.callbacks_switching,
+        callbacks_locking: h.callbacks_locking,
     }
 }
 

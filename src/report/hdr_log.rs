@@ -198,6 +198,7 @@ mod tests {
                         allocations: u64::from(allocating),
                         ..Counts::new()
                     },
+                    hazards: crate::hazard::Hazards::NONE,
                     underrun: false,
                     buffering: false,
                     bytes_dropped: 0,

@@ -35,7 +35,7 @@ pub use file::{read_json, write_json};
 pub use hdr_log::{HdrLogError, encode_hdr_log, hdr_intervals, write_hdr_log};
 pub use integrity::{Integrity, Mismatch, Verdict};
 pub use schema::{
-    AllocatorCalls, BackendReport, ByKind, HarnessReport, KindHistograms, KindLatency, KindRates,
+    AllocatorCalls, BackendReport, ByKind, HarnessReport, HazardsReport, KindHistograms, KindLatency, KindRates,
     KindSizeClasses, KindTotals, LatencyBucketRow, LatencyReport, LoadReport, MacosRegion,
     MacosRow, Pacing, PerCallbackRow, PhaseReport, RatesReport, Report, ReportConfig, RequestedRow,
     SCHEMA_VERSION, SiteReport, SizeClassesReport, TimelineBin, TotalsReport, XrunsReport,

@@ -310,6 +310,37 @@ pub struct KindTotals {
     pub wall_ns: u64,
     /// The callbacks' periods added up, in nanoseconds.
     pub period_ns: u64,
+    /// Locks, page faults and context switches (absent from reports made
+    /// before they were measured: all zero).
+    #[serde(default)]
+    pub hazards: HazardsReport,
+}
+
+/// Hazards beyond the allocator over a set of callbacks of one kind.
+/// Lock counts are always measured; the four usage counts only in
+/// `--rusage` mode, in `callbacks_sampled` of the callbacks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HazardsReport {
+    /// Callbacks whose page faults and context switches were read.
+    pub callbacks_sampled: u64,
+    /// Minor page faults.
+    pub minor_faults: u64,
+    /// Major page faults.
+    pub major_faults: u64,
+    /// Voluntary context switches (the thread waited).
+    pub voluntary_switches: u64,
+    /// Involuntary context switches (the thread was preempted).
+    pub involuntary_switches: u64,
+    /// Tracked locks taken.
+    pub lock_acquisitions: u64,
+    /// Of those, found held by another thread.
+    pub lock_contentions: u64,
+    /// Callbacks with a page fault.
+    pub callbacks_faulting: u64,
+    /// Callbacks with a voluntary context switch.
+    pub callbacks_switching: u64,
+    /// Callbacks that took a tracked lock.
+    pub callbacks_locking: u64,
 }
 
 /// One bucket of the allocations-per-callback histogram.

@@ -26,6 +26,7 @@ fn rec(kind: CallbackKind, wall_ns: u64, allocations: u64, warm_up: bool) -> Rec
             largest_request: if allocations > 0 { 36 } else { 0 },
             ..Counts::new()
         },
+        hazards: crate::hazard::Hazards::NONE,
         underrun: false,
         buffering: false,
         bytes_dropped: 0,

@@ -101,6 +101,7 @@ impl SweepSpec {
             drift: Drift::NONE,
             integrity: false,
             trace: None,
+            rusage: false,
             scenario: None,
             out: PathBuf::new(),
             hdr_log: None,

@@ -190,6 +190,11 @@ pub struct Callbacks {
     /// Measure each callback (the counting allocator must be installed:
     /// check with [`check_installed`](crate::check_installed) first).
     pub count: bool,
+    /// Read page faults and context switches around each callback
+    /// (`--rusage`; the caller has run
+    /// [`check_usage`](crate::hazard::check_usage)). Backends that cannot
+    /// read them per thread leave them unsampled.
+    pub rusage: bool,
 }
 
 /// A started stream and the collector's ends of its queues.

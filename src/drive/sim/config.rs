@@ -14,6 +14,7 @@ use crate::engine::preset::Preset;
 use crate::engine::renderer::ActivateError;
 use crate::engine::setup::{ConfigError, SAMPLE_RATES};
 use crate::engine::sites::CallbackKind;
+use crate::hazard::UsageError;
 
 /// How fast simulated time runs (`--mode virtual|paced` on the command
 /// line).
@@ -67,6 +68,10 @@ pub struct SimConfig {
     /// Measure each callback with the counting allocator (which must then
     /// be the global allocator). Off, every count reads zero.
     pub count_allocations: bool,
+    /// Read each callback's page faults and context switches
+    /// (`getrusage(RUSAGE_THREAD)` before and after; Linux only). Off,
+    /// they read zero and [`Hazards::usage_sampled`](crate::hazard::Hazards::usage_sampled) is false.
+    pub rusage: bool,
     #[doc(hidden)]
     pub fault: Option<Fault>,
 }
@@ -100,6 +105,8 @@ pub enum SimError {
     Preset(ActivateError),
     /// Counting was asked for, and the counting allocator is not installed.
     Alloc(AllocError),
+    /// Usage readings were asked for, and they cannot be made here.
+    Usage(UsageError),
 }
 
 impl fmt::Display for SimError {
@@ -126,6 +133,7 @@ impl fmt::Display for SimError {
             SimError::Drift(d) => write!(f, "output drift of {d}; expected at most ±100000 ppm"),
             SimError::Preset(e) => write!(f, "{e}"),
             SimError::Alloc(e) => write!(f, "{e}"),
+            SimError::Usage(e) => write!(f, "{e}"),
         }
     }
 }
@@ -137,6 +145,7 @@ impl std::error::Error for SimError {
             SimError::Frames { error, .. } => Some(error),
             SimError::Preset(e) => Some(e),
             SimError::Alloc(e) => Some(e),
+            SimError::Usage(e) => Some(e),
             _ => None,
         }
     }
@@ -169,6 +178,7 @@ impl SimConfig {
             mode: Mode::Virtual,
             integrity: IntegrityMode::default(),
             count_allocations: true,
+            rusage: false,
             fault: None,
         }
     }
@@ -212,6 +222,12 @@ impl SimConfig {
     /// The same with allocation counting on or off.
     pub fn counting(mut self, on: bool) -> Self {
         self.count_allocations = on;
+        self
+    }
+
+    /// The same with usage readings around each callback on or off.
+    pub fn with_rusage(mut self, on: bool) -> Self {
+        self.rusage = on;
         self
     }
 

@@ -11,7 +11,8 @@
 use std::time::{Duration, Instant};
 
 use crate::alloc::{Stats, check_installed};
-use crate::drive::callback::{self, EngineReport, Slot, period_ns};
+use crate::drive::callback::{self, EngineReport, Meter, Slot, period_ns};
+use crate::hazard::{HazardTotals, check_usage};
 use crate::drive::record::Record;
 use crate::drive::sim::clock::{Action, SimClock, Tick};
 use crate::drive::sim::config::{Fault, Mode, SimConfig, SimError};
@@ -62,6 +63,8 @@ pub struct KindTotals {
     pub steady: Stats,
     /// The longest callback, in nanoseconds of wall time.
     pub max_wall_ns: u64,
+    /// Every callback's hazards, added up.
+    pub hazards: HazardTotals,
 }
 
 impl KindTotals {
@@ -75,6 +78,7 @@ impl KindTotals {
             self.steady.merge(stats);
         }
         self.max_wall_ns = self.max_wall_ns.max(record.wall_ns);
+        self.hazards.record(&record.hazards);
     }
 }
 
@@ -164,7 +168,7 @@ struct Parts {
     /// The output device's buffers.
     out: OwnedBufferList,
     checker: Option<Checker>,
-    count: bool,
+    meter: Meter,
     fault: Option<Fault>,
 }
 
@@ -181,6 +185,9 @@ impl Simulation {
         config.validate()?;
         if config.count_allocations {
             check_installed().map_err(SimError::Alloc)?;
+        }
+        if config.rusage {
+            check_usage().map_err(SimError::Usage)?;
         }
         let channels = config.engine.channels;
         let mut engine = Engine::new(&config.engine)?;
@@ -210,7 +217,10 @@ impl Simulation {
                 source: OwnedBufferList::new(channels, MAX_FRAMES),
                 out: OwnedBufferList::new(OUTPUT_CHANNELS, MAX_FRAMES),
                 checker,
-                count: config.count_allocations,
+                meter: Meter {
+                    allocations: config.count_allocations,
+                    rusage: config.rusage,
+                },
                 fault: config.fault,
             },
             clock: config.clock(),
@@ -371,7 +381,7 @@ impl Parts {
         self.signal.fill(slot.device_time, frames, &mut self.source);
         let channels = self.source.channels();
         let source = &self.source;
-        let m = callback::input(&mut self.engine.input, self.count, slot, |list| {
+        let m = callback::input(&mut self.engine.input, self.meter, slot, |list| {
             pull(list, source, channels, frames)
         });
         let EngineReport::Input(report) = m.report else {
@@ -388,7 +398,7 @@ impl Parts {
         let frames = slot.frames as usize;
         let mut view = self.out.view();
         view.set_frames(frames);
-        let m = callback::output(&mut self.engine.output, self.count, slot, &mut view);
+        let m = callback::output(&mut self.engine.output, self.meter, slot, &mut view);
         let EngineReport::Output(report) = m.report else {
             unreachable!("an output callback reports as output")
         };

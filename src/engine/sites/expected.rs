@@ -5,8 +5,10 @@
 
 use std::ops::Add;
 
+use super::hazards::FRESH_PAGES;
 use super::{CallbackKind, Site, SiteSet};
 use crate::engine::convolver::DEBUG_PRINT_STEPS;
+use crate::hazard::Hazards;
 
 /// Allocator calls one callback is expected to make.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -72,6 +74,9 @@ pub struct CallbackContext {
     /// Output: heap blocks of the renderer sets replaced in this callback
     /// ([`RendererSet::heap_blocks`](crate::engine::renderer::RendererSet::heap_blocks)).
     pub replaced_set_blocks: usize,
+    /// Output: the callback reached the rendering step (convolution on,
+    /// not buffering), with or without a renderer set.
+    pub rendering: bool,
 }
 
 impl CallbackContext {
@@ -88,6 +93,7 @@ impl CallbackContext {
             underrun: false,
             max_frames_before: 0,
             replaced_set_blocks: 0,
+            rendering: false,
         }
     }
 
@@ -163,7 +169,125 @@ impl Site {
             Site::GrowOnFrames => Expected::default(),
             // Every heap block of each replaced set, freed in the callback.
             Site::DropOnAudioThread => Expected::new(0, cx.replaced_set_blocks as u64, 0),
+            // Blocking hazards, no allocator call (`expected_hazards`).
+            Site::Sleep | Site::FreshPages | Site::ContendedLock => Expected::default(),
         }
+    }
+
+    /// The hazards this site alone causes in the callback `cx`.
+    pub fn expected_hazards(self, cx: &CallbackContext) -> ExpectedHazards {
+        if self.callback() != cx.kind {
+            return ExpectedHazards::default();
+        }
+        match self {
+            // One read lock of the shared record, at the rendering step;
+            // nothing else takes it while the callback runs.
+            Site::RendererSnapshot if cx.rendering => ExpectedHazards {
+                lock_acquisitions: 1,
+                ..ExpectedHazards::default()
+            },
+            // One sleep: the thread blocks once.
+            Site::Sleep => ExpectedHazards {
+                voluntary_switches: 1,
+                ..ExpectedHazards::default()
+            },
+            // One first write per fresh page.
+            Site::FreshPages => ExpectedHazards {
+                minor_faults: FRESH_PAGES as u64,
+                ..ExpectedHazards::default()
+            },
+            // The hog holds the lock until this thread waits for it: one
+            // contended acquisition, and at least one sleep in the kernel.
+            Site::ContendedLock => ExpectedHazards {
+                lock_acquisitions: 1,
+                lock_contentions: 1,
+                voluntary_switches: 1,
+                ..ExpectedHazards::default()
+            },
+            _ => ExpectedHazards::default(),
+        }
+    }
+}
+
+/// Hazards one callback is expected to show ([`crate::hazard::Hazards`]).
+///
+/// Lock counts are exact. The usage counts are floors: the kernel may add
+/// to them (a fault on a page the callback had not touched for long, a
+/// second wake-up in a wait) but never take away. A floor of zero is
+/// exact: nothing the callback does may fault or wait.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExpectedHazards {
+    /// Tracked locks taken.
+    pub lock_acquisitions: u64,
+    /// Of those, contended.
+    pub lock_contentions: u64,
+    /// At least this many voluntary context switches (zero: none).
+    pub voluntary_switches: u64,
+    /// At least this many minor page faults (zero: none).
+    pub minor_faults: u64,
+}
+
+impl Add for ExpectedHazards {
+    type Output = ExpectedHazards;
+    fn add(self, o: ExpectedHazards) -> ExpectedHazards {
+        ExpectedHazards {
+            lock_acquisitions: self.lock_acquisitions + o.lock_acquisitions,
+            lock_contentions: self.lock_contentions + o.lock_contentions,
+            voluntary_switches: self.voluntary_switches + o.voluntary_switches,
+            minor_faults: self.minor_faults + o.minor_faults,
+        }
+    }
+}
+
+impl ExpectedHazards {
+    /// Why `h` (measured in one callback) breaks these expectations, if
+    /// it does. Usage counts are judged only when sampled; minor faults
+    /// only when `judge_faults` (past the warm-up, whose first touches of
+    /// the engine's buffers fault by design).
+    pub fn violation(&self, h: &Hazards, judge_faults: bool) -> Option<String> {
+        let (a, c) = (
+            u64::from(h.lock_acquisitions),
+            u64::from(h.lock_contentions),
+        );
+        if (a, c) != (self.lock_acquisitions, self.lock_contentions) {
+            return Some(format!(
+                "{a} lock acquisitions ({c} contended), expected {} ({} contended)",
+                self.lock_acquisitions, self.lock_contentions
+            ));
+        }
+        if !h.usage_sampled {
+            return None;
+        }
+        let floor = |measured: u32, floor: u64| {
+            let m = u64::from(measured);
+            if floor == 0 { m == 0 } else { m >= floor }
+        };
+        if !floor(h.voluntary_switches, self.voluntary_switches) {
+            return Some(format!(
+                "{} voluntary context switches, expected {}",
+                h.voluntary_switches,
+                at_least(self.voluntary_switches)
+            ));
+        }
+        if h.major_faults > 0 {
+            return Some(format!("{} major page faults", h.major_faults));
+        }
+        if judge_faults && !floor(h.minor_faults, self.minor_faults) {
+            return Some(format!(
+                "{} minor page faults, expected {}",
+                h.minor_faults,
+                at_least(self.minor_faults)
+            ));
+        }
+        None
+    }
+}
+
+fn at_least(n: u64) -> String {
+    if n == 0 {
+        "0".to_owned()
+    } else {
+        format!("at least {n}")
     }
 }
 
@@ -173,6 +297,13 @@ impl SiteSet {
         self.iter()
             .map(|s| s.expected(cx))
             .fold(Expected::default(), Add::add)
+    }
+
+    /// The hazards these sites together cause in the callback `cx`.
+    pub fn expected_hazards(self, cx: &CallbackContext) -> ExpectedHazards {
+        self.iter()
+            .map(|s| s.expected_hazards(cx))
+            .fold(ExpectedHazards::default(), Add::add)
     }
 }
 
@@ -229,7 +360,52 @@ mod tests {
         for s in Site::ALL {
             if s.callback() == CallbackKind::Output {
                 assert!(s.expected(&input).is_zero(), "{s}");
+                assert_eq!(s.expected_hazards(&input), ExpectedHazards::default());
             }
         }
+    }
+
+    #[test]
+    fn hazard_sites_allocate_nothing_and_each_expects_its_hazard() {
+        let cx = CallbackContext {
+            rendering: true,
+            ..CallbackContext::output(8, 512)
+        };
+        for s in Site::HAZARDS {
+            assert!(s.expected(&cx).is_zero(), "{s}");
+            assert_ne!(s.expected_hazards(&cx), ExpectedHazards::default(), "{s}");
+        }
+        let snapshot = Site::RendererSnapshot;
+        assert_eq!(snapshot.expected_hazards(&cx).lock_acquisitions, 1);
+        let buffering = CallbackContext::output(8, 512);
+        assert_eq!(snapshot.expected_hazards(&buffering).lock_acquisitions, 0);
+    }
+
+    #[test]
+    fn zero_floors_are_exact_and_positive_floors_are_minimums() {
+        let none = ExpectedHazards::default();
+        let sampled = |voluntary, minor| Hazards {
+            voluntary_switches: voluntary,
+            minor_faults: minor,
+            usage_sampled: true,
+            ..Hazards::NONE
+        };
+        assert_eq!(none.violation(&sampled(0, 0), true), None);
+        assert!(none.violation(&sampled(1, 0), true).is_some());
+        assert!(none.violation(&sampled(0, 1), true).is_some());
+        assert_eq!(none.violation(&sampled(0, 1), false), None, "warm-up faults");
+        let sleeps = Site::Sleep.expected_hazards(&CallbackContext::output(2, 512));
+        assert_eq!(sleeps.violation(&sampled(2, 0), true), None);
+        assert!(sleeps.violation(&sampled(0, 0), true).is_some());
+        let unsampled = Hazards {
+            voluntary_switches: 5,
+            ..Hazards::NONE
+        };
+        assert_eq!(none.violation(&unsampled, true), None, "not looked at");
+        let locked = Hazards {
+            lock_acquisitions: 1,
+            ..Hazards::NONE
+        };
+        assert!(none.violation(&locked, true).unwrap().contains("1 lock"));
     }
 }

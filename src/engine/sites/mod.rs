@@ -9,6 +9,7 @@
 //!   callbacks call them when a site is on).
 
 pub mod expected;
+pub mod hazards;
 pub(crate) mod temporaries;
 
 pub use temporaries::{
@@ -83,11 +84,20 @@ pub enum Site {
     /// The old renderer set is freed in the output callback after a preset
     /// switch (the leak of the original fix).
     DropOnAudioThread,
+    /// Each output callback sleeps briefly (a voluntary context switch,
+    /// no allocation): a hazard site.
+    Sleep,
+    /// Each output callback maps, touches and unmaps fresh pages (minor
+    /// page faults, no allocator call): a hazard site.
+    FreshPages,
+    /// Each output callback takes a mutex another thread holds, and waits
+    /// (a contended lock): a hazard site.
+    ContendedLock,
 }
 
 impl Site {
     /// Every site, in a fixed order.
-    pub const ALL: [Site; 10] = [
+    pub const ALL: [Site; 13] = [
         Site::Abl,
         Site::PtrArray,
         Site::ChannelBuffers,
@@ -98,7 +108,13 @@ impl Site {
         Site::UnderrunLog,
         Site::GrowOnFrames,
         Site::DropOnAudioThread,
+        Site::Sleep,
+        Site::FreshPages,
+        Site::ContendedLock,
     ];
+
+    /// The hazard sites: no allocator call, a blocking hazard each.
+    pub const HAZARDS: [Site; 3] = [Site::Sleep, Site::FreshPages, Site::ContendedLock];
 
     /// The site's name on the command line and in reports.
     pub const fn name(self) -> &'static str {
@@ -113,6 +129,9 @@ impl Site {
             Site::UnderrunLog => "underrun-log",
             Site::GrowOnFrames => "grow-on-frames",
             Site::DropOnAudioThread => "drop-on-audio-thread",
+            Site::Sleep => "sleep",
+            Site::FreshPages => "fresh-pages",
+            Site::ContendedLock => "contended-lock",
         }
     }
 
@@ -124,7 +143,8 @@ impl Site {
     /// The function a site trace names for this site's calls: the first
     /// frame in user code (`allocgate run --trace-sites`). Each site has a
     /// function of its own, never inlined. [`Site::RendererSnapshot`]
-    /// makes no allocator call; [`Site::DropOnAudioThread`] only frees.
+    /// and the [`HAZARDS`](Self::HAZARDS) make no allocator call;
+    /// [`Site::DropOnAudioThread`] only frees.
     pub const fn function(self) -> &'static str {
         match self {
             Site::Abl => "allocgate::engine::input::fresh_buffer_list",
@@ -137,6 +157,9 @@ impl Site {
             Site::UnderrunLog => "allocgate::engine::output::log_underrun",
             Site::GrowOnFrames => "allocgate::engine::output::OutputCallback::grow_to",
             Site::DropOnAudioThread => "allocgate::engine::publish::free_on_audio_thread",
+            Site::Sleep => "allocgate::engine::sites::hazards::sleep_briefly",
+            Site::FreshPages => "allocgate::engine::sites::hazards::touch_fresh_pages",
+            Site::ContendedLock => "allocgate::engine::sites::hazards::LockHog::contend",
         }
     }
 

@@ -25,6 +25,7 @@ fn output_only(n: u64) -> Report {
             period_ns: 10_000_000,
             wall_ns: 20_000,
             counts: Counts::new(),
+            hazards: crate::hazard::Hazards::NONE,
             underrun: false,
             buffering: false,
             bytes_dropped: 0,

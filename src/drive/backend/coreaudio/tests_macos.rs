@@ -71,6 +71,7 @@ fn the_fixed_engine_runs_two_seconds_on_blackhole() {
         input: engine.input,
         output: engine.output,
         count: false,
+        rusage: false,
     };
     let mut started = start(&prepared, callbacks).unwrap();
     let mut seen = [0u64; 2];

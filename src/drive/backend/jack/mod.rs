@@ -25,6 +25,7 @@ use jack::{AsyncClient, AudioIn, AudioOut, Client, ClientOptions, Port, PortFlag
 use crate::drive::backend::{
     BackendError, Callbacks, DeviceInfo, ErrorKind, Host, Started, Stopped, Stream, StreamInfo,
 };
+use crate::drive::callback::Meter;
 use crate::drive::queue;
 use crate::drive::sim::signal::Signal;
 
@@ -248,7 +249,10 @@ pub fn start(
                 outs,
                 input: callbacks.input,
                 output: callbacks.output,
-                count: callbacks.count,
+                meter: Meter {
+                    allocations: callbacks.count,
+                    rusage: callbacks.rusage,
+                },
                 rate: sample_rate,
                 queue: measurements,
                 window: Arc::clone(&window),

@@ -29,7 +29,7 @@ use jack::{AudioIn, AudioOut, Client, Control, Port, ProcessHandler, ProcessScop
 
 use crate::alloc::{Counts, measure};
 use crate::drive::backend::{OutsideCalls, StreamInfo};
-use crate::drive::callback::{self, Slot, period_ns};
+use crate::drive::callback::{self, Meter, Slot, period_ns};
 use crate::drive::queue::{BlockProducer, MeasurementProducer};
 use crate::drive::sim::WARM_UP_CALLBACKS;
 use crate::drive::sim::signal::Signal;
@@ -252,7 +252,7 @@ pub(crate) struct EngineHandler {
     pub(crate) outs: [Port<AudioOut>; 2],
     pub(crate) input: InputCallback,
     pub(crate) output: OutputCallback,
-    pub(crate) count: bool,
+    pub(crate) meter: Meter,
     pub(crate) rate: u32,
     pub(crate) queue: MeasurementProducer,
     pub(crate) window: Arc<Window>,
@@ -284,7 +284,7 @@ impl EngineHandler {
             warm_up: index < WARM_UP_CALLBACKS,
         };
         let ins = &self.ins;
-        let m = callback::input(&mut self.input, self.count, slot(self.index[0]), |list| {
+        let m = callback::input(&mut self.input, self.meter, slot(self.index[0]), |list| {
             pull(list, ins, ps)
         });
         self.index[0] += 1;
@@ -297,7 +297,7 @@ impl EngineHandler {
         // port buffers, valid for this cycle only.
         let mut descriptors = [AudioBuffer::EMPTY; 2];
         if let Some(mut list) = BufferList::over(&mut descriptors, channels) {
-            let m = callback::output(&mut self.output, self.count, slot(self.index[1]), &mut list);
+            let m = callback::output(&mut self.output, self.meter, slot(self.index[1]), &mut list);
             self.index[1] += 1;
             inside.merge(&m.stats.counts);
             self.queue.push(m);
@@ -344,7 +344,7 @@ impl ProcessHandler for EngineHandler {
             self.shared.finished.store(true, Ordering::Release);
             return Control::Continue;
         }
-        let extra = measure_cycle(self.count, |inside| self.cycle(ps, t, inside));
+        let extra = measure_cycle(self.meter.allocations, |inside| self.cycle(ps, t, inside));
         self.outside.publish(extra, &self.shared.outside[ENGINE]);
         Control::Continue
     }
