@@ -13,6 +13,7 @@ mod baselines;
 mod cli;
 mod convolver_peer;
 mod gate;
+mod hazards;
 #[cfg(feature = "dhat-heap")]
 mod heap_profile;
 #[cfg(all(feature = "jack", target_os = "linux"))]

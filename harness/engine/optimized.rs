@@ -22,7 +22,7 @@ fn optimized(sites: SiteSet) -> GateConfig {
         sites,
         integrity: true,
         trace_sites: false,
-        rusage: false,
+        rusage: allocgate::hazard::RUSAGE_SUPPORTED,
     }
 }
 

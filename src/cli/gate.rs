@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use super::UsageError;
 use super::run_args::variant_and_sites;
 use crate::baseline::{Baseline, Ratchet};
+use crate::hazard::RUSAGE_SUPPORTED;
 use crate::gate::{GateConfig, GateError, GateOutcome, ScenarioResult, junit, run_matrix};
 use crate::scenario::{self, Scenario};
 
@@ -38,11 +39,12 @@ pub struct GateArgs {
     /// atomically) instead of comparing.
     #[arg(long, requires = "baseline")]
     pub update_baseline: bool,
-    /// Also read each callback's page faults and context switches
-    /// (getrusage(RUSAGE_THREAD), Linux only) and fail on a voluntary
-    /// context switch, a major fault, or a minor fault past the warm-up.
+    /// Do not read each callback's page faults and context switches. By
+    /// default, where the platform can (Linux: getrusage(RUSAGE_THREAD)),
+    /// the gate reads them and fails on a voluntary context switch, a
+    /// major fault, or a minor fault past the warm-up.
     #[arg(long)]
-    pub rusage: bool,
+    pub no_rusage: bool,
 }
 
 /// What the gate holds the run to.
@@ -78,7 +80,8 @@ impl GateArgs {
     /// Checks the flags and loads the scenarios.
     pub fn validate(&self) -> Result<GatePlan, UsageError> {
         let (variant, sites) = variant_and_sites(&self.variant, &self.sites)?;
-        if self.rusage {
+        let rusage = RUSAGE_SUPPORTED && !self.no_rusage;
+        if rusage {
             crate::hazard::check_usage().map_err(|e| UsageError::new(e.to_string()))?;
         }
         let scenarios = match &self.scenarios {
@@ -100,7 +103,7 @@ impl GateArgs {
                 sites,
                 integrity: !self.no_integrity,
                 trace_sites: !matches!(hold, Hold::Zero),
-                rusage: self.rusage,
+                rusage,
             },
             scenarios,
             junit: self.junit.clone(),

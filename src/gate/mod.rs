@@ -27,7 +27,7 @@ use crate::drive::sim::{IntegrityMode, SimError, Simulation, Verdict, Xruns};
 use crate::engine::sites::CallbackKind;
 use crate::engine::sites::expected::Expected;
 use crate::engine::sites::{SiteSet, Variant};
-use crate::hazard::HazardTotals;
+use crate::hazard::{HazardTotals, RUSAGE_SUPPORTED};
 use crate::scenario::Scenario;
 
 use expect::{Formulas, measured};
@@ -44,7 +44,7 @@ pub struct GateConfig {
     /// Trace allocation sites (needed for a baseline; slower).
     pub trace_sites: bool,
     /// Read each callback's page faults and context switches and gate
-    /// on them (Linux).
+    /// on them (by default where [`RUSAGE_SUPPORTED`]: Linux).
     pub rusage: bool,
 }
 
@@ -55,7 +55,7 @@ impl Default for GateConfig {
             sites: Variant::Fixed.sites(),
             integrity: true,
             trace_sites: false,
-            rusage: false,
+            rusage: RUSAGE_SUPPORTED,
         }
     }
 }
@@ -442,7 +442,7 @@ pub fn render_table(o: &GateOutcome) -> String {
             if o.config.rusage {
                 "; no lock, voluntary context switch or page fault the site formulas do not expect (faults judged past warm-up)"
             } else {
-                "; no lock the site formulas do not expect (faults and switches not sampled: --rusage)"
+                "; no lock the site formulas do not expect (faults and switches not sampled)"
             }
         );
     } else {
