@@ -17,6 +17,10 @@
 //!   the harness's own wrapper (`allocgate::drive::callback::output`:
 //!   measured scope, site tag, timing, record), each sample followed by
 //!   one of the bare callback: the harness's share of a callback.
+//! - `callback/rusage_output/{fixed,optimized}`: the measured output
+//!   callback with `--rusage`'s two `getrusage(RUSAGE_THREAD)` readings
+//!   around it, each sample followed by one without: what the readings
+//!   cost per callback.
 //! - `callback/fft_bound/{fixed,optimized}`: the FFTs alone that one 7.1
 //!   output callback of each design needs (fixed: 16 forward and 16
 //!   inverse real transforms of 1 024 points; optimized: 4 forward and 1
@@ -37,7 +41,7 @@ use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use allocgate::drive::callback::{Slot, output as measured_output, period_ns};
+use allocgate::drive::callback::{Meter, Slot, output as measured_output, period_ns};
 use allocgate::engine::buffers::{BufferList, OwnedBufferList};
 use allocgate::engine::preset::Preset;
 use allocgate::engine::renderer::EarFilters;
@@ -136,7 +140,7 @@ impl Bench {
         black_box(self.engine.output.process(&mut view, self.frames));
     }
 
-    fn measured_output(&mut self) {
+    fn measured_output(&mut self, meter: Meter) {
         let slot = Slot {
             index: self.index,
             device_time: self.index * self.frames as u64,
@@ -149,22 +153,22 @@ impl Bench {
         view.set_frames(self.frames);
         black_box(measured_output(
             &mut self.engine.output,
-            true,
+            meter,
             slot,
             &mut view,
         ));
     }
 
     /// `iters` output callbacks, each after an untimed input callback.
-    fn time_outputs(&mut self, iters: u64, measured: bool) -> Duration {
+    /// Through the harness with `meter`, or bare with `None`.
+    fn time_outputs(&mut self, iters: u64, meter: Option<Meter>) -> Duration {
         let mut total = Duration::ZERO;
         for _ in 0..iters {
             self.input();
             let start = Instant::now();
-            if measured {
-                self.measured_output();
-            } else {
-                self.output();
+            match meter {
+                Some(m) => self.measured_output(m),
+                None => self.output(),
             }
             total += start.elapsed();
         }
@@ -217,8 +221,8 @@ fn callbacks(c: &mut Criterion, kemar: &Preset) {
         let name = variant.name();
         g.bench_function(BenchmarkId::new("output", name), |bencher| {
             bencher.iter_custom(|iters| {
-                let own = b.time_outputs(iters, false);
-                let reference = fixed.time_outputs(iters, false);
+                let own = b.time_outputs(iters, BARE);
+                let reference = fixed.time_outputs(iters, BARE);
                 record(
                     &PAIRS,
                     &format!("output/{name}"),
@@ -241,12 +245,27 @@ fn callbacks(c: &mut Criterion, kemar: &Preset) {
         });
         g.bench_function(BenchmarkId::new("measured_output", name), |bencher| {
             bencher.iter_custom(|iters| {
-                let own = b.time_outputs(iters, true);
-                let bare = b.time_outputs(iters, false);
+                let own = b.time_outputs(iters, COUNTED);
+                let bare = b.time_outputs(iters, BARE);
                 record(
                     &PAIRS,
                     &format!("measured_output/{name}"),
                     (ns(own, iters), ns(bare, iters)),
+                );
+                own
+            })
+        });
+        if !matches!(variant, Variant::Fixed | Variant::Optimized) {
+            continue;
+        }
+        g.bench_function(BenchmarkId::new("rusage_output", name), |bencher| {
+            bencher.iter_custom(|iters| {
+                let own = b.time_outputs(iters, WITH_USAGE);
+                let counted = b.time_outputs(iters, COUNTED);
+                record(
+                    &PAIRS,
+                    &format!("rusage_output/{name}"),
+                    (ns(own, iters), ns(counted, iters)),
                 );
                 own
             })
@@ -265,7 +284,7 @@ fn callbacks(c: &mut Criterion, kemar: &Preset) {
                     fft.run();
                 }
                 let own = start.elapsed();
-                let callback = bench.time_outputs(iters, false);
+                let callback = bench.time_outputs(iters, BARE);
                 record(
                     &PAIRS,
                     &format!("fft_bound/{name}"),
@@ -389,7 +408,7 @@ fn scaling_case(
         BenchmarkId::new(format!("{axis}/{}", variant.name()), x),
         |bencher| {
             bencher.iter_custom(|iters| {
-                let own = b.time_outputs(iters, false);
+                let own = b.time_outputs(iters, BARE);
                 record(&SINGLES, &case, (ns(own, iters), 0.0));
                 own
             })
@@ -421,6 +440,19 @@ fn scaling(c: &mut Criterion) {
     }
     g.finish();
 }
+
+/// The bare callback.
+const BARE: Option<Meter> = None;
+/// Through the harness, allocations counted: the default.
+const COUNTED: Option<Meter> = Some(Meter {
+    allocations: true,
+    rusage: false,
+});
+/// Through the harness with `--rusage`'s two readings around it.
+const WITH_USAGE: Option<Meter> = Some(Meter {
+    allocations: true,
+    rusage: true,
+});
 
 fn print_callback_tables() {
     let rows = PAIRS.lock().unwrap();
@@ -463,6 +495,21 @@ fn print_callback_tables() {
             bare / 1e3,
             share * 100.0,
             own - bare
+        );
+    }
+    println!(
+        "\n| output callback with --rusage | with usage readings (µs) | counted only, interleaved (µs) | readings' cost per callback (median of per-sample differences) |"
+    );
+    println!("|---|---:|---:|---:|");
+    for (case, samples) in rows.iter().filter(|r| r.0.starts_with("rusage")) {
+        let own = median(samples.iter().map(|s| s.0).collect());
+        let counted = median(samples.iter().map(|s| s.1).collect());
+        let cost = median(samples.iter().map(|s| s.0 - s.1).collect());
+        println!(
+            "| {case} | {:.2} | {:.2} | {cost:.0} ns ({:.2} % of the callback) |",
+            own / 1e3,
+            counted / 1e3,
+            cost / own * 100.0
         );
     }
 }
