@@ -126,7 +126,7 @@ fn the_renderer_snapshot_shows_as_a_lock_on_the_audio_thread_and_allocates_nothi
     assert!(r.hazards.lock_acquisitions <= outputs(&r));
     assert_eq!(r.hazards.lock_contentions, 0, "nothing publishes meanwhile");
     assert!(!r.passed());
-    assert!(r.failures().join(" ").contains("lock acquisitions"));
+    assert!(r.failures().join(" ").contains("lock acquisition"));
     // The pre-fix engine has it among its sites.
     let prefix = run_scenario(&s, &gate(Variant::Prefix, SiteSet::EMPTY)).unwrap();
     assert_eq!(prefix.hazards.lock_acquisitions, r.hazards.lock_acquisitions);

@@ -146,19 +146,20 @@ pub fn gated_hazard(r: &Record) -> Option<String> {
     let mut what = Vec::new();
     if h.lock_acquisitions > 0 {
         what.push(format!(
-            "{} lock acquisitions ({} contended)",
-            h.lock_acquisitions, h.lock_contentions
+            "{} ({} contended)",
+            plural(h.lock_acquisitions, "lock acquisition"),
+            h.lock_contentions
         ));
     }
     if h.usage_sampled {
         if h.voluntary_switches > 0 {
-            what.push(format!("{} voluntary context switches", h.voluntary_switches));
+            what.push(plural(h.voluntary_switches, "voluntary context switch"));
         }
         if h.major_faults > 0 {
-            what.push(format!("{} major page faults", h.major_faults));
+            what.push(plural(h.major_faults, "major page fault"));
         }
         if !r.warm_up && h.minor_faults > 0 {
-            what.push(format!("{} minor page faults", h.minor_faults));
+            what.push(plural(h.minor_faults, "minor page fault"));
         }
     }
     (!what.is_empty()).then(|| what.join(", "))
@@ -340,6 +341,15 @@ pub fn run_scenario(scenario: &Scenario, gate: &GateConfig) -> Result<ScenarioRe
         callbacks_hazardous: hazardous,
         first_hazard,
     })
+}
+
+/// `1 lock acquisition`, `2 voluntary context switches`.
+fn plural(n: u32, what: &str) -> String {
+    match (n, what.ends_with("ch")) {
+        (1, _) => format!("1 {what}"),
+        (_, true) => format!("{n} {what}es"),
+        _ => format!("{n} {what}s"),
+    }
 }
 
 /// `output callback #12 (512 frames, warm-up)`.
