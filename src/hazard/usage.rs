@@ -140,8 +140,9 @@ mod tests {
     #[test]
     fn touching_fresh_pages_counts_minor_faults() {
         let before = ThreadUsage::now().unwrap();
-        // 256 KiB: past glibc's mmap threshold, so fresh pages from the kernel.
-        let mut pages = std::hint::black_box(vec![0u8; 64 * 4096]);
+        // 64 MiB: past glibc's mmap threshold even at its dynamic maximum
+        // (32 MiB), so fresh pages from the kernel, never a reused block.
+        let mut pages = std::hint::black_box(vec![0u8; 64 << 20]);
         for i in (0..pages.len()).step_by(4096) {
             pages[i] = 1;
         }

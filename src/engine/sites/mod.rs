@@ -168,6 +168,15 @@ impl Site {
         Site::ALL.into_iter().find(|s| s.function() == function)
     }
 
+    /// False for the sites that never call the allocator: the snapshot
+    /// (a lock and a reference count) and the [`HAZARDS`](Self::HAZARDS).
+    pub const fn calls_allocator(self) -> bool {
+        !matches!(
+            self,
+            Site::RendererSnapshot | Site::Sleep | Site::FreshPages | Site::ContendedLock
+        )
+    }
+
     /// The callback the site runs in.
     pub const fn callback(self) -> CallbackKind {
         match self {
