@@ -13,13 +13,18 @@
 //! synchronous call on a dispatch queue: a lock and a reference-count
 //! increment, no allocation. [`Subscriber::snapshot`] reproduces that for
 //! [`Site::RendererSnapshot`](crate::engine::sites::Site::RendererSnapshot).
+//!
+//! The queues are [`spsc`](crate::engine::spsc)'s. The publication logic
+//! itself is [`Outbox`] and [`Inbox`], generic over the set type so that
+//! the loom tests (`publish_loom.rs`) run this very code with a small set;
+//! [`Publisher`] and [`Subscriber`] are those for [`RendererSet`], plus the
+//! snapshot.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use rtrb::{Consumer, Producer, RingBuffer};
-
 use crate::engine::renderer::RendererSet;
+use crate::engine::spsc::{self, Receiver, Sender};
 
 /// Sets that can wait for the audio thread at once.
 pub const PENDING_SETS: usize = 4;
@@ -46,8 +51,7 @@ type Shared = Arc<RwLock<Arc<Snapshot>>>;
 /// returns.
 #[derive(Debug)]
 pub struct Publisher {
-    outgoing: Producer<Option<Box<RendererSet>>>,
-    returned: Consumer<Box<RendererSet>>,
+    sets: Outbox<RendererSet>,
     snapshot: Shared,
 }
 
@@ -55,29 +59,52 @@ pub struct Publisher {
 /// control side.
 #[derive(Debug)]
 pub struct Subscriber {
-    incoming: Consumer<Option<Box<RendererSet>>>,
-    retiring: Producer<Box<RendererSet>>,
-    current: Option<Box<RendererSet>>,
+    sets: Inbox<RendererSet>,
     snapshot: Shared,
+}
+
+/// The control side's ends of the two queues, for sets of type `S`.
+#[derive(Debug)]
+pub(crate) struct Outbox<S> {
+    outgoing: Sender<Option<Box<S>>>,
+    returned: Receiver<Box<S>>,
+}
+
+/// The audio side's ends of the two queues, and the current set.
+#[derive(Debug)]
+pub(crate) struct Inbox<S> {
+    incoming: Receiver<Option<Box<S>>>,
+    retiring: Sender<Box<S>>,
+    current: Option<Box<S>>,
+}
+
+/// The two queues between the sides, `pending` sets deep.
+pub(crate) fn queues<S>(pending: usize) -> (Outbox<S>, Inbox<S>) {
+    let (outgoing, incoming) = spsc::channel(pending);
+    // One more than can be pending, plus the current set: the audio thread
+    // always has room to return what it replaces.
+    let (retiring, returned) = spsc::channel(pending + 1);
+    (
+        Outbox { outgoing, returned },
+        Inbox {
+            incoming,
+            retiring,
+            current: None,
+        },
+    )
 }
 
 /// The two ends of a publication channel.
 pub fn channel() -> (Publisher, Subscriber) {
-    let (outgoing, incoming) = RingBuffer::new(PENDING_SETS);
-    // One more than can be pending, plus the current set: the audio thread
-    // always has room to return what it replaces.
-    let (retiring, returned) = RingBuffer::new(PENDING_SETS + 1);
+    let (sets, inbox) = queues(PENDING_SETS);
     let snapshot: Shared = Arc::new(RwLock::new(Arc::new(Snapshot::default())));
     (
         Publisher {
-            outgoing,
-            returned,
+            sets,
             snapshot: Arc::clone(&snapshot),
         },
         Subscriber {
-            incoming,
-            retiring,
-            current: None,
+            sets: inbox,
             snapshot,
         },
     )
@@ -93,10 +120,7 @@ impl Publisher {
     /// Sends `set` (or `None`: no renderers, copy through) to the audio
     /// thread, first freeing any sets it has returned. Control thread.
     pub fn publish(&mut self, set: Option<Box<RendererSet>>) -> Result<(), QueueFull> {
-        self.collect_retired();
-        self.outgoing
-            .push(set)
-            .map_err(|rtrb::PushError::Full(s)| QueueFull(s))?;
+        self.sets.send(set).map_err(QueueFull)?;
         let guard = self.snapshot.write().unwrap_or_else(|p| p.into_inner());
         guard.generation.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -105,17 +129,36 @@ impl Publisher {
     /// Frees the sets the audio thread has returned; returns how many.
     /// Control thread.
     pub fn collect_retired(&mut self) -> usize {
+        self.sets.collect_retired()
+    }
+
+    /// Sets published but not yet adopted.
+    pub fn pending(&self) -> usize {
+        self.sets.pending()
+    }
+}
+
+impl<S> Outbox<S> {
+    /// [`Publisher::publish`]'s queueing: frees what has come back, then
+    /// queues `set`, or hands it back if the queue is full.
+    pub(crate) fn send(&mut self, set: Option<Box<S>>) -> Result<(), Option<Box<S>>> {
+        self.collect_retired();
+        self.outgoing.push(set)
+    }
+
+    /// [`Publisher::collect_retired`].
+    pub(crate) fn collect_retired(&mut self) -> usize {
         let mut freed = 0;
-        while let Ok(set) = self.returned.pop() {
+        while let Some(set) = self.returned.pop() {
             drop(set);
             freed += 1;
         }
         freed
     }
 
-    /// Sets published but not yet adopted.
-    pub fn pending(&self) -> usize {
-        PENDING_SETS - self.outgoing.slots()
+    /// [`Publisher::pending`].
+    pub(crate) fn pending(&self) -> usize {
+        self.outgoing.len()
     }
 }
 
@@ -135,35 +178,17 @@ impl Subscriber {
     /// never allocates, frees or blocks; a set it cannot return yet (the
     /// return queue is full) stays queued until a later call.
     pub fn adopt(&mut self, free_here: bool) -> Adoption {
-        let mut result = Adoption::default();
-        loop {
-            let replaces_one = self.current.is_some();
-            if replaces_one && !free_here && self.retiring.is_full() {
-                break;
-            }
-            let Ok(next) = self.incoming.pop() else {
-                break;
-            };
-            result.adopted += 1;
-            if let Some(old) = std::mem::replace(&mut self.current, next) {
-                if free_here {
-                    result.freed_blocks += free_on_audio_thread(old);
-                } else if let Err(rtrb::PushError::Full(_)) = self.retiring.push(old) {
-                    unreachable!("room was checked before taking the set");
-                }
-            }
-        }
-        result
+        self.sets.adopt(free_here, free_on_audio_thread)
     }
 
     /// The current set. Audio thread.
     pub fn current_mut(&mut self) -> Option<&mut RendererSet> {
-        self.current.as_deref_mut()
+        self.sets.current_mut()
     }
 
     /// The current set. Audio thread.
     pub fn current(&self) -> Option<&RendererSet> {
-        self.current.as_deref()
+        self.sets.current()
     }
 
     /// Reads the shared record under the lock and copies it out by
@@ -177,6 +202,42 @@ impl Subscriber {
             Arc::clone(&guard)
         };
         copy.generation()
+    }
+}
+
+impl<S> Inbox<S> {
+    /// [`Subscriber::adopt`], freeing replaced sets with `free` when
+    /// `free_here` is true.
+    pub(crate) fn adopt(&mut self, free_here: bool, free: fn(Box<S>) -> usize) -> Adoption {
+        let mut result = Adoption::default();
+        loop {
+            let replaces_one = self.current.is_some();
+            if replaces_one && !free_here && self.retiring.is_full() {
+                break;
+            }
+            let Some(next) = self.incoming.pop() else {
+                break;
+            };
+            result.adopted += 1;
+            if let Some(old) = std::mem::replace(&mut self.current, next) {
+                if free_here {
+                    result.freed_blocks += free(old);
+                } else if self.retiring.push(old).is_err() {
+                    unreachable!("room was checked before taking the set");
+                }
+            }
+        }
+        result
+    }
+
+    /// [`Subscriber::current_mut`].
+    pub(crate) fn current_mut(&mut self) -> Option<&mut S> {
+        self.current.as_deref_mut()
+    }
+
+    /// [`Subscriber::current`].
+    pub(crate) fn current(&self) -> Option<&S> {
+        self.current.as_deref()
     }
 }
 
