@@ -222,6 +222,7 @@ mod tests {
     use super::channel;
 
     /// Counts its drops in the counter it was given.
+    #[derive(Debug)]
     struct Counted<'a>(u32, &'a AtomicUsize);
 
     impl Drop for Counted<'_> {
