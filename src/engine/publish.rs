@@ -250,3 +250,107 @@ fn free_on_audio_thread(old: Box<RendererSet>) -> usize {
     drop(old);
     std::hint::black_box(blocks)
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    //! The queue logic with a small set type (`usize`), so Miri can run it;
+    //! the loom checks are in `publish_loom.rs`.
+
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::{Adoption, queues};
+
+    /// Set `k`, counting its drops.
+    struct Counted(usize, Arc<AtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn never_freed(set: Box<Counted>) -> usize {
+        panic!("adopt(false) freed set {}", set.0)
+    }
+
+    fn freed_here(set: Box<usize>) -> usize {
+        *set
+    }
+
+    #[test]
+    fn a_full_queue_hands_the_set_back_and_adoption_keeps_the_newest() {
+        let (mut outbox, mut inbox) = queues::<usize>(2);
+        outbox.send(Some(Box::new(1))).unwrap();
+        outbox.send(None).unwrap();
+        assert_eq!(outbox.send(Some(Box::new(3))), Err(Some(Box::new(3))));
+        assert_eq!(outbox.pending(), 2);
+        let a = inbox.adopt(false, freed_here);
+        assert_eq!(
+            a,
+            Adoption {
+                adopted: 2,
+                freed_blocks: 0
+            }
+        );
+        // `None` (copy through) is a set like any other.
+        assert_eq!(inbox.current(), None);
+        assert_eq!(outbox.pending(), 0);
+        assert_eq!(outbox.collect_retired(), 1, "set 1 (`None` is no box)");
+        outbox.send(Some(Box::new(4))).unwrap();
+        assert_eq!(inbox.adopt(false, freed_here).adopted, 1);
+        assert_eq!(inbox.current(), Some(&4));
+        *inbox.current_mut().unwrap() += 1;
+        outbox.send(Some(Box::new(6))).unwrap();
+        // Freed here: the replaced set goes to `free`, not back.
+        let a = inbox.adopt(true, freed_here);
+        assert_eq!(
+            a,
+            Adoption {
+                adopted: 1,
+                freed_blocks: 5
+            }
+        );
+        assert_eq!(outbox.collect_retired(), 0);
+    }
+
+    #[test]
+    fn sets_cross_threads_newest_wins_and_all_come_back() {
+        let (mut outbox, mut inbox) = queues::<Counted>(3);
+        let sets = if cfg!(miri) { 50 } else { 10_000 };
+        let drops = Arc::new(AtomicUsize::new(0));
+        let control_drops = Arc::clone(&drops);
+        let control = std::thread::spawn(move || {
+            for k in 1..=sets {
+                let mut set = Some(Box::new(Counted(k, Arc::clone(&control_drops))));
+                loop {
+                    match outbox.send(set) {
+                        Ok(()) => break,
+                        Err(back) => {
+                            set = back;
+                            std::thread::yield_now();
+                        }
+                    }
+                }
+            }
+            outbox
+        });
+        let mut last = 0;
+        while last != sets {
+            let a = inbox.adopt(false, never_freed);
+            let now = inbox.current().map_or(0, |s| s.0);
+            assert!(now >= last && (a.adopted == 0) == (now == last));
+            last = now;
+            std::thread::yield_now();
+        }
+        let mut outbox = control.join().unwrap();
+        outbox.collect_retired();
+        assert_eq!(
+            drops.load(Ordering::Relaxed),
+            sets - 1,
+            "all but the current"
+        );
+        drop(inbox);
+        assert_eq!(drops.load(Ordering::Relaxed), sets);
+    }
+}
