@@ -270,10 +270,14 @@ mod tests {
         }
     }
 
+    // The box is what `Inbox::adopt`'s `free` takes.
+    #[allow(clippy::boxed_local)]
     fn never_freed(set: Box<Counted>) -> usize {
         panic!("adopt(false) freed set {}", set.0)
     }
 
+    // The box is what `Inbox::adopt`'s `free` takes.
+    #[allow(clippy::boxed_local)]
     fn freed_here(set: Box<usize>) -> usize {
         *set
     }
