@@ -63,6 +63,22 @@ pub struct Subscriber {
     snapshot: Shared,
 }
 
+/// The two ends of a publication channel.
+pub fn channel() -> (Publisher, Subscriber) {
+    let (sets, inbox) = queues(PENDING_SETS);
+    let snapshot: Shared = Arc::new(RwLock::new(Arc::new(Snapshot::default())));
+    (
+        Publisher {
+            sets,
+            snapshot: Arc::clone(&snapshot),
+        },
+        Subscriber {
+            sets: inbox,
+            snapshot,
+        },
+    )
+}
+
 /// The control side's ends of the two queues, for sets of type `S`.
 #[derive(Debug)]
 pub(crate) struct Outbox<S> {
@@ -80,34 +96,20 @@ pub(crate) struct Inbox<S> {
 
 /// The two queues between the sides, `pending` sets deep.
 pub(crate) fn queues<S>(pending: usize) -> (Outbox<S>, Inbox<S>) {
-    let (outgoing, incoming) = spsc::channel(pending);
+    let (to_audio, from_control) = spsc::channel(pending);
     // One more than can be pending, plus the current set: the audio thread
     // always has room to return what it replaces.
-    let (retiring, returned) = spsc::channel(pending + 1);
-    (
-        Outbox { outgoing, returned },
-        Inbox {
-            incoming,
-            retiring,
-            current: None,
-        },
-    )
-}
-
-/// The two ends of a publication channel.
-pub fn channel() -> (Publisher, Subscriber) {
-    let (sets, inbox) = queues(PENDING_SETS);
-    let snapshot: Shared = Arc::new(RwLock::new(Arc::new(Snapshot::default())));
-    (
-        Publisher {
-            sets,
-            snapshot: Arc::clone(&snapshot),
-        },
-        Subscriber {
-            sets: inbox,
-            snapshot,
-        },
-    )
+    let (to_control, from_audio) = spsc::channel(pending + 1);
+    let outbox = Outbox {
+        outgoing: to_audio,
+        returned: from_audio,
+    };
+    let inbox = Inbox {
+        incoming: from_control,
+        retiring: to_control,
+        current: None,
+    };
+    (outbox, inbox)
 }
 
 /// Why a set was not published: the audio thread has not taken the
@@ -162,6 +164,42 @@ impl<S> Outbox<S> {
     }
 }
 
+impl<S> Inbox<S> {
+    /// [`Subscriber::adopt`], freeing replaced sets with `free` when
+    /// `free_here` is true.
+    pub(crate) fn adopt(&mut self, free_here: bool, free: fn(Box<S>) -> usize) -> Adoption {
+        let mut result = Adoption::default();
+        loop {
+            let replaces_one = self.current.is_some();
+            if replaces_one && !free_here && self.retiring.is_full() {
+                break;
+            }
+            let Some(next) = self.incoming.pop() else {
+                break;
+            };
+            result.adopted += 1;
+            if let Some(old) = std::mem::replace(&mut self.current, next) {
+                if free_here {
+                    result.freed_blocks += free(old);
+                } else if self.retiring.push(old).is_err() {
+                    unreachable!("room was checked before taking the set");
+                }
+            }
+        }
+        result
+    }
+
+    /// [`Subscriber::current_mut`].
+    pub(crate) fn current_mut(&mut self) -> Option<&mut S> {
+        self.current.as_deref_mut()
+    }
+
+    /// [`Subscriber::current`].
+    pub(crate) fn current(&self) -> Option<&S> {
+        self.current.as_deref()
+    }
+}
+
 /// What [`Subscriber::adopt`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Adoption {
@@ -202,42 +240,6 @@ impl Subscriber {
             Arc::clone(&guard)
         };
         copy.generation()
-    }
-}
-
-impl<S> Inbox<S> {
-    /// [`Subscriber::adopt`], freeing replaced sets with `free` when
-    /// `free_here` is true.
-    pub(crate) fn adopt(&mut self, free_here: bool, free: fn(Box<S>) -> usize) -> Adoption {
-        let mut result = Adoption::default();
-        loop {
-            let replaces_one = self.current.is_some();
-            if replaces_one && !free_here && self.retiring.is_full() {
-                break;
-            }
-            let Some(next) = self.incoming.pop() else {
-                break;
-            };
-            result.adopted += 1;
-            if let Some(old) = std::mem::replace(&mut self.current, next) {
-                if free_here {
-                    result.freed_blocks += free(old);
-                } else if self.retiring.push(old).is_err() {
-                    unreachable!("room was checked before taking the set");
-                }
-            }
-        }
-        result
-    }
-
-    /// [`Subscriber::current_mut`].
-    pub(crate) fn current_mut(&mut self) -> Option<&mut S> {
-        self.current.as_deref_mut()
-    }
-
-    /// [`Subscriber::current`].
-    pub(crate) fn current(&self) -> Option<&S> {
-        self.current.as_deref()
     }
 }
 
