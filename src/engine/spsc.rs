@@ -6,9 +6,10 @@
 //! [`Receiver::pop`] never allocate, lock or block.
 //!
 //! The index protocol: `tail` is stored only by the sender, `head` only by
-//! the receiver (each end keeps its own copy, so it never loads its own). Both count positions modulo `2 * capacity` (so a full
-//! queue and an empty one differ without a spare slot); position `p` is
-//! slot `p % capacity`. The sender writes a slot, then release-stores
+//! the receiver, and each end keeps its own in a plain field (never loads
+//! it). Both count positions modulo `2 * capacity` (so a full queue and an
+//! empty one differ without a spare slot); position `p` is slot
+//! `p % capacity`. The sender writes a slot, then release-stores
 //! `tail` past it; the receiver acquire-loads `tail` before moving a value
 //! out of a slot below it, then release-stores `head` past that slot; the
 //! sender acquire-loads `head` before writing a slot again. Values still
