@@ -129,7 +129,10 @@ fn the_renderer_snapshot_shows_as_a_lock_on_the_audio_thread_and_allocates_nothi
     assert!(r.failures().join(" ").contains("lock acquisition"));
     // The pre-fix engine has it among its sites.
     let prefix = run_scenario(&s, &gate(Variant::Prefix, SiteSet::EMPTY)).unwrap();
-    assert_eq!(prefix.hazards.lock_acquisitions, r.hazards.lock_acquisitions);
+    assert_eq!(
+        prefix.hazards.lock_acquisitions,
+        r.hazards.lock_acquisitions
+    );
 }
 
 #[test]

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use super::UsageError;
 use super::run_args::variant_and_sites;
 use crate::baseline::{Baseline, Ratchet};
-use crate::hazard::RUSAGE_SUPPORTED;
 use crate::gate::{GateConfig, GateError, GateOutcome, ScenarioResult, junit, run_matrix};
+use crate::hazard::RUSAGE_SUPPORTED;
 use crate::scenario::{self, Scenario};
 
 /// The flags of `allocgate gate`.

@@ -16,11 +16,11 @@ use std::time::Instant;
 use crate::alloc::trace::tagged;
 use crate::alloc::{Stats, measure};
 use crate::drive::record::Record;
-use crate::hazard::{Hazards, observe};
 use crate::engine::buffers::BufferList;
 use crate::engine::input::{InputCallback, InputReport};
 use crate::engine::output::{OutputCallback, OutputReport};
 use crate::engine::sites::CallbackKind;
+use crate::hazard::{Hazards, observe};
 
 /// Where a callback sits in its device's stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,6 +17,7 @@
 //! - [`spectral`], [`block_fifo`]: the `optimized` variant's renderer
 //!   (shared forward FFTs, frequency-domain mixing, any frame count).
 //! - [`synthetic`]: deterministic test signals and impulse responses.
+//! - `spsc`: the wait-free queue [`publish`] hands sets through.
 
 pub mod block_fifo;
 pub mod buffers;
@@ -26,6 +27,8 @@ pub mod layout;
 pub mod output;
 pub mod preset;
 pub mod publish;
+#[cfg(all(loom, test))]
+mod publish_loom;
 pub mod renderer;
 pub mod ring;
 #[cfg(all(test, loom))]
@@ -33,6 +36,7 @@ mod ring_loom;
 pub mod setup;
 pub mod sites;
 pub mod spectral;
+mod spsc;
 mod sync;
 pub mod synthetic;
 

@@ -15,13 +15,18 @@
 //! [`Site::RendererSnapshot`](crate::engine::sites::Site::RendererSnapshot);
 //! its lock is a [`TrackedRwLock`], so each read shows in the callback's
 //! hazards as a lock acquisition (contended when a publish holds it).
+//!
+//! The queues are [`spsc`](crate::engine::spsc)'s. The publication logic
+//! itself is [`Outbox`] and [`Inbox`], generic over the set type so that
+//! the loom tests (`publish_loom.rs`) run this very code with a small set;
+//! [`Publisher`] and [`Subscriber`] are those for [`RendererSet`], plus the
+//! snapshot.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-
-use rtrb::{Consumer, Producer, RingBuffer};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::engine::renderer::RendererSet;
+use crate::engine::spsc::{self, Receiver, Sender};
 use crate::hazard::TrackedRwLock;
 
 /// Sets that can wait for the audio thread at once.
@@ -49,8 +54,7 @@ type Shared = Arc<TrackedRwLock<Arc<Snapshot>>>;
 /// returns.
 #[derive(Debug)]
 pub struct Publisher {
-    outgoing: Producer<Option<Box<RendererSet>>>,
-    returned: Consumer<Box<RendererSet>>,
+    sets: Outbox<RendererSet>,
     snapshot: Shared,
 }
 
@@ -58,32 +62,57 @@ pub struct Publisher {
 /// control side.
 #[derive(Debug)]
 pub struct Subscriber {
-    incoming: Consumer<Option<Box<RendererSet>>>,
-    retiring: Producer<Box<RendererSet>>,
-    current: Option<Box<RendererSet>>,
+    sets: Inbox<RendererSet>,
     snapshot: Shared,
 }
 
 /// The two ends of a publication channel.
 pub fn channel() -> (Publisher, Subscriber) {
-    let (outgoing, incoming) = RingBuffer::new(PENDING_SETS);
-    // One more than can be pending, plus the current set: the audio thread
-    // always has room to return what it replaces.
-    let (retiring, returned) = RingBuffer::new(PENDING_SETS + 1);
+    let (sets, inbox) = queues(PENDING_SETS);
     let snapshot: Shared = Arc::new(TrackedRwLock::new(Arc::new(Snapshot::default())));
     (
         Publisher {
-            outgoing,
-            returned,
+            sets,
             snapshot: Arc::clone(&snapshot),
         },
         Subscriber {
-            incoming,
-            retiring,
-            current: None,
+            sets: inbox,
             snapshot,
         },
     )
+}
+
+/// The control side's ends of the two queues, for sets of type `S`.
+#[derive(Debug)]
+pub(crate) struct Outbox<S> {
+    outgoing: Sender<Option<Box<S>>>,
+    returned: Receiver<Box<S>>,
+}
+
+/// The audio side's ends of the two queues, and the current set.
+#[derive(Debug)]
+pub(crate) struct Inbox<S> {
+    incoming: Receiver<Option<Box<S>>>,
+    retiring: Sender<Box<S>>,
+    current: Option<Box<S>>,
+}
+
+/// The two queues between the sides, `pending` sets deep.
+pub(crate) fn queues<S>(pending: usize) -> (Outbox<S>, Inbox<S>) {
+    let (to_audio, from_control) = spsc::channel(pending);
+    // One more than can be pending, plus the current set: the audio thread
+    // always has room to return what it replaces.
+    let (to_control, from_audio) = spsc::channel(pending + 1);
+    let outbox = Outbox {
+        outgoing: to_audio,
+        returned: from_audio,
+    };
+    let inbox = Inbox {
+        incoming: from_control,
+        retiring: to_control,
+        current: None,
+    };
+    (outbox, inbox)
 }
 
 /// Why a set was not published: the audio thread has not taken the
@@ -96,10 +125,7 @@ impl Publisher {
     /// Sends `set` (or `None`: no renderers, copy through) to the audio
     /// thread, first freeing any sets it has returned. Control thread.
     pub fn publish(&mut self, set: Option<Box<RendererSet>>) -> Result<(), QueueFull> {
-        self.collect_retired();
-        self.outgoing
-            .push(set)
-            .map_err(|rtrb::PushError::Full(s)| QueueFull(s))?;
+        self.sets.send(set).map_err(QueueFull)?;
         let guard = self.snapshot.write();
         guard.generation.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -108,17 +134,72 @@ impl Publisher {
     /// Frees the sets the audio thread has returned; returns how many.
     /// Control thread.
     pub fn collect_retired(&mut self) -> usize {
+        self.sets.collect_retired()
+    }
+
+    /// Sets published but not yet adopted.
+    pub fn pending(&self) -> usize {
+        self.sets.pending()
+    }
+}
+
+impl<S> Outbox<S> {
+    /// [`Publisher::publish`]'s queueing: frees what has come back, then
+    /// queues `set`, or hands it back if the queue is full.
+    pub(crate) fn send(&mut self, set: Option<Box<S>>) -> Result<(), Option<Box<S>>> {
+        self.collect_retired();
+        self.outgoing.push(set)
+    }
+
+    /// [`Publisher::collect_retired`].
+    pub(crate) fn collect_retired(&mut self) -> usize {
         let mut freed = 0;
-        while let Ok(set) = self.returned.pop() {
+        while let Some(set) = self.returned.pop() {
             drop(set);
             freed += 1;
         }
         freed
     }
 
-    /// Sets published but not yet adopted.
-    pub fn pending(&self) -> usize {
-        PENDING_SETS - self.outgoing.slots()
+    /// [`Publisher::pending`].
+    pub(crate) fn pending(&self) -> usize {
+        self.outgoing.len()
+    }
+}
+
+impl<S> Inbox<S> {
+    /// [`Subscriber::adopt`], freeing replaced sets with `free` when
+    /// `free_here` is true.
+    pub(crate) fn adopt(&mut self, free_here: bool, free: fn(Box<S>) -> usize) -> Adoption {
+        let mut result = Adoption::default();
+        loop {
+            let replaces_one = self.current.is_some();
+            if replaces_one && !free_here && self.retiring.is_full() {
+                break;
+            }
+            let Some(next) = self.incoming.pop() else {
+                break;
+            };
+            result.adopted += 1;
+            if let Some(old) = std::mem::replace(&mut self.current, next) {
+                if free_here {
+                    result.freed_blocks += free(old);
+                } else if self.retiring.push(old).is_err() {
+                    unreachable!("room was checked before taking the set");
+                }
+            }
+        }
+        result
+    }
+
+    /// [`Subscriber::current_mut`].
+    pub(crate) fn current_mut(&mut self) -> Option<&mut S> {
+        self.current.as_deref_mut()
+    }
+
+    /// [`Subscriber::current`].
+    pub(crate) fn current(&self) -> Option<&S> {
+        self.current.as_deref()
     }
 }
 
@@ -138,35 +219,17 @@ impl Subscriber {
     /// never allocates, frees or blocks; a set it cannot return yet (the
     /// return queue is full) stays queued until a later call.
     pub fn adopt(&mut self, free_here: bool) -> Adoption {
-        let mut result = Adoption::default();
-        loop {
-            let replaces_one = self.current.is_some();
-            if replaces_one && !free_here && self.retiring.is_full() {
-                break;
-            }
-            let Ok(next) = self.incoming.pop() else {
-                break;
-            };
-            result.adopted += 1;
-            if let Some(old) = std::mem::replace(&mut self.current, next) {
-                if free_here {
-                    result.freed_blocks += free_on_audio_thread(old);
-                } else if let Err(rtrb::PushError::Full(_)) = self.retiring.push(old) {
-                    unreachable!("room was checked before taking the set");
-                }
-            }
-        }
-        result
+        self.sets.adopt(free_here, free_on_audio_thread)
     }
 
     /// The current set. Audio thread.
     pub fn current_mut(&mut self) -> Option<&mut RendererSet> {
-        self.current.as_deref_mut()
+        self.sets.current_mut()
     }
 
     /// The current set. Audio thread.
     pub fn current(&self) -> Option<&RendererSet> {
-        self.current.as_deref()
+        self.sets.current()
     }
 
     /// Reads the shared record under the lock and copies it out by
@@ -191,4 +254,112 @@ fn free_on_audio_thread(old: Box<RendererSet>) -> usize {
     let blocks = old.heap_blocks();
     drop(old);
     std::hint::black_box(blocks)
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    //! The queue logic with a small set type (`usize`), so Miri can run it;
+    //! the loom checks are in `publish_loom.rs`.
+
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::{Adoption, queues};
+
+    /// Set `k`, counting its drops.
+    struct Counted(usize, Arc<AtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    // The box is what `Inbox::adopt`'s `free` takes.
+    #[allow(clippy::boxed_local)]
+    fn never_freed(set: Box<Counted>) -> usize {
+        panic!("adopt(false) freed set {}", set.0)
+    }
+
+    // The box is what `Inbox::adopt`'s `free` takes.
+    #[allow(clippy::boxed_local)]
+    fn freed_here(set: Box<usize>) -> usize {
+        *set
+    }
+
+    #[test]
+    fn a_full_queue_hands_the_set_back_and_adoption_keeps_the_newest() {
+        let (mut outbox, mut inbox) = queues::<usize>(2);
+        outbox.send(Some(Box::new(1))).unwrap();
+        outbox.send(None).unwrap();
+        assert_eq!(outbox.send(Some(Box::new(3))), Err(Some(Box::new(3))));
+        assert_eq!(outbox.pending(), 2);
+        let a = inbox.adopt(false, freed_here);
+        assert_eq!(
+            a,
+            Adoption {
+                adopted: 2,
+                freed_blocks: 0
+            }
+        );
+        // `None` (copy through) is a set like any other.
+        assert_eq!(inbox.current(), None);
+        assert_eq!(outbox.pending(), 0);
+        assert_eq!(outbox.collect_retired(), 1, "set 1 (`None` is no box)");
+        outbox.send(Some(Box::new(4))).unwrap();
+        assert_eq!(inbox.adopt(false, freed_here).adopted, 1);
+        assert_eq!(inbox.current(), Some(&4));
+        *inbox.current_mut().unwrap() += 1;
+        outbox.send(Some(Box::new(6))).unwrap();
+        // Freed here: the replaced set goes to `free`, not back.
+        let a = inbox.adopt(true, freed_here);
+        assert_eq!(
+            a,
+            Adoption {
+                adopted: 1,
+                freed_blocks: 5
+            }
+        );
+        assert_eq!(outbox.collect_retired(), 0);
+    }
+
+    #[test]
+    fn sets_cross_threads_newest_wins_and_all_come_back() {
+        let (mut outbox, mut inbox) = queues::<Counted>(3);
+        let sets = if cfg!(miri) { 50 } else { 10_000 };
+        let drops = Arc::new(AtomicUsize::new(0));
+        let control_drops = Arc::clone(&drops);
+        let control = std::thread::spawn(move || {
+            for k in 1..=sets {
+                let mut set = Some(Box::new(Counted(k, Arc::clone(&control_drops))));
+                loop {
+                    match outbox.send(set) {
+                        Ok(()) => break,
+                        Err(back) => {
+                            set = back;
+                            std::thread::yield_now();
+                        }
+                    }
+                }
+            }
+            outbox
+        });
+        let mut last = 0;
+        while last != sets {
+            let a = inbox.adopt(false, never_freed);
+            let now = inbox.current().map_or(0, |s| s.0);
+            assert!(now >= last && (a.adopted == 0) == (now == last));
+            last = now;
+            std::thread::yield_now();
+        }
+        let mut outbox = control.join().unwrap();
+        outbox.collect_retired();
+        assert_eq!(
+            drops.load(Ordering::Relaxed),
+            sets - 1,
+            "all but the current"
+        );
+        drop(inbox);
+        assert_eq!(drops.load(Ordering::Relaxed), sets);
+    }
 }

@@ -1,6 +1,7 @@
-//! What the ring synchronises with: `std`'s types, or loom's in the unit
-//! tests built with `RUSTFLAGS="--cfg loom"`, so the model checker runs the
-//! ring's own code (tests in `ring_loom.rs`). Only the test build switches:
+//! What the ring and the set queue ([`super::spsc`]) synchronise with:
+//! `std`'s types, or loom's in the unit tests built with
+//! `RUSTFLAGS="--cfg loom"`, so the model checker runs their own code
+//! (tests in `ring_loom.rs` and `publish_loom.rs`). Only the test build switches:
 //! loom is a dev-dependency, and a `--cfg loom` library build is the
 //! normal one.
 //!
@@ -21,6 +22,34 @@ pub(crate) use std::sync::{
     Arc,
     atomic::{AtomicUsize, Ordering},
 };
+
+/// `loom::cell::UnsafeCell` under loom, which checks every access against
+/// the happens-before order; otherwise this shim over
+/// `std::cell::UnsafeCell` with the same closure-based `with`/`with_mut`,
+/// so both builds share the callers' code.
+#[cfg(all(loom, test))]
+pub(crate) use loom::cell::UnsafeCell;
+
+#[cfg(not(all(loom, test)))]
+#[derive(Debug)]
+pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+#[cfg(not(all(loom, test)))]
+impl<T> UnsafeCell<T> {
+    pub(crate) fn new(value: T) -> Self {
+        UnsafeCell(std::cell::UnsafeCell::new(value))
+    }
+
+    /// Runs `f` with a pointer for reading.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Runs `f` with a pointer for writing.
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
 
 /// A fixed run of bytes shared by one writer and one reader, each
 /// touching only a region the indices give it.

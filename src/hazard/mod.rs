@@ -181,11 +181,20 @@ mod tests {
         u.merge(&t);
         u.merge(&t);
         assert_eq!(
-            (t.sampled, t.minor_faults, t.voluntary_switches, t.lock_contentions),
+            (
+                t.sampled,
+                t.minor_faults,
+                t.voluntary_switches,
+                t.lock_contentions
+            ),
             (1, 3, 2, 1)
         );
         assert_eq!(
-            (t.callbacks_faulting, t.callbacks_switching, t.callbacks_locking),
+            (
+                t.callbacks_faulting,
+                t.callbacks_switching,
+                t.callbacks_locking
+            ),
             (1, 1, 1)
         );
         assert_eq!((u.minor_faults, u.callbacks_locking), (6, 2));
@@ -194,7 +203,9 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_sleep_observed_with_usage_is_a_voluntary_switch() {
-        let ((), h) = observe(true, || std::thread::sleep(std::time::Duration::from_micros(200)));
+        let ((), h) = observe(true, || {
+            std::thread::sleep(std::time::Duration::from_micros(200))
+        });
         assert!(h.usage_sampled);
         assert!(h.voluntary_switches >= 1, "{h:?}");
         assert_eq!(h.lock_acquisitions, 0);

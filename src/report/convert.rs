@@ -15,9 +15,9 @@ use crate::metrics::{
 use super::environment::Environment;
 use super::integrity::Integrity;
 use super::schema::{
-    ByKind, HarnessReport, HazardsReport, KindHistograms, KindLatency, KindRates, KindSizeClasses, KindTotals,
-    LatencyBucketRow, LatencyReport, LoadReport, MacosRegion, MacosRow, Pacing, PerCallbackRow,
-    PhaseReport, RatesReport, Report, ReportConfig, RequestedRow, SCHEMA_VERSION,
+    ByKind, HarnessReport, HazardsReport, KindHistograms, KindLatency, KindRates, KindSizeClasses,
+    KindTotals, LatencyBucketRow, LatencyReport, LoadReport, MacosRegion, MacosRow, Pacing,
+    PerCallbackRow, PhaseReport, RatesReport, Report, ReportConfig, RequestedRow, SCHEMA_VERSION,
     SizeClassesReport, TimelineBin, TotalsReport, XrunsReport,
 };
 

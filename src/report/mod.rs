@@ -35,11 +35,11 @@ pub use file::{read_json, write_json};
 pub use hdr_log::{HdrLogError, encode_hdr_log, hdr_intervals, write_hdr_log};
 pub use integrity::{Integrity, Mismatch, Verdict};
 pub use schema::{
-    AllocatorCalls, BackendReport, ByKind, HarnessReport, HazardsReport, KindHistograms, KindLatency, KindRates,
-    KindSizeClasses, KindTotals, LatencyBucketRow, LatencyReport, LoadReport, MacosRegion,
-    MacosRow, Pacing, PerCallbackRow, PhaseReport, RatesReport, Report, ReportConfig, RequestedRow,
-    SCHEMA_VERSION, SiteReport, SizeClassesReport, TimelineBin, TotalsReport, XrunsReport,
-    site_names,
+    AllocatorCalls, BackendReport, ByKind, HarnessReport, HazardsReport, KindHistograms,
+    KindLatency, KindRates, KindSizeClasses, KindTotals, LatencyBucketRow, LatencyReport,
+    LoadReport, MacosRegion, MacosRow, Pacing, PerCallbackRow, PhaseReport, RatesReport, Report,
+    ReportConfig, RequestedRow, SCHEMA_VERSION, SiteReport, SizeClassesReport, TimelineBin,
+    TotalsReport, XrunsReport, site_names,
 };
 pub use sites::site_reports;
 

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use crate::alloc::{Stats, check_installed};
 use crate::drive::callback::{self, EngineReport, Meter, Slot, period_ns};
-use crate::hazard::{HazardTotals, check_usage};
 use crate::drive::record::Record;
 use crate::drive::sim::clock::{Action, SimClock, Tick};
 use crate::drive::sim::config::{Fault, Mode, SimConfig, SimError};
@@ -25,6 +24,7 @@ use crate::engine::input::InputReport;
 use crate::engine::output::OutputReport;
 use crate::engine::sites::CallbackKind;
 use crate::engine::{Engine, MAX_FRAMES};
+use crate::hazard::{HazardTotals, check_usage};
 
 /// Callbacks of each kind after a start or restart that count as warm-up
 /// ([`Record::warm_up`]): long enough to cover the engine's start-up

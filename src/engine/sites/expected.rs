@@ -393,7 +393,11 @@ mod tests {
         assert_eq!(none.violation(&sampled(0, 0), true), None);
         assert!(none.violation(&sampled(1, 0), true).is_some());
         assert!(none.violation(&sampled(0, 1), true).is_some());
-        assert_eq!(none.violation(&sampled(0, 1), false), None, "warm-up faults");
+        assert_eq!(
+            none.violation(&sampled(0, 1), false),
+            None,
+            "warm-up faults"
+        );
         let sleeps = Site::Sleep.expected_hazards(&CallbackContext::output(2, 512));
         assert_eq!(sleeps.violation(&sampled(2, 0), true), None);
         assert!(sleeps.violation(&sampled(0, 0), true).is_some());
