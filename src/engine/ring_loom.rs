@@ -22,13 +22,15 @@ struct Written {
 /// Runs `body` under loom's default model and returns how many
 /// executions (interleavings) it explored.
 fn explore(body: fn()) -> usize {
-    static RUNS: StdCounter = StdCounter::new(0);
-    RUNS.store(0, StdOrdering::Relaxed);
+    // A counter per call: the tests run in parallel, and a shared one
+    // would mix their counts.
+    let runs = std::sync::Arc::new(StdCounter::new(0));
+    let counted = std::sync::Arc::clone(&runs);
     loom::model(move || {
-        RUNS.fetch_add(1, StdOrdering::Relaxed);
+        counted.fetch_add(1, StdOrdering::Relaxed);
         body();
     });
-    RUNS.load(StdOrdering::Relaxed)
+    runs.load(StdOrdering::Relaxed)
 }
 
 /// Reads once with a buffer of `len` bytes; checks that what was
