@@ -298,10 +298,9 @@ pub fn compare(
         ));
     }
     let (bh, ah) = (&b.totals, &a.totals);
-    let sum = |t: &crate::report::TotalsReport, f: fn(&crate::report::HazardsReport) -> u64| {
-        f(&t.input.hazards) + f(&t.output.hazards)
-    };
-    let hazard_rows: [(&str, fn(&crate::report::HazardsReport) -> u64); 5] = [
+    type Pick = fn(&crate::report::HazardsReport) -> u64;
+    let sum = |t: &crate::report::TotalsReport, f: Pick| f(&t.input.hazards) + f(&t.output.hazards);
+    let hazard_rows: [(&str, Pick); 5] = [
         ("lock acquisitions", |h| h.lock_acquisitions),
         ("contended locks", |h| h.lock_contentions),
         ("voluntary context switches", |h| h.voluntary_switches),

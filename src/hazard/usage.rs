@@ -127,13 +127,12 @@ mod tests {
 
     #[test]
     fn the_check_matches_the_platform() {
-        match check_usage() {
-            Ok(()) => assert!(RUSAGE_SUPPORTED),
-            Err(e) => {
-                assert!(!RUSAGE_SUPPORTED, "{e}");
-                assert_eq!(e, UsageError::Unsupported);
-            }
-        }
+        let expected = if RUSAGE_SUPPORTED {
+            Ok(())
+        } else {
+            Err(UsageError::Unsupported)
+        };
+        assert_eq!(check_usage(), expected);
     }
 
     #[cfg(target_os = "linux")]

@@ -29,6 +29,7 @@ const STEADY: usize = 1;
 /// use allocgate::Counts;
 /// use allocgate::drive::record::Record;
 /// use allocgate::engine::sites::CallbackKind;
+/// use allocgate::hazard::Hazards;
 /// use allocgate::metrics::Aggregator;
 ///
 /// let mut agg = Aggregator::new();
@@ -40,6 +41,7 @@ const STEADY: usize = 1;
 ///     period_ns: 10_000_000,
 ///     wall_ns: 1_000,
 ///     counts: Counts { allocations: 2, ..Counts::new() },
+///     hazards: Hazards { lock_acquisitions: 1, ..Hazards::NONE },
 ///     underrun: false,
 ///     buffering: false,
 ///     bytes_dropped: 0,
@@ -50,6 +52,7 @@ const STEADY: usize = 1;
 /// let a = agg.finish(Duration::from_millis(10));
 /// assert_eq!(a.all.output.totals.counts.allocations, 2);
 /// assert_eq!(a.rates().allocations_per_second, 200.0);
+/// assert_eq!(a.all.output.totals.hazards.lock_acquisitions, 1);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Aggregator {
