@@ -16,8 +16,8 @@
 //! its lock is a [`TrackedRwLock`], so each read shows in the callback's
 //! hazards as a lock acquisition (contended when a publish holds it).
 //!
-//! The queues are [`spsc`](crate::engine::spsc)'s. The publication logic
-//! itself is [`Outbox`] and [`Inbox`], generic over the set type so that
+//! The queues are the crate's own `engine::spsc`. The publication logic
+//! itself is `Outbox` and `Inbox`, generic over the set type so that
 //! the loom tests (`publish_loom.rs`) run this very code with a small set;
 //! [`Publisher`] and [`Subscriber`] are those for [`RendererSet`], plus the
 //! snapshot.

@@ -91,7 +91,7 @@ struct HogState {
 
 /// A thread that holds a mutex and lets the audio thread have it only
 /// after the audio thread has found it held and started to wait: every
-/// [`LockHog::contend`] is exactly one contended acquisition.
+/// `contend` is exactly one contended acquisition.
 #[derive(Debug)]
 pub struct LockHog {
     state: Arc<HogState>,
