@@ -133,6 +133,27 @@ fn bad_wav_presets_exit_2_with_one_line() {
         );
         assert!(line.contains(&format!("{name}.wav")), "{line}");
     }
+    // A device that never ends is refused after 64 MiB, not read forever
+    // (and a scenario naming it the same way).
+    #[cfg(unix)]
+    {
+        let zero = Path::new("/dev/zero");
+        let line = refused(
+            &[zero, Path::new("--out"), &out],
+            &["run", "--seconds", "0.1", "--preset"],
+            "more than 64 MiB",
+        );
+        assert!(line.contains("/dev/zero"), "{line}");
+        let file = dir.join("endless.toml");
+        let text = "name = \"endless\"\ndescription = \"d\"\nchannels = 8\nrate = 48000\n\
+                    frames = 512\nseconds = 1.0\npreset = \"/dev/zero\"\n";
+        std::fs::write(&file, text).unwrap();
+        refused(
+            &[&file, Path::new("--out"), &out],
+            &["run", "--scenario"],
+            "more than 64 MiB",
+        );
+    }
     assert!(!out.exists(), "no report for a refused preset");
     let _ = std::fs::remove_dir_all(&dir);
 }

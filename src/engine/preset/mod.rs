@@ -10,4 +10,4 @@ pub mod sofa;
 mod wav;
 
 pub use error::{PresetError, WavFormat};
-pub use wav::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Preset};
+pub use wav::{MAX_PRESET_BYTES, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Preset};

@@ -57,10 +57,12 @@ impl fmt::Debug for Preset {
 impl Preset {
     /// Loads a preset from a WAV file; its name is the file name.
     pub fn from_wav_file(path: &Path) -> Result<Preset, PresetError> {
-        let bytes = std::fs::read(path).map_err(|source| PresetError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = std::fs::File::open(path)
+            .and_then(read_capped)
+            .map_err(|source| PresetError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -68,15 +70,13 @@ impl Preset {
         Preset::from_wav_bytes(&name, &bytes)
     }
 
-    /// Loads a preset from everything `reader` yields.
+    /// Loads a preset from everything `reader` yields (at most
+    /// [`MAX_PRESET_BYTES`]).
     pub fn from_wav_reader<R: Read>(name: &str, mut reader: R) -> Result<Preset, PresetError> {
-        let mut bytes = Vec::new();
-        reader
-            .read_to_end(&mut bytes)
-            .map_err(|source| PresetError::Io {
-                path: name.into(),
-                source,
-            })?;
+        let bytes = read_capped(&mut reader).map_err(|source| PresetError::Io {
+            path: name.into(),
+            source,
+        })?;
         Preset::from_wav_bytes(name, &bytes)
     }
 
@@ -420,3 +420,24 @@ fn check_finite(name: &str, channels: &[Vec<f32>]) -> Result<(), PresetError> {
 #[cfg(test)]
 #[path = "wav_tests.rs"]
 mod tests;
+
+/// The largest preset file read: 64 MiB, several times a second-long
+/// 14-channel impulse response at 192 kHz. More is refused rather than
+/// read on and on (a device such as `/dev/zero`, an endless pipe).
+pub const MAX_PRESET_BYTES: u64 = 64 << 20;
+
+/// Everything `reader` yields, or an error past [`MAX_PRESET_BYTES`].
+fn read_capped(reader: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader.take(MAX_PRESET_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_PRESET_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "more than {} MiB, larger than any preset (a device or an endless stream?)",
+                MAX_PRESET_BYTES >> 20
+            ),
+        ));
+    }
+    Ok(bytes)
+}
