@@ -133,6 +133,14 @@ fn the_demo_measures_what_the_site_formulas_predict_and_writes_it() {
     let table = std::fs::read_to_string(dir.join(DEMO_TABLE)).expect("the table was written");
     let want = format!("| allocations | {} | 0 |", prefix.totals.allocations);
     assert!(table.contains(&want), "{table}");
+    // The snapshot's lock: one in each output callback that renders (every
+    // one that is not buffering), none in fixed.
+    let rendering = prefix.totals.callbacks.output - prefix.xruns.buffering_callbacks;
+    let locks = prefix.totals.output.hazards.lock_acquisitions;
+    assert_eq!(locks, rendering);
+    assert_eq!(prefix.totals.input.hazards.lock_acquisitions, 0);
+    let want = format!("| locks taken in callbacks | {locks} | 0 |");
+    assert!(table.contains(&want), "{table}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -221,7 +229,7 @@ fn a_fast_output_clock_underruns_and_each_underrun_is_logged_and_counted() {
 }
 
 #[test]
-fn a_failing_verdict_or_an_allocation_in_fixed_is_a_failure() {
+fn a_failing_verdict_an_allocation_or_a_lock_in_fixed_is_a_failure() {
     let dir = scratch("failures");
     let config = demo_config(Variant::Fixed, &dir).unwrap();
     let mut report = execute(&config, &mut |_| {}).unwrap().report;
@@ -229,10 +237,12 @@ fn a_failing_verdict_or_an_allocation_in_fixed_is_a_failure() {
     report.totals.callbacks_touching_allocator = 1;
     report.totals.allocations = 2;
     report.integrity.verdict = Verdict::Fail;
+    report.totals.output.hazards.lock_acquisitions = 3;
     let why = failures(&config, &report);
-    assert_eq!(why.len(), 2, "{why:?}");
+    assert_eq!(why.len(), 3, "{why:?}");
     assert!(why[0].starts_with("integrity check failed"));
     assert!(why[1].starts_with("1 callbacks touched the allocator with no site switched on"));
+    assert!(why[2].starts_with("3 tracked locks were taken in callbacks"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -153,6 +153,10 @@ pub fn render_demo(rows: &[DemoRow]) -> String {
         format!("{} / {}", r.totals.deallocations, r.totals.reallocations)
     });
     line(&mut s, "bytes allocated", &|r| r.totals.bytes.to_string());
+    line(&mut s, "locks taken in callbacks", &|r| {
+        (r.totals.input.hazards.lock_acquisitions + r.totals.output.hazards.lock_acquisitions)
+            .to_string()
+    });
     line(&mut s, "output latency p50 / p99 / max (µs)", &|r| {
         let l = &r.latency.output.all;
         format!(
@@ -172,9 +176,9 @@ pub fn render_demo(rows: &[DemoRow]) -> String {
         s,
         "\nprefix: the original's source before its fix: two 36-byte scale arrays per \
          convolution engine (one per speaker and ear) per block, in the 48-byte class, and \
-         one debug line per engine on each of its first two blocks; the renderer-set \
-         snapshot it also takes per callback locks but does not allocate.\nfixed: nothing \
-         allocated, freed or reallocated in any callback.\nReports: {}",
+         one debug line per engine on each of its first two blocks; reading its renderer-set \
+         snapshot takes a lock in every callback that renders, and allocates nothing.\nfixed: \
+         nothing allocated, freed or reallocated, and no lock taken, in any callback.\nReports: {}",
         rows.iter()
             .map(|r| r.config.out.display().to_string())
             .collect::<Vec<_>>()

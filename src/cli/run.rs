@@ -395,8 +395,8 @@ fn drive(simulation: &mut Simulation, shared: &Shared) -> Result<Driven, RunErro
 }
 
 /// Whether the run failed what it promised: the integrity check found a
-/// wrong sample, or a configuration with no allocation site switched on
-/// (`fixed`, no `--sites`) touched the allocator in a callback.
+/// wrong sample, or a configuration with no site switched on (`fixed`, no
+/// `--sites`) touched the allocator or took a tracked lock in a callback.
 pub fn failures(c: &RunConfig, report: &Report) -> Vec<String> {
     let mut why = Vec::new();
     if report.integrity.verdict == Verdict::Fail {
@@ -415,6 +415,12 @@ pub fn failures(c: &RunConfig, report: &Report) -> Vec<String> {
             "{} callbacks touched the allocator with no site switched on \
              ({} allocations, {} deallocations, {} reallocations)",
             t.callbacks_touching_allocator, t.allocations, t.deallocations, t.reallocations
+        ));
+    }
+    let locks = t.input.hazards.lock_acquisitions + t.output.hazards.lock_acquisitions;
+    if c.sites.is_empty() && locks > 0 {
+        why.push(format!(
+            "{locks} tracked locks were taken in callbacks with no site switched on"
         ));
     }
     why
