@@ -41,15 +41,31 @@ pub(crate) fn sleep_briefly() {
 }
 
 /// The system's page size (4 KiB if it cannot be read).
+#[cfg(unix)]
 pub fn page_size() -> usize {
     // SAFETY: sysconf only reads a system constant.
     let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(4096)
 }
 
+/// 4 KiB: not read off Unix.
+#[cfg(not(unix))]
+pub fn page_size() -> usize {
+    4096
+}
+
+/// Off Unix the site does nothing and returns 0 (its formula then
+/// fails the run, so the gap shows).
+#[cfg(not(unix))]
+#[inline(never)]
+pub(crate) fn touch_fresh_pages(_page: usize) -> usize {
+    0
+}
+
 /// [`Site::FreshPages`](super::Site::FreshPages): maps [`FRESH_PAGES`]
 /// pages of `page` bytes, writes to each, unmaps them. Returns the pages
 /// touched (0 if the mapping failed).
+#[cfg(unix)]
 #[inline(never)]
 pub(crate) fn touch_fresh_pages(page: usize) -> usize {
     let len = FRESH_PAGES * page;
