@@ -38,7 +38,7 @@ fn usage_or_skip(what: &str) -> bool {
         return true;
     }
     assert!(
-        std::env::var_os("CI").is_none_or(|v| v != "true"),
+        !crate::rig::on_ci(),
         "{what}: per-thread usage is unsupported on this CI machine"
     );
     eprintln!("skipping the usage half of {what}: no per-thread getrusage on this platform");

@@ -22,9 +22,8 @@ mod jack_probe;
 /// when JACK is not installed and this is not CI.
 fn server_for(test: &str, rate: u32, period: u32) -> Option<JackServer> {
     if !(server::on_path("jackd") && server::on_path("jack_lsp")) {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
         assert!(
-            !ci,
+            !crate::rig::on_ci(),
             "jackd and jack_lsp are not on PATH, and CI=true: CI must install jackd2 \
              (.ci/run does)"
         );

@@ -12,6 +12,12 @@ use allocgate::engine::sites::{CallbackKind, SiteSet};
 use allocgate::engine::{Engine, EngineConfig, MAX_FRAMES};
 use allocgate::{Stats, measure};
 
+/// True under CI (`CI=true`), where a test that needs a system component
+/// must fail, not skip, when it is missing.
+pub fn on_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
 /// Sample `n` of channel `c` of the test signal: distinct for every
 /// channel and frame within the tests' lengths, exact in f32.
 pub fn signal(c: usize, n: u64) -> f32 {

@@ -25,7 +25,7 @@ use crate::baseline::{Baseline, SiteKey};
 use crate::drive::record::Record;
 use crate::drive::sim::{IntegrityMode, SimError, Simulation, Verdict, Xruns};
 use crate::engine::sites::CallbackKind;
-use crate::engine::sites::expected::Expected;
+use crate::engine::sites::expected::{Expected, ExpectedHazards};
 use crate::engine::sites::{SiteSet, Variant};
 use crate::hazard::{HazardTotals, RUSAGE_SUPPORTED};
 use crate::scenario::Scenario;
@@ -137,31 +137,11 @@ pub struct ScenarioResult {
 }
 
 /// What the gate holds against a callback besides allocator calls, if
-/// anything: a tracked lock taken, and with usage sampled a voluntary
-/// context switch, a major fault, or past the warm-up a minor fault.
-/// Involuntary switches are reported, not gated: being preempted by
-/// another process is the machine's doing, not the callback's.
+/// anything: its [`deviations`](ExpectedHazards::deviations) from no
+/// hazard at all (a tracked lock taken, and with usage sampled a voluntary
+/// context switch, a major fault, or past the warm-up a minor fault).
 pub fn gated_hazard(r: &Record) -> Option<String> {
-    let h = &r.hazards;
-    let mut what = Vec::new();
-    if h.lock_acquisitions > 0 {
-        what.push(format!(
-            "{} ({} contended)",
-            plural(h.lock_acquisitions, "lock acquisition"),
-            h.lock_contentions
-        ));
-    }
-    if h.usage_sampled {
-        if h.voluntary_switches > 0 {
-            what.push(plural(h.voluntary_switches, "voluntary context switch"));
-        }
-        if h.major_faults > 0 {
-            what.push(plural(h.major_faults, "major page fault"));
-        }
-        if !r.warm_up && h.minor_faults > 0 {
-            what.push(plural(h.minor_faults, "minor page fault"));
-        }
-    }
+    let what = ExpectedHazards::default().deviations(&r.hazards, !r.warm_up);
     (!what.is_empty()).then(|| what.join(", "))
 }
 
@@ -277,13 +257,11 @@ pub fn run_scenario(scenario: &Scenario, gate: &GateConfig) -> Result<ScenarioRe
     let mut mismatch: Option<String> = None;
     let mut first_offender = None;
     let mut touching = 0;
-    let mut hazards = HazardTotals::default();
     let mut hazard_violation: Option<String> = None;
     let mut hazardous = 0;
     let mut first_hazard: Option<String> = None;
     let start = Instant::now();
     let mut sink = |r: &Record| {
-        hazards.record(&r.hazards);
         if let Some(what) = gated_hazard(r) {
             hazardous += 1;
             first_hazard.get_or_insert_with(|| format!("{}: {what}", describe(r)));
@@ -323,6 +301,8 @@ pub fn run_scenario(scenario: &Scenario, gate: &GateConfig) -> Result<ScenarioRe
     };
     let mut counts = outcome.input.stats.counts;
     counts.merge(&outcome.output.stats.counts);
+    let mut hazards = outcome.input.hazards;
+    hazards.merge(&outcome.output.hazards);
     Ok(ScenarioResult {
         name: scenario.name.clone(),
         callbacks: (outcome.input.callbacks, outcome.output.callbacks),
@@ -341,15 +321,6 @@ pub fn run_scenario(scenario: &Scenario, gate: &GateConfig) -> Result<ScenarioRe
         callbacks_hazardous: hazardous,
         first_hazard,
     })
-}
-
-/// `1 lock acquisition`, `2 voluntary context switches`.
-fn plural(n: u32, what: &str) -> String {
-    match (n, what.ends_with("ch")) {
-        (1, _) => format!("1 {what}"),
-        (_, true) => format!("{n} {what}es"),
-        _ => format!("{n} {what}s"),
-    }
 }
 
 /// `output callback #12 (512 frames, warm-up)`.

@@ -240,54 +240,70 @@ impl Add for ExpectedHazards {
 }
 
 impl ExpectedHazards {
-    /// Why `h` (measured in one callback) breaks these expectations, if
-    /// it does. Usage counts are judged only when sampled; minor faults
-    /// only when `judge_faults` (past the warm-up, whose first touches of
-    /// the engine's buffers fault by design).
-    pub fn violation(&self, h: &Hazards, judge_faults: bool) -> Option<String> {
+    /// Every way `h` (measured in one callback) breaks these
+    /// expectations, one line each; empty when it keeps them. Usage
+    /// counts are judged only when sampled; minor faults only when
+    /// `judge_faults` (past the warm-up, whose first touches of the
+    /// engine's buffers fault by design). Involuntary switches are never
+    /// judged: being preempted is the machine's doing. Against
+    /// `ExpectedHazards::default()` this is the gate's list of a
+    /// callback's hazards.
+    pub fn deviations(&self, h: &Hazards, judge_faults: bool) -> Vec<String> {
+        let mut why = Vec::new();
         let (a, c) = (
             u64::from(h.lock_acquisitions),
             u64::from(h.lock_contentions),
         );
         if (a, c) != (self.lock_acquisitions, self.lock_contentions) {
-            return Some(format!(
-                "{a} lock acquisitions ({c} contended), expected {} ({} contended)",
-                self.lock_acquisitions, self.lock_contentions
-            ));
+            let found = format!("{} ({c} contended)", plural(a, "lock acquisition"));
+            why.push(
+                if (self.lock_acquisitions, self.lock_contentions) == (0, 0) {
+                    found
+                } else {
+                    format!(
+                        "{found}, expected {} ({} contended)",
+                        self.lock_acquisitions, self.lock_contentions
+                    )
+                },
+            );
         }
         if !h.usage_sampled {
-            return None;
+            return why;
         }
-        let floor = |measured: u32, floor: u64| {
+        let mut judge = |measured: u32, floor: u64, what: &str| {
             let m = u64::from(measured);
-            if floor == 0 { m == 0 } else { m >= floor }
+            match floor {
+                0 if m > 0 => why.push(plural(m, what)),
+                f if f > 0 && m < f => {
+                    why.push(format!("{}, expected at least {f}", plural(m, what)))
+                }
+                _ => {}
+            }
         };
-        if !floor(h.voluntary_switches, self.voluntary_switches) {
-            return Some(format!(
-                "{} voluntary context switches, expected {}",
-                h.voluntary_switches,
-                at_least(self.voluntary_switches)
-            ));
+        judge(
+            h.voluntary_switches,
+            self.voluntary_switches,
+            "voluntary context switch",
+        );
+        judge(h.major_faults, 0, "major page fault");
+        if judge_faults {
+            judge(h.minor_faults, self.minor_faults, "minor page fault");
         }
-        if h.major_faults > 0 {
-            return Some(format!("{} major page faults", h.major_faults));
-        }
-        if judge_faults && !floor(h.minor_faults, self.minor_faults) {
-            return Some(format!(
-                "{} minor page faults, expected {}",
-                h.minor_faults,
-                at_least(self.minor_faults)
-            ));
-        }
-        None
+        why
+    }
+
+    /// The first of [`deviations`](Self::deviations), if any.
+    pub fn violation(&self, h: &Hazards, judge_faults: bool) -> Option<String> {
+        self.deviations(h, judge_faults).into_iter().next()
     }
 }
 
-fn at_least(n: u64) -> String {
-    if n == 0 {
-        "0".to_owned()
-    } else {
-        format!("at least {n}")
+/// `1 lock acquisition`, `2 voluntary context switches`.
+fn plural(n: u64, what: &str) -> String {
+    match (n, what.ends_with("ch")) {
+        (1, _) => format!("1 {what}"),
+        (_, true) => format!("{n} {what}es"),
+        _ => format!("{n} {what}s"),
     }
 }
 

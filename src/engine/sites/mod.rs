@@ -170,11 +170,8 @@ impl Site {
 
     /// False for the sites that never call the allocator: the snapshot
     /// (a lock and a reference count) and the [`HAZARDS`](Self::HAZARDS).
-    pub const fn calls_allocator(self) -> bool {
-        !matches!(
-            self,
-            Site::RendererSnapshot | Site::Sleep | Site::FreshPages | Site::ContendedLock
-        )
+    pub fn calls_allocator(self) -> bool {
+        self != Site::RendererSnapshot && !Site::HAZARDS.contains(&self)
     }
 
     /// The callback the site runs in.
