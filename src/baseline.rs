@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::files::{InputKind, read_input, write_atomically};
+
 /// Version of the baseline file format.
 pub const BASELINE_VERSION: u32 = 1;
 
@@ -270,34 +272,27 @@ impl Baseline {
         Ok(Baseline { counts })
     }
 
-    /// Reads the baseline at `path`.
+    /// Reads the baseline at `path` (a regular file of at most
+    /// [`InputKind::Baseline`]'s cap).
     pub fn read(path: &Path) -> Result<Baseline, BaselineError> {
-        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Io {
+        let bytes = read_input(path, InputKind::Baseline).map_err(|source| BaselineError::Io {
             path: path.to_owned(),
             source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| BaselineError::Malformed {
+            path: path.to_owned(),
+            reason: format!("not UTF-8 text: {e}"),
         })?;
         Baseline::from_json(&text, path)
     }
 
-    /// Writes the baseline to `path` atomically (temporary file, rename).
+    /// Writes the baseline to `path` atomically ([`write_atomically`]).
     pub fn write(&self, path: &Path) -> Result<(), BaselineError> {
-        let io_error = |source| BaselineError::Io {
-            path: path.to_owned(),
-            source,
-        };
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "baseline".to_owned());
-        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, self.to_json()).map_err(io_error)?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io_error(e)
+        write_atomically(path, self.to_json().as_bytes(), |_| Ok(())).map_err(|source| {
+            BaselineError::Io {
+                path: path.to_owned(),
+                source,
+            }
         })
     }
 }

@@ -21,6 +21,8 @@
 //! - [`sweep`]: many runs, measured against what the site formulas
 //!   predict.
 //! - [`compare`]: two reports side by side, before and after.
+//! - [`files`]: the files a user names: outputs checked before a command
+//!   runs and written atomically, inputs read through one bounded reader.
 //! - [`cli`]: what the `allocgate` binary does.
 //!
 //! Install the allocator once per binary (or test target), then measure:
@@ -45,6 +47,7 @@ pub mod cli;
 pub mod compare;
 pub mod drive;
 pub mod engine;
+pub mod files;
 pub mod gate;
 pub mod hazard;
 pub mod metrics;

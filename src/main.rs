@@ -1,7 +1,6 @@
 //! The `allocgate` command line: parses arguments and dispatches to the
 //! library.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -31,7 +30,12 @@ static ALLOC: allocgate::CountingAlloc<dhat::Alloc> = allocgate::CountingAlloc::
                   exit 1 if a callback allocates\n  \
                   allocgate sweep                    variants × rates × frames × layouts, \
                   measured beside predicted, in reports/sweep/\n  \
-                  allocgate hrir import-sofa         regenerate the embedded KEMAR preset\n\n\
+                  allocgate hrir import-sofa         the KEMAR preset from its SOFA file, in \
+                  reports/latest/\n\n\
+                  Output files are checked before anything runs (an unwritable one fails at \
+                  once) and replaced atomically; a symlink to a regular file is written \
+                  through, and a device, FIFO, socket or directory is never replaced. Inputs \
+                  must be regular files of a bounded size.\n\n\
                   Exit codes: 0 ok, 1 a callback that must not allocate did or the output was \
                   wrong, 2 bad input."
 )]
@@ -94,18 +98,16 @@ enum Command {
     /// rate, frames, channels or length unless --force.
     #[command(after_help = COMPARE_HELP)]
     Compare(allocgate::cli::CompareArgs),
-    /// Regenerate the committed before/after reports in
-    /// reports/baselines/ (the demo's configuration and a small matrix).
+    /// Make the before/after reports of the committed baselines (the
+    /// demo's configuration and a small matrix) in reports/latest/baselines/.
     ///
     /// Each case runs twice on the simulated clock (before and after the
     /// fix) and writes before.json, after.json and their comparison as
-    /// comparison.md, comparison.json and comparison.html. A test checks
-    /// that a fresh run reproduces every committed allocation count.
-    Baselines {
-        /// Where the case directories go.
-        #[arg(long, value_name = "DIR", default_value = allocgate::cli::BASELINES_DIR)]
-        out: PathBuf,
-    },
+    /// comparison.md, comparison.json and comparison.html.
+    /// --update-committed rewrites the committed ones in reports/baselines/
+    /// instead; a test checks that a fresh run reproduces every committed
+    /// allocation count.
+    Baselines(allocgate::cli::BaselinesArgs),
     /// List the devices of a real backend (JACK ports by client, or
     /// CoreAudio devices) with their channels and rates.
     #[command(after_help = DEVICES_HELP)]
@@ -127,24 +129,16 @@ enum Hrir {
         after_help = "Paths are relative to the current directory; the defaults assume the \
                       repository root.\n\n\
                       Examples:\n  \
-                      allocgate hrir import-sofa\n      regenerate the embedded KEMAR preset \
-                      (src/engine/preset/kemar_7_1_48k.wav)\n  \
+                      allocgate hrir import-sofa\n      the KEMAR preset, in \
+                      reports/latest/import-sofa.wav\n  \
+                      allocgate hrir import-sofa --update-committed\n      regenerate the \
+                      embedded preset (src/engine/preset/kemar_7_1_48k.wav)\n  \
                       allocgate hrir import-sofa --rate 44100 --out /tmp/kemar_44k.wav\n      \
                       the same set at 44.1 kHz, elsewhere\n\n\
                       Exit codes: 0 ok, 2 bad input (missing or non-SOFA file, rate out of \
                       range, unwritable output; the output file is then left as it was)."
     )]
-    ImportSofa {
-        /// The SOFA (AES69) file to read.
-        #[arg(long, value_name = "PATH", default_value = allocgate::cli::DEFAULT_SOFA)]
-        sofa: PathBuf,
-        /// The sample rate of the preset, in Hz (8000 to 384000).
-        #[arg(long, value_name = "HZ", default_value_t = allocgate::engine::preset::sofa::DEFAULT_SAMPLE_RATE)]
-        rate: u32,
-        /// The WAV file to write; replaced atomically.
-        #[arg(long, value_name = "FILE", default_value = allocgate::cli::DEFAULT_OUT)]
-        out: PathBuf,
-    },
+    ImportSofa(allocgate::cli::ImportSofaArgs),
 }
 
 const RUN_HELP: &str = "Examples:\n  \
@@ -231,9 +225,9 @@ fn main() -> ExitCode {
             }
             Err(e) => bad_input(e),
         },
-        Some(Command::Baselines { out }) => {
+        Some(Command::Baselines(args)) => {
             let mut bar = allocgate::cli::Bar::new("baselines");
-            let result = allocgate::cli::write_baselines(&out, &mut |case, which, p| {
+            let result = allocgate::cli::write_baselines(&args.dir(), &mut |case, which, p| {
                 bar.update_labelled(&format!("{case} {which}"), p)
             });
             bar.finish();
@@ -257,22 +251,26 @@ fn main() -> ExitCode {
             }
             Err(e) => bad_input(e),
         },
-        Some(Command::Hrir(Hrir::ImportSofa { sofa, rate, out })) => {
-            import_sofa(&allocgate::cli::ImportSofa { sofa, rate, out })
-        }
+        Some(Command::Hrir(Hrir::ImportSofa(args))) => match args.validate() {
+            Ok(import) => import_sofa(&import),
+            Err(e) => bad_input(e),
+        },
     }
 }
 
 fn demo() -> ExitCode {
     let mut bar = allocgate::cli::Bar::new("demo");
-    let result = allocgate::cli::run_demo(
-        std::path::Path::new(allocgate::cli::DEMO_DIR),
-        &mut |v, p| bar.update_labelled(v.name(), p),
-    );
+    let dir = std::path::Path::new(allocgate::cli::DEMO_DIR);
+    let result =
+        allocgate::cli::run_demo_checked(dir, &mut |v, p| bar.update_labelled(v.name(), p));
     bar.finish();
     match result {
         Ok(rows) => {
+            let written = allocgate::cli::write_demo(dir, &rows);
             print!("{}", allocgate::cli::render_demo(&rows));
+            if let Err(e) = written {
+                return bad_input(e);
+            }
             let failures: Vec<String> = rows
                 .iter()
                 .flat_map(|r| allocgate::cli::failures(&r.config, &r.run.report))
@@ -303,14 +301,17 @@ fn run(args: &allocgate::cli::RunArgs) -> ExitCode {
     } else {
         allocgate::cli::Bar::new("run")
     };
-    let result = allocgate::cli::run_and_write(&config, &mut |p| bar.update(p));
+    let result = allocgate::cli::run_checked(&config, &mut |p| bar.update(p));
     bar.finish();
     match result {
         Ok(run) => {
-            print!(
-                "{}",
-                allocgate::cli::render_summary(&config, &run, Some(&config.out))
-            );
+            // The summary is printed even when a file could not be written.
+            let written = allocgate::cli::write_run(&config, &run);
+            let out = written.is_ok().then_some(config.out.as_path());
+            print!("{}", allocgate::cli::render_summary(&config, &run, out));
+            if let Err(e) = written {
+                return bad_input(e);
+            }
             if let Some(why) = allocgate::cli::ended_early(&run) {
                 // The report of what was measured is written; the run
                 // itself did not complete.
@@ -334,15 +335,20 @@ fn soak(args: &allocgate::cli::SoakArgs) -> ExitCode {
         Err(e) => return bad_input(e),
     };
     let mut bar = allocgate::cli::Bar::new("soak");
-    let result = allocgate::cli::soak(&plan, &mut |p| bar.update(p));
+    let result = allocgate::cli::soak_checked(&plan, &mut |p| bar.update(p));
     bar.finish();
     match result {
         Ok(soaked) => {
+            let written = allocgate::cli::write_run(&plan.run, &soaked.run);
+            let out = written.is_ok().then_some(plan.run.out.as_path());
             print!(
                 "{}{}",
-                allocgate::cli::render_summary(&plan.run, &soaked.run, Some(&plan.run.out)),
+                allocgate::cli::render_summary(&plan.run, &soaked.run, out),
                 allocgate::cli::render_soak(&plan, &soaked)
             );
+            if let Err(e) = written {
+                return bad_input(e);
+            }
             verdict(&allocgate::cli::soak_failures(&plan, &soaked))
         }
         Err(e) => bad_input(e),
@@ -355,14 +361,16 @@ fn sweep(args: &allocgate::cli::SweepArgs) -> ExitCode {
         Err(e) => return bad_input(e),
     };
     let mut bar = allocgate::cli::Bar::new("sweep");
-    let result =
-        allocgate::sweep::run_and_write(&config.spec, &config.out, &mut |i, n, label, p| {
-            bar.update_labelled(&format!("sweep {i}/{n} {label}"), p)
-        });
+    let result = allocgate::sweep::run_checked(&config.spec, &config.out, &mut |i, n, label, p| {
+        bar.update_labelled(&format!("sweep {i}/{n} {label}"), p)
+    });
     bar.finish();
     match result {
         Ok(report) => {
             print!("{}", allocgate::sweep::render_markdown(&report));
+            if let Err(e) = allocgate::sweep::write_outputs(&config.out, &report) {
+                return bad_input(e);
+            }
             println!(
                 "\nFiles: {}/{{sweep.md, sweep.csv, sweep.json}}",
                 config.out.display()
@@ -395,6 +403,9 @@ fn gate(args: &allocgate::cli::GateArgs) -> ExitCode {
     match result {
         Ok(outcome) => {
             print!("{}", allocgate::gate::render_table(&outcome));
+            if let Err(e) = allocgate::cli::write_junit(&plan, &outcome) {
+                return bad_input(e);
+            }
             if let Some(path) = &plan.junit {
                 println!("JUnit: {}", path.display());
             }

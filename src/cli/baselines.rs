@@ -1,10 +1,11 @@
-//! `allocgate baselines`: the committed before/after reports in
-//! `reports/baselines/`, one directory per case (the demo's configuration
-//! and a small matrix), each with `before.json`, `after.json` and their
-//! comparison as `comparison.md`, `comparison.json` and
-//! `comparison.html`. One command regenerates them all; a test checks
-//! that a fresh run reproduces every committed allocation count exactly
-//! (timings depend on the machine and are not compared).
+//! `allocgate baselines`: before/after reports, one directory per case
+//! (the demo's configuration and a small matrix), each with
+//! `before.json`, `after.json` and their comparison as `comparison.md`,
+//! `comparison.json` and `comparison.html`. By default they go to
+//! `reports/latest/baselines/`; `--update-committed` rewrites the
+//! committed ones in `reports/baselines/`, and a test checks that a fresh
+//! run reproduces every committed allocation count exactly (timings
+//! depend on the machine and are not compared).
 
 use std::path::{Path, PathBuf};
 
@@ -12,14 +13,48 @@ use clap::Parser;
 
 use crate::compare::{Options, compare, render_json, render_markdown};
 use crate::drive::sim::Progress;
+use crate::files::Outputs;
 use crate::report::write_json;
 
 use super::compare::html_page;
 use super::run::{Run, RunError, execute};
 use super::run_args::{RunArgs, RunConfig, UsageError};
 
-/// Where the baselines live, from the repository root.
+/// Where the committed baselines live, from the repository root.
 pub const BASELINES_DIR: &str = "reports/baselines";
+/// Where `allocgate baselines` writes by default (not committed).
+pub const LATEST_BASELINES_DIR: &str = "reports/latest/baselines";
+
+/// The flags of `allocgate baselines`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BaselinesArgs {
+    /// Where the case directories go [default: reports/latest/baselines].
+    #[arg(long, value_name = "DIR", conflicts_with = "update_committed")]
+    pub out: Option<PathBuf>,
+    /// Rewrite the committed baselines in reports/baselines/ instead.
+    #[arg(long)]
+    pub update_committed: bool,
+}
+
+impl BaselinesArgs {
+    /// The directory the flags name.
+    pub fn dir(&self) -> PathBuf {
+        match (&self.out, self.update_committed) {
+            (Some(out), _) => out.clone(),
+            (None, true) => PathBuf::from(BASELINES_DIR),
+            (None, false) => PathBuf::from(LATEST_BASELINES_DIR),
+        }
+    }
+}
+
+/// The files a case writes into its directory.
+pub const CASE_FILES: [&str; 5] = [
+    "before.json",
+    "after.json",
+    "comparison.md",
+    "comparison.json",
+    "comparison.html",
+];
 
 /// One before/after pair: its directory name, what it shows, the two
 /// variants and the `allocgate run` flags both runs share.
@@ -152,12 +187,25 @@ pub fn run_case(
     })
 }
 
-/// Runs every case and writes its five files under `root`, each
+/// Checks every case's files under `root` ([`CASE_FILES`]) before
+/// anything runs, then runs every case and writes its files, each
 /// atomically; returns the directories written.
 pub fn write_baselines(
     root: &Path,
     progress: &mut dyn FnMut(&str, &str, &Progress),
 ) -> Result<Vec<PathBuf>, BaselineError> {
+    let mut outputs = Outputs::new();
+    for case in CASES {
+        for name in CASE_FILES {
+            outputs.add(
+                format!("{}/{name}", case.name),
+                root.join(case.name).join(name),
+            );
+        }
+    }
+    outputs
+        .check()
+        .map_err(|e| BaselineError::Write(UsageError::new(e.to_string())))?;
     let mut dirs = Vec::new();
     for case in CASES {
         let dir = root.join(case.name);

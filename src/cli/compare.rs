@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::compare::{Comparison, Options, compare, render_json, render_markdown, summary_rows};
+use crate::files::Outputs;
 use crate::report::html::{Page, SummaryRow, render};
 use crate::report::{Report, read_json};
 
@@ -51,7 +52,7 @@ pub(crate) fn write(path: &Path, text: &str) -> Result<(), UsageError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| UsageError::new(format!("cannot create '{}': {e}", dir.display())))?;
     }
-    crate::report::write_atomically(path, text.as_bytes(), |_| Ok(()))
+    crate::files::write_atomically(path, text.as_bytes(), |_| Ok(()))
         .map_err(|e| UsageError::new(format!("cannot write '{}': {e}", path.display())))
 }
 
@@ -60,10 +61,24 @@ fn read(path: &Path) -> Result<Report, UsageError> {
 }
 
 impl CompareArgs {
-    /// Reads both reports, compares them and writes the files asked for.
-    /// Every failure is one line (exit 2): an unreadable or malformed
-    /// report, runs that cannot be compared, an unwritable file.
+    /// Checks the files asked for, reads both reports, compares them and
+    /// writes the files. Every failure is one line (exit 2): an output
+    /// refused, an unreadable or malformed report, runs that cannot be
+    /// compared, a file that could not be written.
     pub fn run(&self) -> Result<Compared, UsageError> {
+        let mut outputs = Outputs::new();
+        for (flag, path) in [
+            ("--md", &self.md),
+            ("--json", &self.json),
+            ("--html", &self.html),
+        ] {
+            if let Some(p) = path {
+                outputs.add(flag, p);
+            }
+        }
+        outputs
+            .check()
+            .map_err(|e| UsageError::new(e.to_string()))?;
         let before = read(&self.before)?;
         let after = read(&self.after)?;
         let comparison = compare(&before, &after, Options { force: self.force })

@@ -14,8 +14,9 @@ use crate::drive::sim::Progress;
 use crate::engine::sites::Variant;
 use crate::report::{MacosRegion, Report};
 
-use super::run::{Run, RunError, run_and_write};
+use super::run::{Run, RunError, execute, write_run};
 use super::{RunArgs, RunConfig, UsageError};
+use crate::files::{OutputError, Outputs, write_atomically};
 
 /// Where the binary writes the demo's reports.
 pub const DEMO_DIR: &str = "reports/latest";
@@ -40,6 +41,8 @@ pub struct DemoRow {
 pub enum DemoError {
     /// The defaults were refused (cannot happen unless they are broken).
     Usage(UsageError),
+    /// An output was refused before the runs.
+    Output(OutputError),
     /// A run failed.
     Run(RunError),
     /// The table could not be written.
@@ -55,6 +58,7 @@ impl std::fmt::Display for DemoError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DemoError::Usage(e) => write!(f, "{e}"),
+            DemoError::Output(e) => write!(f, "{e}"),
             DemoError::Run(e) => write!(f, "{e}"),
             DemoError::Table { path, source } => {
                 write!(f, "cannot write '{}': {source}", path.display())
@@ -86,22 +90,50 @@ pub fn demo_config(variant: Variant, dir: &Path) -> Result<RunConfig, DemoError>
     args.run.validate().map_err(DemoError::Usage)
 }
 
-/// Runs [`DEMO_VARIANTS`], writing each report and then the table to
-/// `dir`; `progress` hears each run's progress with its variant.
+/// [`run_demo_checked`], then [`write_demo`].
 pub fn run_demo(
     dir: &Path,
     progress: &mut dyn FnMut(Variant, &Progress),
 ) -> Result<Vec<DemoRow>, DemoError> {
-    let mut rows = Vec::with_capacity(DEMO_VARIANTS.len());
-    for variant in DEMO_VARIANTS {
-        let config = demo_config(variant, dir)?;
-        let run = run_and_write(&config, &mut |p| progress(variant, p)).map_err(DemoError::Run)?;
+    let rows = run_demo_checked(dir, progress)?;
+    write_demo(dir, &rows)?;
+    Ok(rows)
+}
+
+/// Checks the demo's files in `dir` (each report and the table), then
+/// runs [`DEMO_VARIANTS`]; `progress` hears each run's progress with its
+/// variant. Writes nothing: [`write_demo`] does.
+pub fn run_demo_checked(
+    dir: &Path,
+    progress: &mut dyn FnMut(Variant, &Progress),
+) -> Result<Vec<DemoRow>, DemoError> {
+    let configs = DEMO_VARIANTS
+        .iter()
+        .map(|&v| demo_config(v, dir))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut outputs = Outputs::new();
+    for c in &configs {
+        outputs.add(format!("report {}", c.variant.name()), &c.out);
+    }
+    outputs.add("table", dir.join(DEMO_TABLE));
+    outputs.check().map_err(DemoError::Output)?;
+    let mut rows = Vec::with_capacity(configs.len());
+    for config in configs {
+        let variant = config.variant;
+        let run = execute(&config, &mut |p| progress(variant, p)).map_err(DemoError::Run)?;
         rows.push(DemoRow { config, run });
     }
-    let path = dir.join(DEMO_TABLE);
-    std::fs::write(&path, render_demo(&rows))
-        .map_err(|source| DemoError::Table { path, source })?;
     Ok(rows)
+}
+
+/// Writes each row's report and the table to `dir`, each atomically.
+pub fn write_demo(dir: &Path, rows: &[DemoRow]) -> Result<(), DemoError> {
+    for row in rows {
+        write_run(&row.config, &row.run).map_err(DemoError::Run)?;
+    }
+    let path = dir.join(DEMO_TABLE);
+    write_atomically(&path, render_demo(rows).as_bytes(), |_| Ok(()))
+        .map_err(|source| DemoError::Table { path, source })
 }
 
 /// The before/after table, in markdown, as printed and written.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use super::UsageError;
 use super::run_args::variant_and_sites;
 use crate::baseline::{Baseline, Ratchet};
+use crate::files::{OutputError, Outputs};
 use crate::gate::{GateConfig, GateError, GateOutcome, ScenarioResult, junit, run_matrix};
 use crate::hazard::RUSAGE_SUPPORTED;
 use crate::scenario::{self, Scenario};
@@ -115,6 +116,8 @@ impl GateArgs {
 /// Why the gate produced no verdict (exit code 2).
 #[derive(Debug)]
 pub enum GateRunError {
+    /// An output was refused before the run.
+    Output(OutputError),
     /// A scenario could not be run.
     Run(GateError),
     /// The JUnit file could not be written (an existing one is left as it
@@ -130,6 +133,7 @@ pub enum GateRunError {
 impl std::fmt::Display for GateRunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            GateRunError::Output(e) => write!(f, "{e}"),
             GateRunError::Run(e) => write!(f, "{e}"),
             GateRunError::Junit { path, source } => {
                 write!(f, "cannot write '{}': {source}", path.display())
@@ -140,20 +144,39 @@ impl std::fmt::Display for GateRunError {
 
 impl std::error::Error for GateRunError {}
 
-/// Runs the plan's matrix, calling `done` after each scenario, and writes
-/// the JUnit file if asked.
+/// The files the plan writes: the JUnit file and the baseline
+/// (`--update-baseline`), when asked for.
+pub fn gate_outputs(plan: &GatePlan) -> Outputs {
+    let mut o = Outputs::new();
+    if let Some(path) = &plan.junit {
+        o.add("--junit", path);
+    }
+    if let Hold::UpdateBaseline(path) = &plan.hold {
+        o.add("--baseline", path);
+    }
+    o
+}
+
+/// Checks the plan's outputs ([`gate_outputs`]) before anything runs,
+/// then runs its matrix, calling `done` after each scenario. Writes
+/// nothing: [`write_junit`] and [`apply_baseline`] do.
 pub fn run_gate(
     plan: &GatePlan,
     done: &mut dyn FnMut(&ScenarioResult),
 ) -> Result<GateOutcome, GateRunError> {
-    let outcome = run_matrix(&plan.scenarios, &plan.config, done).map_err(GateRunError::Run)?;
-    if let Some(path) = &plan.junit {
-        junit::write(path, &outcome).map_err(|source| GateRunError::Junit {
+    gate_outputs(plan).check().map_err(GateRunError::Output)?;
+    run_matrix(&plan.scenarios, &plan.config, done).map_err(GateRunError::Run)
+}
+
+/// Writes the JUnit file, if the plan asks for one.
+pub fn write_junit(plan: &GatePlan, outcome: &GateOutcome) -> Result<(), GateRunError> {
+    match &plan.junit {
+        Some(path) => junit::write(path, outcome).map_err(|source| GateRunError::Junit {
             path: path.clone(),
             source,
-        })?;
+        }),
+        None => Ok(()),
     }
-    Ok(outcome)
 }
 
 /// What a baseline run concluded.

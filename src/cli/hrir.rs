@@ -3,16 +3,66 @@
 //! measurement each speaker got.
 
 use std::fmt::{self, Write as _};
-use std::fs;
-use std::io::{self, Cursor, Write as _};
-use std::path::{Path, PathBuf};
+use std::io::{self, Cursor};
+use std::path::PathBuf;
 
+use super::UsageError;
 use crate::engine::preset::sofa::{self, ImportOptions, ImportedSet, SofaError};
+use crate::files::{OutputError, Outputs, write_atomically};
 
 /// The SOFA file read when none is given (relative to the repository root).
 pub const DEFAULT_SOFA: &str = "data/MIT_KEMAR_normal_pinna.sofa";
-/// The preset written when no output is given: the embedded default.
-pub const DEFAULT_OUT: &str = "src/engine/preset/kemar_7_1_48k.wav";
+/// The preset written when no output is given (not committed).
+pub const DEFAULT_OUT: &str = "reports/latest/import-sofa.wav";
+/// The embedded preset's source file, rewritten by `--update-committed`.
+pub const EMBEDDED_PRESET: &str = "src/engine/preset/kemar_7_1_48k.wav";
+
+/// The flags of `allocgate hrir import-sofa`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportSofaArgs {
+    /// The SOFA (AES69) file to read.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_SOFA)]
+    pub sofa: PathBuf,
+    /// The sample rate of the preset, in Hz (8000 to 384000).
+    #[arg(long, value_name = "HZ", default_value_t = sofa::DEFAULT_SAMPLE_RATE)]
+    pub rate: u32,
+    /// The WAV file to write, replaced atomically [default:
+    /// reports/latest/import-sofa.wav].
+    #[arg(long, value_name = "FILE", conflicts_with = "update_committed")]
+    pub out: Option<PathBuf>,
+    /// Write over the embedded preset's committed source instead
+    /// (src/engine/preset/kemar_7_1_48k.wav, at 48000 Hz only), to be
+    /// rebuilt into the binary.
+    #[arg(long)]
+    pub update_committed: bool,
+}
+
+impl ImportSofaArgs {
+    /// What the flags ask for; `--update-committed` at another rate than
+    /// the embedded preset's is refused.
+    pub fn validate(&self) -> Result<ImportSofa, UsageError> {
+        let out = match (&self.out, self.update_committed) {
+            (Some(out), _) => out.clone(),
+            (None, false) => PathBuf::from(DEFAULT_OUT),
+            (None, true) if self.rate == sofa::DEFAULT_SAMPLE_RATE => {
+                PathBuf::from(EMBEDDED_PRESET)
+            }
+            (None, true) => {
+                return Err(UsageError::new(format!(
+                    "--update-committed writes the embedded {} Hz preset; --rate {} would \
+                     change its rate (write it elsewhere with --out)",
+                    sofa::DEFAULT_SAMPLE_RATE,
+                    self.rate
+                )));
+            }
+        };
+        Ok(ImportSofa {
+            sofa: self.sofa.clone(),
+            rate: self.rate,
+            out,
+        })
+    }
+}
 
 /// What `hrir import-sofa` was asked to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,11 +102,13 @@ pub struct ImportReport {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum HrirError {
+    /// The output was refused before the SOFA file was read.
+    Output(OutputError),
     /// The SOFA file could not be read or converted.
     Sofa(SofaError),
     /// The output file could not be written.
     Write {
-        /// The file being written (the temporary one, or the target).
+        /// The file being written.
         path: PathBuf,
         /// What the operating system said.
         source: io::Error,
@@ -66,6 +118,7 @@ pub enum HrirError {
 impl fmt::Display for HrirError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            HrirError::Output(e) => e.fmt(f),
             HrirError::Sofa(e) => e.fmt(f),
             HrirError::Write { path, source } => {
                 write!(f, "cannot write '{}': {source}", path.display())
@@ -77,6 +130,7 @@ impl fmt::Display for HrirError {
 impl std::error::Error for HrirError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            HrirError::Output(e) => Some(e),
             HrirError::Sofa(e) => Some(e),
             HrirError::Write { source, .. } => Some(source),
         }
@@ -89,10 +143,13 @@ impl From<SofaError> for HrirError {
     }
 }
 
-/// Imports `args.sofa` at `args.rate` and writes the HeSuVi WAV to
-/// `args.out`: first to a temporary file beside it, then renamed over it, so
-/// a failure at any point leaves the old file as it was.
+/// Checks `args.out`, imports `args.sofa` at `args.rate` and writes the
+/// HeSuVi WAV to `args.out` atomically, so a failure at any point leaves
+/// the old file as it was.
 pub fn import_sofa(args: &ImportSofa) -> Result<ImportReport, HrirError> {
+    let mut outputs = Outputs::new();
+    outputs.add("--out", &args.out);
+    outputs.check().map_err(HrirError::Output)?;
     let set = sofa::import(
         &args.sofa,
         &ImportOptions {
@@ -102,64 +159,16 @@ pub fn import_sofa(args: &ImportSofa) -> Result<ImportReport, HrirError> {
     let mut wav = Cursor::new(Vec::new());
     sofa::write_hesuvi_wav(&set, &mut wav)?;
     let wav = wav.into_inner();
-    write_atomically(&args.out, &wav)?;
+    write_atomically(&args.out, &wav, |_| Ok(())).map_err(|source| HrirError::Write {
+        path: args.out.clone(),
+        source,
+    })?;
     Ok(ImportReport {
         sofa: args.sofa.clone(),
         out: args.out.clone(),
         bytes: wav.len(),
         set,
     })
-}
-
-/// Writes `bytes` to a fresh temporary file in `path`'s directory, syncs it
-/// and renames it to `path`; removes the temporary file on failure.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), HrirError> {
-    let write_error = |path: &Path, source| HrirError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let not_a_file = || {
-        write_error(
-            path,
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "it is a directory; expected a file path",
-            ),
-        )
-    };
-    let Some(name) = path.file_name() else {
-        return Err(not_a_file());
-    };
-    if path.is_dir() {
-        return Err(not_a_file());
-    }
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".{}.tmp", std::process::id()));
-    let temp = dir.join(temp_name);
-
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temp)
-        .map_err(|e| write_error(&temp, e))?;
-    let written = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| write_error(&temp, e))
-        .and_then(|()| {
-            drop(file);
-            fs::rename(&temp, path).map_err(|e| write_error(path, e))
-        });
-    if written.is_err() {
-        // Best effort: the error being reported matters more than this one.
-        let _ = fs::remove_file(&temp);
-    }
-    written
 }
 
 /// The report `hrir import-sofa` prints: what was written, then the
@@ -209,6 +218,9 @@ fn tidy(degrees: f32) -> f32 {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+    use std::path::Path;
+
     use super::*;
 
     /// A fresh, empty directory under the system temp dir, removed on drop.
@@ -240,16 +252,6 @@ mod tests {
     }
 
     #[test]
-    fn an_atomic_write_replaces_the_file_and_leaves_no_temporary_behind() {
-        let dir = TempDir::new("replace");
-        let out = dir.0.join("preset.wav");
-        fs::write(&out, b"old").expect("seed");
-        write_atomically(&out, b"new contents").expect("writes");
-        assert_eq!(fs::read(&out).expect("reads"), b"new contents");
-        assert_eq!(entries(&dir.0), ["preset.wav"]);
-    }
-
-    #[test]
     fn a_failed_import_leaves_the_output_file_as_it_was() {
         let dir = TempDir::new("failed");
         let out = dir.0.join("preset.wav");
@@ -269,19 +271,55 @@ mod tests {
     }
 
     #[test]
-    fn writing_to_a_directory_is_refused_naming_it() {
+    fn an_output_that_is_a_directory_is_refused_before_the_sofa_file_is_read() {
         let dir = TempDir::new("directory");
-        let err = write_atomically(&dir.0, b"x").expect_err("a directory");
-        let message = err.to_string();
-        assert!(message.contains("expected a file path"), "{message}");
-        assert!(message.contains(&*dir.0.to_string_lossy()), "{message}");
+        let args = ImportSofa {
+            sofa: dir.0.join("missing.sofa"),
+            out: dir.0.clone(),
+            ..ImportSofa::default()
+        };
+        let err = import_sofa(&args).expect_err("a directory");
+        assert!(matches!(err, HrirError::Output(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot write --out '{}': it is a directory; expected a regular file, a symlink \
+                 to one, or a new path",
+                dir.0.display()
+            )
+        );
         assert!(entries(&dir.0).is_empty());
     }
 
+    fn flags(args: &[&str]) -> Result<ImportSofa, UsageError> {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: ImportSofaArgs,
+        }
+        let cli =
+            <Cli as clap::Parser>::try_parse_from(std::iter::once("x").chain(args.iter().copied()))
+                .map_err(|e| UsageError::new(e.to_string()))?;
+        cli.args.validate()
+    }
+
     #[test]
-    fn writing_into_a_missing_directory_fails_without_a_panic() {
-        let dir = TempDir::new("missing");
-        let err = write_atomically(&dir.0.join("no/such/dir/x.wav"), b"x").expect_err("no dir");
-        assert!(matches!(err, HrirError::Write { .. }), "{err:?}");
+    fn the_default_output_is_untracked_and_the_embedded_preset_needs_a_flag() {
+        assert_eq!(flags(&[]).unwrap().out, PathBuf::from(DEFAULT_OUT));
+        assert_eq!(
+            flags(&["--update-committed"]).unwrap().out,
+            PathBuf::from(EMBEDDED_PRESET)
+        );
+        assert_eq!(
+            flags(&["--out", "x.wav"]).unwrap().out,
+            PathBuf::from("x.wav")
+        );
+        let e = flags(&["--update-committed", "--rate", "44100"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--update-committed writes the embedded 48000 Hz preset; --rate 44100 would change \
+             its rate (write it elsewhere with --out)"
+        );
+        assert!(flags(&["--update-committed", "--out", "x.wav"]).is_err());
     }
 }

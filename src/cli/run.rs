@@ -27,6 +27,7 @@ use crate::drive::sim::{
     WARM_UP_CALLBACKS,
 };
 use crate::engine::sites::CallbackKind;
+use crate::files::{OutputError, Outputs};
 use crate::metrics::{Aggregates, Aggregator};
 use crate::report::{
     AllocatorCalls, BackendReport, Environment, HdrLogError, Integrity, MacosRegion, Report,
@@ -89,13 +90,10 @@ impl TraceSummary {
 pub enum RunError {
     /// The simulation refused its configuration.
     Sim(SimError),
-    /// The report's directory could not be made.
-    OutputDir {
-        /// The directory.
-        path: PathBuf,
-        /// Why.
-        source: io::Error,
-    },
+    /// An output was refused before the run (its directory could not be
+    /// made, it is not a regular file, it cannot be created, or two name
+    /// the same file).
+    Output(OutputError),
     /// The report could not be written (an existing report is left as it
     /// was).
     Report(ReportError),
@@ -128,9 +126,7 @@ impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RunError::Sim(e) => write!(f, "{e}"),
-            RunError::OutputDir { path, source } => {
-                write!(f, "cannot create '{}': {source}", path.display())
-            }
+            RunError::Output(e) => write!(f, "{e}"),
             RunError::Report(e) => write!(f, "{e}"),
             RunError::Thread(e) => write!(f, "cannot start the driver thread: {e}"),
             RunError::Backend(e) => write!(f, "{e}"),
@@ -216,17 +212,18 @@ pub fn report_config(c: &RunConfig) -> ReportConfig {
     }
 }
 
-/// Makes the report's directory, before a long run rather than after it.
-pub fn prepare_output(path: &Path) -> Result<(), RunError> {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => {
-            std::fs::create_dir_all(dir).map_err(|source| RunError::OutputDir {
-                path: dir.to_owned(),
-                source,
-            })
-        }
-        _ => Ok(()),
+/// The files `c` writes: the report, and the HdrHistogram log and the
+/// DHAT profile when asked for.
+pub fn outputs(c: &RunConfig) -> Outputs {
+    let mut o = Outputs::new();
+    o.add("--out", &c.out);
+    if let Some(p) = &c.hdr_log {
+        o.add("--hdr-log", p);
     }
+    if let Some(p) = &c.dhat {
+        o.add("--dhat", p);
+    }
+    o
 }
 
 /// Runs `c` and builds its report, calling `progress` on this thread
@@ -317,15 +314,20 @@ pub(crate) fn assemble(
     (report, aggregates)
 }
 
-/// [`execute`], then the report written to `c.out` and, when asked for,
-/// the HdrHistogram log to `c.hdr_log`; with `c.dhat`, a DHAT heap
-/// profile of the process over the run. Every directory is made first,
-/// so a bad path fails before the run rather than after it.
+/// [`run_checked`], then [`write_run`].
 pub fn run_and_write(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run, RunError> {
-    prepare_output(&c.out)?;
-    for path in [&c.hdr_log, &c.dhat].into_iter().flatten() {
-        prepare_output(path)?;
-    }
+    let run = run_checked(c, progress)?;
+    write_run(c, &run)?;
+    Ok(run)
+}
+
+/// Checks every output of `c` ([`outputs`]), so that a bad path fails
+/// before the run rather than after it, then runs `c` (on the simulated
+/// clock or a real backend); with `c.dhat`, a DHAT heap profile of the
+/// process over the run is written. Writes neither the report nor the
+/// HdrHistogram log: [`write_run`] does.
+pub fn run_checked(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run, RunError> {
+    outputs(c).check().map_err(RunError::Output)?;
     let profile = c.dhat.as_deref().map(HeapProfile::start).transpose()?;
     let run = if c.backend.is_real() {
         super::realtime::execute(c, progress)
@@ -337,11 +339,17 @@ pub fn run_and_write(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Resu
     let profiled = profile.map(HeapProfile::finish).transpose();
     let run = run?;
     profiled?;
+    Ok(run)
+}
+
+/// Writes `run`'s report to `c.out` and, when asked for, the
+/// HdrHistogram log to `c.hdr_log`, each atomically.
+pub fn write_run(c: &RunConfig, run: &Run) -> Result<(), RunError> {
     write_json(&c.out, &run.report).map_err(RunError::Report)?;
     if let Some(path) = &c.hdr_log {
         write_hdr_log(path, &run.aggregates).map_err(RunError::HdrLog)?;
     }
-    Ok(run)
+    Ok(())
 }
 
 /// Progress, shared between the driver thread (which stores) and the

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::run_args::{RunConfig, UsageError, variant_and_sites};
-use crate::cli::{BackendChoice, Run, RunError, run_and_write};
+use crate::cli::{BackendChoice, Run, RunError, run_checked, write_run};
 use crate::drive::sim::{
     Action, COREAUDIO_FRAMES, Drift, FrameSequence, Mode, Progress, SimConfig,
 };
@@ -219,16 +219,27 @@ pub fn resident_bytes() -> Option<u64> {
 /// What a soak found.
 #[derive(Debug)]
 pub struct Soaked {
-    /// The run, its report written.
+    /// The run.
     pub run: Run,
     /// Resident memory over it.
     pub memory: MemoryTrace,
 }
 
-/// Runs the soak, reporting progress and sampling memory.
+/// [`soak_checked`], then the report written ([`write_run`]).
 pub fn soak(plan: &SoakPlan, progress: &mut dyn FnMut(&Progress)) -> Result<Soaked, RunError> {
+    let soaked = soak_checked(plan, progress)?;
+    write_run(&plan.run, &soaked.run)?;
+    Ok(soaked)
+}
+
+/// Checks the report's path, then runs the soak, reporting progress and
+/// sampling memory. Writes nothing: [`write_run`] does.
+pub fn soak_checked(
+    plan: &SoakPlan,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Soaked, RunError> {
     let mut memory = MemoryTrace::default();
-    let run = run_and_write(&plan.run, &mut |p: &Progress| {
+    let run = run_checked(&plan.run, &mut |p: &Progress| {
         if let Some(rss) = resident_bytes() {
             memory.sample(p.simulated, rss);
         }

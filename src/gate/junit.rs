@@ -91,5 +91,5 @@ pub fn write(path: &Path, o: &GateOutcome) -> io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    crate::report::write_atomically(path, render(o).as_bytes(), |_| Ok(()))
+    crate::files::write_atomically(path, render(o).as_bytes(), |_| Ok(()))
 }

@@ -35,7 +35,7 @@ use hdrhistogram::serialization::interval_log::{
 
 use crate::metrics::{Aggregates, KindFigures, Phase};
 
-use super::file::write_atomically;
+use crate::files::write_atomically;
 
 /// Tags of a kind's intervals: every callback, those that touched the
 /// allocator, those that did not.

@@ -26,11 +26,10 @@ mod integrity;
 mod schema;
 mod sites;
 #[cfg(test)]
-mod test_dir;
+pub(crate) mod test_dir;
 
 pub use environment::Environment;
 pub use error::ReportError;
-pub(crate) use file::write_atomically;
 pub use file::{read_json, write_json};
 pub use hdr_log::{HdrLogError, encode_hdr_log, hdr_intervals, write_hdr_log};
 pub use integrity::{Integrity, Mismatch, Verdict};

@@ -26,6 +26,7 @@ pub use validate::{MAX_SECONDS, synthetic_preset};
 
 use crate::drive::sim::SimConfig;
 use crate::engine::sites::{SiteSet, Variant};
+use crate::files::{InputKind, read_input};
 
 /// A validated scenario.
 #[derive(Debug, Clone)]
@@ -78,11 +79,14 @@ pub fn parse(text: &str, source: &str, base: &Path) -> Result<Scenario, Scenario
     validate::validate(file, source, base)
 }
 
-/// Reads and validates one scenario file.
+/// Reads (a regular file of at most [`InputKind::Scenario`]'s cap) and
+/// validates one scenario file.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
     let source = path.display().to_string();
-    let text = std::fs::read_to_string(path)
+    let bytes = read_input(path, InputKind::Scenario)
         .map_err(|e| ScenarioError::new(&source, format_args!("cannot read: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| ScenarioError::new(&source, format_args!("not UTF-8 text: {e}")))?;
     let base = path.parent().unwrap_or(Path::new("."));
     parse(&text, &source, base)
 }

@@ -24,6 +24,7 @@ use crate::engine::EngineConfig;
 use crate::engine::preset::Preset;
 use crate::engine::sites::expected::Expected;
 use crate::engine::sites::{SCALE_ARRAY_BYTES, Variant};
+use crate::files::{OutputError, Outputs};
 use crate::report::{AllocatorCalls, ByKind, MacosRegion, Report};
 
 use predict::{Point, Prediction, predict, renderers};
@@ -213,7 +214,9 @@ pub enum SweepError {
         /// Why.
         source: RunError,
     },
-    /// The output directory could not be made, or a file written.
+    /// An output was refused before the runs.
+    Output(OutputError),
+    /// A file could not be written.
     Write {
         /// The path.
         path: PathBuf,
@@ -226,6 +229,7 @@ impl fmt::Display for SweepError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SweepError::Run { point, source } => write!(f, "{point}: {source}"),
+            SweepError::Output(e) => write!(f, "{e}"),
             SweepError::Write { path, source } => {
                 write!(f, "cannot write '{}': {source}", path.display())
             }
@@ -482,15 +486,14 @@ pub fn render_csv(report: &SweepReport) -> String {
     s
 }
 
-/// Writes `sweep.md`, `sweep.csv` and `sweep.json` into `dir` (made if
-/// missing), each atomically: an existing file is replaced whole or left
-/// as it was.
+/// Writes `sweep.md`, `sweep.csv` and `sweep.json` into `dir` (made by
+/// [`check_outputs`]), each atomically: an existing file is replaced
+/// whole or left as it was.
 pub fn write_outputs(dir: &Path, report: &SweepReport) -> Result<(), SweepError> {
     let fail = |path: &Path| {
         let path = path.to_owned();
         move |source| SweepError::Write { path, source }
     };
-    prepare_dir(dir)?;
     let mut json = serde_json::to_vec_pretty(report)
         .map_err(|e| std::io::Error::other(e.to_string()))
         .map_err(fail(&dir.join(SWEEP_JSON)))?;
@@ -501,28 +504,38 @@ pub fn write_outputs(dir: &Path, report: &SweepReport) -> Result<(), SweepError>
         (SWEEP_JSON, json),
     ] {
         let path = dir.join(name);
-        crate::report::write_atomically(&path, &bytes, |_| Ok(())).map_err(fail(&path))?;
+        crate::files::write_atomically(&path, &bytes, |_| Ok(())).map_err(fail(&path))?;
     }
     Ok(())
 }
 
-/// Makes the output directory, before the runs rather than after them.
-pub fn prepare_dir(dir: &Path) -> Result<(), SweepError> {
-    std::fs::create_dir_all(dir).map_err(|source| SweepError::Write {
-        path: dir.to_owned(),
-        source,
-    })
+/// Checks the three files of `dir` (made if missing) before the runs
+/// rather than after them.
+pub fn check_outputs(dir: &Path) -> Result<(), SweepError> {
+    let mut o = Outputs::new();
+    for name in [SWEEP_MD, SWEEP_CSV, SWEEP_JSON] {
+        o.add(name, dir.join(name));
+    }
+    o.check().map_err(SweepError::Output)
 }
 
-/// The output directory made first (so a bad path fails before the
-/// runs), then [`run_sweep`], then [`write_outputs`].
+/// [`check_outputs`], then [`run_sweep`]; writes nothing.
+pub fn run_checked(
+    spec: &SweepSpec,
+    dir: &Path,
+    progress: &mut dyn FnMut(usize, usize, &str, &Progress),
+) -> Result<SweepReport, SweepError> {
+    check_outputs(dir)?;
+    run_sweep(spec, progress)
+}
+
+/// [`run_checked`], then [`write_outputs`].
 pub fn run_and_write(
     spec: &SweepSpec,
     dir: &Path,
     progress: &mut dyn FnMut(usize, usize, &str, &Progress),
 ) -> Result<SweepReport, SweepError> {
-    prepare_dir(dir)?;
-    let report = run_sweep(spec, progress)?;
+    let report = run_checked(spec, dir, progress)?;
     write_outputs(dir, &report)?;
     Ok(report)
 }

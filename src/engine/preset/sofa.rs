@@ -12,6 +12,8 @@ use std::sync::Once;
 
 use sofar::reader::{Filter, OpenOptions, Sofar};
 
+use crate::files::{InputKind, read_input};
+
 /// Channels in a HeSuVi 14-channel file.
 pub const HESUVI_CHANNELS: usize = 14;
 /// The rate [`ImportOptions::default`] asks for.
@@ -259,7 +261,8 @@ impl std::error::Error for SofaError {
     }
 }
 
-/// Reads the SOFA file at `path` and builds a HeSuVi 14-channel set from the
+/// Reads the SOFA file at `path` (a regular file of at most
+/// [`InputKind::Sofa`]'s cap) and builds a HeSuVi 14-channel set from the
 /// measurement nearest to each 7.1 speaker (no interpolation between
 /// measurements), resampled by `sofar` to `options.sample_rate`.
 ///
@@ -272,7 +275,7 @@ pub fn import(path: &Path, options: &ImportOptions) -> Result<ImportedSet, SofaE
     if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
         return Err(SofaError::SampleRate { rate });
     }
-    let bytes = std::fs::read(path).map_err(|source| SofaError::Io {
+    let bytes = read_input(path, InputKind::Sofa).map_err(|source| SofaError::Io {
         path: path.to_path_buf(),
         source,
     })?;

@@ -13,6 +13,7 @@ use hound::{SampleFormat, WavReader, WavSpec, WavWriter};
 
 use super::error::{PresetError, WavFormat};
 use super::resample::resample;
+use crate::files::{InputKind, read_capped, read_input};
 
 /// The lowest sample rate a preset, or a resampling target, may have (Hz).
 pub const MIN_SAMPLE_RATE: u32 = 8_000;
@@ -57,12 +58,10 @@ impl fmt::Debug for Preset {
 impl Preset {
     /// Loads a preset from a WAV file; its name is the file name.
     pub fn from_wav_file(path: &Path) -> Result<Preset, PresetError> {
-        let bytes = std::fs::File::open(path)
-            .and_then(read_capped)
-            .map_err(|source| PresetError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let bytes = read_input(path, InputKind::Preset).map_err(|source| PresetError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -73,10 +72,11 @@ impl Preset {
     /// Loads a preset from everything `reader` yields (at most
     /// [`MAX_PRESET_BYTES`]).
     pub fn from_wav_reader<R: Read>(name: &str, mut reader: R) -> Result<Preset, PresetError> {
-        let bytes = read_capped(&mut reader).map_err(|source| PresetError::Io {
-            path: name.into(),
-            source,
-        })?;
+        let bytes =
+            read_capped(&mut reader, InputKind::Preset).map_err(|source| PresetError::Io {
+                path: name.into(),
+                source,
+            })?;
         Preset::from_wav_bytes(name, &bytes)
     }
 
@@ -422,22 +422,6 @@ fn check_finite(name: &str, channels: &[Vec<f32>]) -> Result<(), PresetError> {
 mod tests;
 
 /// The largest preset file read: 64 MiB, several times a second-long
-/// 14-channel impulse response at 192 kHz. More is refused rather than
-/// read on and on (a device such as `/dev/zero`, an endless pipe).
-pub const MAX_PRESET_BYTES: u64 = 64 << 20;
-
-/// Everything `reader` yields, or an error past [`MAX_PRESET_BYTES`].
-fn read_capped(reader: impl Read) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    reader.take(MAX_PRESET_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_PRESET_BYTES {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!(
-                "more than {} MiB, larger than any preset (a device or an endless stream?)",
-                MAX_PRESET_BYTES >> 20
-            ),
-        ));
-    }
-    Ok(bytes)
-}
+/// 14-channel impulse response at 192 kHz
+/// ([`InputKind::Preset`](crate::files::InputKind::Preset)).
+pub const MAX_PRESET_BYTES: u64 = InputKind::Preset.max_bytes();
