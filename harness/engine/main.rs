@@ -20,6 +20,7 @@ mod heap_profile;
 mod jack;
 mod metrics;
 mod optimized;
+mod outputs;
 mod passthrough;
 mod publish_stress;
 mod rendering;
