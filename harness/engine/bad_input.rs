@@ -133,15 +133,15 @@ fn bad_wav_presets_exit_2_with_one_line() {
         );
         assert!(line.contains(&format!("{name}.wav")), "{line}");
     }
-    // A device that never ends is refused after 64 MiB, not read forever
-    // (and a scenario naming it the same way).
+    // A device that never ends is refused without being read (and a
+    // scenario naming it the same way).
     #[cfg(unix)]
     {
         let zero = Path::new("/dev/zero");
         let line = refused(
             &[zero, Path::new("--out"), &out],
             &["run", "--seconds", "0.1", "--preset"],
-            "more than 64 MiB",
+            "it is a character device; expected a regular file",
         );
         assert!(line.contains("/dev/zero"), "{line}");
         let file = dir.join("endless.toml");
@@ -151,7 +151,7 @@ fn bad_wav_presets_exit_2_with_one_line() {
         refused(
             &[&file, Path::new("--out"), &out],
             &["run", "--scenario"],
-            "more than 64 MiB",
+            "it is a character device; expected a regular file",
         );
     }
     assert!(!out.exists(), "no report for a refused preset");
@@ -234,5 +234,138 @@ fn bad_sofa_files_exit_2_with_one_line() {
         assert!(line.contains(&format!("{name}.sofa")), "{line}");
     }
     assert!(!out.exists(), "nothing written for a refused file");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs the binary under a virtual-memory limit of 256 MiB (so an input
+/// read whole could not fit), killing it if it has not ended within 20 s
+/// (a read that blocks), and checks the refusal as [`refused`] does, and
+/// that it came at once.
+#[cfg(unix)]
+fn refused_in_bounded_memory(args: &[String], want: &str) -> String {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    const LIMIT_KIB: u32 = 256 * 1024;
+    let start = Instant::now();
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("ulimit -v {LIMIT_KIB} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_allocgate"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?}: still running after 20 s (blocked on the input?)");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let took = start.elapsed();
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let case = format!("{args:?}");
+    assert_eq!(o.status.code(), Some(2), "{case}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{case}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{case}: {stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains(want),
+        "{case}: want {want:?}, got {stderr}"
+    );
+    assert!(took < Duration::from_secs(10), "{case}: {took:?}");
+    stderr.trim_end().to_owned()
+}
+
+/// Every input read from a user's path (preset, scenario, report,
+/// baseline, SOFA file) that is not a regular file is refused before it
+/// can block or fill memory (a FIFO with no writer, a device that never
+/// ends, a directory), and a regular file past its kind's cap is refused
+/// from its size: each at once, in bounded memory, with one line.
+#[cfg(unix)]
+#[test]
+fn inputs_that_are_not_regular_files_or_too_large_are_refused_at_once() {
+    use allocgate::files::InputKind;
+
+    let dir = scratch("inputs");
+    let fifo = dir.join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let report = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("reports/baselines/demo-prefix-fixed/after.json")
+        .display()
+        .to_string();
+    let out = dir.join("out").display().to_string();
+    // Each command with INPUT where the input goes.
+    let commands: [(InputKind, Vec<&str>); 6] = [
+        (
+            InputKind::Preset,
+            vec![
+                "run",
+                "--seconds",
+                "0.1",
+                "--out",
+                &out,
+                "--preset",
+                "INPUT",
+            ],
+        ),
+        (
+            InputKind::Scenario,
+            vec!["run", "--out", &out, "--scenario", "INPUT"],
+        ),
+        (InputKind::Report, vec!["compare", "INPUT", &report]),
+        (InputKind::Report, vec!["compare", &report, "INPUT"]),
+        (
+            InputKind::Baseline,
+            vec!["gate", "--no-rusage", "--baseline", "INPUT"],
+        ),
+        (
+            InputKind::Sofa,
+            vec!["hrir", "import-sofa", "--out", &out, "--sofa", "INPUT"],
+        ),
+    ];
+    let zero = "/dev/zero".to_owned();
+    let sub = dir.display().to_string();
+    let fifo = fifo.display().to_string();
+    for (kind, command) in &commands {
+        // One past the cap, sparse: nothing to read but its size.
+        let large = dir.join(format!("large-{}", kind.name().replace(' ', "-")));
+        let file = std::fs::File::create(&large).unwrap();
+        file.set_len(kind.max_bytes() + 1).unwrap();
+        let large = large.display().to_string();
+        let too_large = format!(
+            "it has {} bytes; a {} is at most {} MiB",
+            kind.max_bytes() + 1,
+            kind.name(),
+            kind.max_bytes() >> 20
+        );
+        for (input, want) in [
+            (&zero, "it is a character device; expected a regular file"),
+            (&fifo, "it is a FIFO; expected a regular file"),
+            (&sub, "it is a directory; expected a regular file"),
+            (&large, too_large.as_str()),
+        ] {
+            let args: Vec<String> = command
+                .iter()
+                .map(|a| {
+                    if *a == "INPUT" {
+                        input.clone()
+                    } else {
+                        (*a).to_owned()
+                    }
+                })
+                .collect();
+            let line = refused_in_bounded_memory(&args, want);
+            assert!(line.contains(input.as_str()), "{line}");
+        }
+    }
+    assert!(
+        !Path::new(&out).exists(),
+        "nothing written for a refused input"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
