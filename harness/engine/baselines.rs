@@ -1,5 +1,5 @@
 //! The committed before/after reports (`reports/baselines/`, written by
-//! `allocgate baselines`) are what the engine does today: a fresh run of
+//! `allocgate baselines --update-committed`) are what the engine does today: a fresh run of
 //! every case reproduces each committed allocation figure exactly. Wall
 //! times, latencies and the environment depend on the machine and are
 //! not compared.
@@ -59,13 +59,13 @@ fn a_fresh_run_of_every_baseline_case_reproduces_its_committed_allocation_counts
         ] {
             let path = root.join(case.name).join(format!("{which}.json"));
             let committed = read_json(&path).unwrap_or_else(|e| {
-                panic!("{e}; regenerate with cargo run --release -- baselines")
+                panic!("{e}; regenerate with cargo run --release -- baselines --update-committed")
             });
             let (want, got) = (counts(&committed), counts(fresh));
             assert_eq!(
                 want, got,
                 "{}/{which}.json differs from a fresh run; if the change is intended, \
-                 regenerate with cargo run --release -- baselines and commit",
+                 regenerate with cargo run --release -- baselines --update-committed and commit",
                 case.name
             );
         }

@@ -240,3 +240,31 @@ pub fn write_baselines(
     }
     Ok(dirs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(flags: &[&str]) -> Result<PathBuf, clap::Error> {
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: BaselinesArgs,
+        }
+        Cli::try_parse_from(std::iter::once("x").chain(flags.iter().copied())).map(|c| c.args.dir())
+    }
+
+    #[test]
+    fn the_committed_baselines_are_written_only_when_asked_for() {
+        assert_eq!(dir(&[]).unwrap(), PathBuf::from(LATEST_BASELINES_DIR));
+        assert_eq!(
+            dir(&["--update-committed"]).unwrap(),
+            PathBuf::from(BASELINES_DIR)
+        );
+        assert_eq!(
+            dir(&["--out", "elsewhere"]).unwrap(),
+            PathBuf::from("elsewhere")
+        );
+        assert!(dir(&["--update-committed", "--out", "elsewhere"]).is_err());
+    }
+}

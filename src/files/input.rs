@@ -38,17 +38,18 @@ impl InputKind {
     ///
     /// - preset: 64 MiB. The embedded KEMAR set is 31 KB; a 14-channel
     ///   32-bit impulse response a second long at 192 kHz is 10.8 MB.
-    /// - scenario: 1 MiB. The largest shipped scenario is under 1 KB; a
-    ///   day-long schedule with an event every half minute is about 250 KB.
+    /// - scenario: 4 MiB. The largest shipped scenario is under 1 KB; the
+    ///   longest scenario (an hour) with an event every 100 ms is about
+    ///   2.7 MB.
     /// - report: 16 MiB. The largest committed report is 107 KB; the
-    ///   site trace adds at most a few hundred KB.
+    ///   site trace adds at most its 512 rows, about 150 KB.
     /// - baseline: 16 MiB, a few hundred bytes per site.
     /// - SOFA: 256 MiB. The MIT KEMAR file is 1.2 MB; the densest public
     ///   HRIR sets are tens of MB.
     pub const fn max_bytes(self) -> u64 {
         match self {
             InputKind::Preset => 64 << 20,
-            InputKind::Scenario => 1 << 20,
+            InputKind::Scenario => 4 << 20,
             InputKind::Report | InputKind::Baseline => 16 << 20,
             InputKind::Sofa => 256 << 20,
         }

@@ -11,11 +11,11 @@
 /// with
 ///
 /// ```text
-/// cargo run -- hrir import-sofa
+/// cargo run -- hrir import-sofa --update-committed
 /// ```
 ///
-/// (defaults: `--sofa data/MIT_KEMAR_normal_pinna.sofa --rate 48000
-/// --out src/engine/preset/kemar_7_1_48k.wav`). A test checks that doing so
+/// (`--sofa data/MIT_KEMAR_normal_pinna.sofa --rate 48000`, written over
+/// `src/engine/preset/kemar_7_1_48k.wav`). A test checks that doing so
 /// reproduces this file byte for byte. Cite [`KEMAR_ATTRIBUTION`] wherever
 /// it is used.
 pub const KEMAR_7_1_WAV: &[u8] = include_bytes!("kemar_7_1_48k.wav");

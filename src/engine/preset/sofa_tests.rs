@@ -55,7 +55,7 @@ fn importing_the_committed_sofa_file_reproduces_the_embedded_preset_byte_for_byt
         panic!(
             "regenerated wav differs from kemar_7_1_48k.wav: {} vs {} bytes, {} vs {} \
              samples, largest sample difference {worst:e}; rerun \
-             `allocgate hrir import-sofa` if the change is intended",
+             `allocgate hrir import-sofa --update-committed` if the change is intended",
             bytes.len(),
             embedded.len(),
             ours.len(),
