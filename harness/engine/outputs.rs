@@ -54,126 +54,114 @@ fn text(bytes: &[u8]) -> String {
 struct Case {
     command: &'static str,
     args: Vec<String>,
-    label: String,
+    label: &'static str,
     target: PathBuf,
 }
 
-fn s(v: &[&str]) -> Vec<String> {
-    v.iter().map(|a| (*a).to_owned()).collect()
+/// `template` split at spaces, each `@NAME` made `dir/NAME` and each
+/// `#PATH` the repository's file (paths may hold spaces; flags do not).
+fn argv(dir: &Path, template: &str) -> Vec<String> {
+    template
+        .split_whitespace()
+        .map(|w| {
+            if let Some(name) = w.strip_prefix('@') {
+                dir.join(name).display().to_string()
+            } else if let Some(path) = w.strip_prefix('#') {
+                repo(path)
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect()
 }
 
-fn with(mut args: Vec<String>, path: &Path) -> Vec<String> {
-    args.push(path.display().to_string());
-    args
-}
+const BEFORE: &str = "#reports/baselines/demo-prefix-fixed/before.json";
+const AFTER: &str = "#reports/baselines/demo-prefix-fixed/after.json";
+const SOFA: &str = "#data/MIT_KEMAR_normal_pinna.sofa";
+/// A run that would take ten minutes of wall time.
+const PACED: &str = "run --mode paced --seconds 600 --channels 2";
 
 /// Every command that writes a file, long-running where it has a length
 /// (a refusal must come before the run), with its output at a path under
 /// `dir` (its parent made).
 fn cases(dir: &Path) -> Vec<Case> {
-    let before = repo("reports/baselines/demo-prefix-fixed/before.json");
-    let after = repo("reports/baselines/demo-prefix-fixed/after.json");
-    let paced = s(&[
-        "run",
-        "--mode",
-        "paced",
-        "--seconds",
-        "600",
-        "--channels",
-        "2",
-    ]);
-    let p = |name: &str| dir.join(name);
-    let mut cases = vec![
-        Case {
-            command: "run --out",
-            args: with([paced.clone(), s(&["--out"])].concat(), &p("run.json")),
-            label: "--out".into(),
-            target: p("run.json"),
-        },
-        Case {
-            command: "run --hdr-log",
-            args: with(
-                [
-                    with([paced, s(&["--out"])].concat(), &p("ok.json")),
-                    s(&["--hdr-log"]),
-                ]
-                .concat(),
-                &p("latency.hlog"),
-            ),
-            label: "--hdr-log".into(),
-            target: p("latency.hlog"),
-        },
-        Case {
-            command: "gate --junit",
-            args: with(s(&["gate", "--junit"]), &p("gate.xml")),
-            label: "--junit".into(),
-            target: p("gate.xml"),
-        },
-        Case {
-            command: "gate --update-baseline",
-            args: [
-                with(s(&["gate", "--baseline"]), &p("baseline.json")),
-                s(&["--update-baseline"]),
-            ]
-            .concat(),
-            label: "--baseline".into(),
-            target: p("baseline.json"),
-        },
-        Case {
-            command: "sweep",
-            args: with(s(&["sweep", "--out"]), &p("sweep")),
-            label: "sweep.md".into(),
-            target: p("sweep/sweep.md"),
-        },
-        Case {
-            command: "soak",
-            args: with(s(&["soak", "--out"]), &p("soak.json")),
-            label: "--out".into(),
-            target: p("soak.json"),
-        },
-        Case {
-            command: "baselines",
-            args: with(s(&["baselines", "--out"]), &p("baselines")),
-            label: "demo-prefix-fixed/before.json".into(),
-            target: p("baselines/demo-prefix-fixed/before.json"),
-        },
-        Case {
-            command: "hrir import-sofa",
-            args: with(
-                s(&[
-                    "hrir",
-                    "import-sofa",
-                    "--sofa",
-                    &repo("data/MIT_KEMAR_normal_pinna.sofa"),
-                    "--out",
-                ]),
-                &p("preset.wav"),
-            ),
-            label: "--out".into(),
-            target: p("preset.wav"),
-        },
-        Case {
-            command: "demo",
-            args: Vec::new(),
-            label: "table".into(),
-            target: p("reports/latest/demo.md"),
-        },
+    let table: [(&str, String, &str, &str); 12] = [
+        (
+            "run --out",
+            format!("{PACED} --out @run.json"),
+            "--out",
+            "run.json",
+        ),
+        (
+            "run --hdr-log",
+            format!("{PACED} --out @ok.json --hdr-log @latency.hlog"),
+            "--hdr-log",
+            "latency.hlog",
+        ),
+        (
+            "gate --junit",
+            "gate --junit @gate.xml".into(),
+            "--junit",
+            "gate.xml",
+        ),
+        (
+            "gate --update-baseline",
+            "gate --baseline @baseline.json --update-baseline".into(),
+            "--baseline",
+            "baseline.json",
+        ),
+        (
+            "sweep",
+            "sweep --out @sweep".into(),
+            "sweep.md",
+            "sweep/sweep.md",
+        ),
+        ("soak", "soak --out @soak.json".into(), "--out", "soak.json"),
+        (
+            "baselines",
+            "baselines --out @baselines".into(),
+            "demo-prefix-fixed/before.json",
+            "baselines/demo-prefix-fixed/before.json",
+        ),
+        (
+            "hrir import-sofa",
+            format!("hrir import-sofa --sofa {SOFA} --out @preset.wav"),
+            "--out",
+            "preset.wav",
+        ),
+        ("demo", String::new(), "table", "reports/latest/demo.md"),
+        (
+            "compare --md",
+            format!("compare {BEFORE} {AFTER} --md @cmp.md"),
+            "--md",
+            "cmp.md",
+        ),
+        (
+            "compare --json",
+            format!("compare {BEFORE} {AFTER} --json @cmp.json"),
+            "--json",
+            "cmp.json",
+        ),
+        (
+            "compare --html",
+            format!("compare {BEFORE} {AFTER} --html @cmp.html"),
+            "--html",
+            "cmp.html",
+        ),
     ];
-    for flag in ["--md", "--json", "--html"] {
-        cases.push(Case {
-            command: "compare",
-            args: with(
-                s(&["compare", &before, &after, flag]),
-                &p(&format!("cmp{flag}")),
-            ),
-            label: flag.into(),
-            target: p(&format!("cmp{flag}")),
-        });
-    }
-    for c in &cases {
-        fs::create_dir_all(c.target.parent().unwrap()).unwrap();
-    }
-    cases
+    table
+        .into_iter()
+        .map(|(command, template, label, target)| {
+            let target = dir.join(target);
+            fs::create_dir_all(target.parent().unwrap()).unwrap();
+            Case {
+                command,
+                args: argv(dir, &template),
+                label,
+                target,
+            }
+        })
+        .collect()
 }
 
 /// What stands at an output's path before the command runs.
@@ -321,87 +309,52 @@ fn entries(dir: &Path) -> Vec<String> {
 #[test]
 fn a_symlink_to_a_regular_file_is_written_through_and_stays_a_link() {
     let dir = scratch("links");
-    let short = s(&["run", "--seconds", "0.2", "--channels", "2", "--out"]);
-    let before = repo("reports/baselines/demo-prefix-fixed/before.json");
-    let after = repo("reports/baselines/demo-prefix-fixed/after.json");
-    let tiny_sweep = s(&[
-        "--variants",
-        "fixed",
-        "--rates",
-        "48000",
-        "--frames",
-        "512",
-        "--channels",
-        "2",
-        "--seconds",
-        "0.2",
-    ]);
-    // (command, its arguments with LINK for the link, the link's path
-    // relative to the scratch directory)
-    let cases: Vec<(&str, Vec<String>, &str)> = vec![
-        (
-            "run --out",
-            [short.clone(), s(&["LINK"])].concat(),
-            "run.json",
-        ),
+    let short = "run --seconds 0.2 --channels 2 --out";
+    let tiny_sweep = "--variants fixed --rates 48000 --frames 512 --channels 2 --seconds 0.2";
+    // (command, its arguments, where the link is)
+    let cases: [(&str, String, &str); 9] = [
+        ("run --out", format!("{short} @run.json"), "run.json"),
         (
             "run --hdr-log",
-            [short, s(&["ok.json", "--hdr-log", "LINK"])].concat(),
+            format!("{short} @ok.json --hdr-log @latency.hlog"),
             "latency.hlog",
         ),
-        ("gate --junit", s(&["gate", "--junit", "LINK"]), "gate.xml"),
+        ("gate --junit", "gate --junit @gate.xml".into(), "gate.xml"),
         (
             "gate --update-baseline",
-            s(&["gate", "--baseline", "LINK", "--update-baseline"]),
+            "gate --baseline @baseline.json --update-baseline".into(),
             "baseline.json",
         ),
         (
             "sweep",
-            [s(&["sweep", "--out", "sweep"]), tiny_sweep].concat(),
+            format!("sweep --out @sweep {tiny_sweep}"),
             "sweep/sweep.json",
         ),
         (
             "soak",
-            s(&["soak", "--minutes", "1", "--out", "LINK"]),
+            "soak --minutes 1 --out @soak.json".into(),
             "soak.json",
         ),
         (
             "compare --html",
-            s(&["compare", &before, &after, "--html", "LINK"]),
+            format!("compare {BEFORE} {AFTER} --html @cmp.html"),
             "cmp.html",
         ),
         (
             "hrir import-sofa",
-            s(&[
-                "hrir",
-                "import-sofa",
-                "--sofa",
-                &repo("data/MIT_KEMAR_normal_pinna.sofa"),
-                "--out",
-                "LINK",
-            ]),
+            format!("hrir import-sofa --sofa {SOFA} --out @preset.wav"),
             "preset.wav",
         ),
-        ("demo", Vec::new(), "reports/latest/demo.md"),
+        ("demo", String::new(), "reports/latest/demo.md"),
     ];
-    for (what, args, link) in cases {
+    for (what, template, link) in cases {
         let link = dir.join(link);
         let parent = link.parent().unwrap();
         fs::create_dir_all(parent).unwrap();
         let real = parent.join("real");
         fs::write(&real, "old").unwrap();
         std::os::unix::fs::symlink("real", &link).unwrap();
-        let args: Vec<String> = args
-            .into_iter()
-            .map(|a| {
-                if a == "LINK" {
-                    link.display().to_string()
-                } else {
-                    a
-                }
-            })
-            .collect();
-        let (o, _) = allocgate(&dir, &args);
+        let (o, _) = allocgate(&dir, &argv(&dir, &template));
         assert_eq!(o.status.code(), Some(0), "{what}: {}", text(&o.stderr));
         assert_eq!(fs::read_link(&link).unwrap(), Path::new("real"), "{what}");
         let written = fs::read(&real).unwrap();
@@ -429,58 +382,41 @@ fn two_outputs_of_one_command_naming_one_file_are_refused() {
     fs::create_dir(dir.join("sweep")).unwrap();
     fs::write(dir.join("sweep/sweep.json"), "old").unwrap();
     std::os::unix::fs::symlink("sweep.json", dir.join("sweep/sweep.md")).unwrap();
-    let before = repo("reports/baselines/demo-prefix-fixed/before.json");
-    let after = repo("reports/baselines/demo-prefix-fixed/after.json");
-    let run = s(&[
-        "run",
-        "--mode",
-        "paced",
-        "--seconds",
-        "600",
-        "--channels",
-        "2",
-    ]);
-    let cases: Vec<(Vec<String>, &str)> = vec![
+    let cases: [(String, &str); 8] = [
         (
-            [run.clone(), s(&["--out", "x", "--hdr-log", "x"])].concat(),
+            format!("{PACED} --out x --hdr-log x"),
             "--out and --hdr-log",
         ),
         (
-            [run.clone(), s(&["--out", "x", "--hdr-log", "./x"])].concat(),
+            format!("{PACED} --out x --hdr-log ./x"),
             "--out and --hdr-log",
         ),
         (
-            [run.clone(), s(&["--out", "sub/../x", "--hdr-log", "x"])].concat(),
+            format!("{PACED} --out sub/../x --hdr-log x"),
             "--out and --hdr-log",
         ),
         (
-            [run, s(&["--out", "link", "--hdr-log", "x"])].concat(),
+            format!("{PACED} --out link --hdr-log x"),
             "--out and --hdr-log",
         ),
         (
-            s(&["compare", &before, &after, "--md", "x", "--json", "link"]),
+            format!("compare {BEFORE} {AFTER} --md x --json link"),
             "--md and --json",
         ),
         (
-            s(&["compare", &before, &after, "--json", "x", "--html", "./x"]),
+            format!("compare {BEFORE} {AFTER} --json x --html ./x"),
             "--json and --html",
         ),
         (
-            s(&[
-                "gate",
-                "--junit",
-                "x",
-                "--baseline",
-                "link",
-                "--update-baseline",
-            ]),
+            "gate --junit x --baseline link --update-baseline".into(),
             "--junit and --baseline",
         ),
-        (s(&["sweep", "--out", "sweep"]), "sweep.md and sweep.json"),
+        ("sweep --out sweep".into(), "sweep.md and sweep.json"),
     ];
     let x = fs::canonicalize(dir.join("x")).unwrap();
     let json = fs::canonicalize(dir.join("sweep/sweep.json")).unwrap();
-    for (args, labels) in cases {
+    for (template, labels) in cases {
+        let args = argv(&dir, &template);
         let ran = allocgate(&dir, &args);
         let file = if labels.starts_with("sweep") {
             &json
@@ -640,82 +576,41 @@ fn when_the_final_write_fails_the_summary_is_printed_first() {
     type Started = fn(u32, &str) -> bool;
     let sim: Started = |pid, _| simulating(pid);
     let first_scenario: Started = |_, stderr| stderr.contains("[1/2]");
-    let cases: Vec<(&str, Vec<String>, &str, Started, &str)> = vec![
+    let gate = format!("gate --scenarios {} --junit gate.xml", gate_dir.display());
+    let cases: [(&str, &str, &str, Started, &str); 5] = [
         (
             "run",
-            s(&[
-                "run",
-                "--seconds",
-                "120",
-                "--channels",
-                "2",
-                "--out",
-                "run.json",
-            ]),
+            "run --seconds 120 --channels 2 --out run.json",
             "run.json",
             sim,
             "  callbacks      input",
         ),
         (
             "run --hdr-log",
-            s(&[
-                "run",
-                "--seconds",
-                "120",
-                "--channels",
-                "2",
-                "--out",
-                "ok.json",
-                "--hdr-log",
-                "latency.hlog",
-            ]),
+            "run --seconds 120 --channels 2 --out ok.json --hdr-log latency.hlog",
             "latency.hlog",
             sim,
             "  callbacks      input",
         ),
         (
             "soak",
-            s(&["soak", "--minutes", "3", "--out", "soak.json"]),
+            "soak --minutes 3 --out soak.json",
             "soak.json",
             sim,
             "\n  soak  ",
         ),
         (
             "sweep",
-            s(&[
-                "sweep",
-                "--out",
-                "sweep",
-                "--variants",
-                "fixed",
-                "--rates",
-                "48000",
-                "--frames",
-                "512",
-                "--channels",
-                "2",
-                "--seconds",
-                "120",
-            ]),
+            "sweep --out sweep --variants fixed --rates 48000 --frames 512 --channels 2 \
+             --seconds 120",
             "sweep/sweep.md",
             sim,
             "| fixed | 48000 | 512 | 2 |",
         ),
-        (
-            "gate --junit",
-            vec![
-                "gate".into(),
-                "--scenarios".into(),
-                gate_dir.display().to_string(),
-                "--junit".into(),
-                "gate.xml".into(),
-            ],
-            "gate.xml",
-            first_scenario,
-            "| b | ",
-        ),
+        ("gate --junit", &gate, "gate.xml", first_scenario, "| b | "),
     ];
-    for (what, args, target, started, summary) in cases {
+    for (what, template, target, started, summary) in cases {
+        let args = argv(&dir, template);
         let target = dir.join(target);
         let o = sabotaged(&dir, &args, started, || {
             fs::create_dir_all(&target).unwrap()
