@@ -363,6 +363,20 @@ fn inputs_that_are_not_regular_files_or_too_large_are_refused_at_once() {
             assert!(line.contains(input.as_str()), "{line}");
         }
     }
+    // A scenario directory holding a FIFO named like a scenario.
+    let scenarios = dir.join("scenarios");
+    std::fs::create_dir(&scenarios).unwrap();
+    std::fs::rename(&fifo, scenarios.join("a.toml")).unwrap();
+    let args = [
+        "gate",
+        "--no-rusage",
+        "--scenarios",
+        scenarios.to_str().unwrap(),
+    ];
+    refused_in_bounded_memory(
+        &args.map(str::to_owned),
+        "a.toml: cannot read: it is a FIFO; expected a regular file",
+    );
     assert!(
         !Path::new(&out).exists(),
         "nothing written for a refused input"

@@ -92,14 +92,15 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
 }
 
 /// Reads every `*.toml` file of `dir`, in file-name order; refuses an
-/// empty directory and two scenarios of the same name.
+/// empty directory, a `*.toml` entry that is not a regular file, and two
+/// scenarios of the same name.
 pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
     let source = dir.display().to_string();
     let entries = std::fs::read_dir(dir)
         .map_err(|e| ScenarioError::new(&source, format_args!("cannot read directory: {e}")))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     paths.sort();
     if paths.is_empty() {
