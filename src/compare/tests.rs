@@ -22,6 +22,8 @@ fn config(variant: &str) -> ReportConfig {
         preset: Some("kemar".to_owned()),
         warm_up_callbacks: 16,
         scenario: None,
+        trace_sites: false,
+        rusage: false,
     }
 }
 
