@@ -174,8 +174,9 @@ pub fn differences(before: &Report, after: &Report) -> Vec<Difference> {
             d.push(Difference::new(
                 Caveat::Length,
                 format!(
-                    "the {which} run ended early, after {:.1} s of {} s ({why})",
-                    r.rates.seconds, r.config.seconds
+                    "the {which} run ended early, after {} s of {} s ({why})",
+                    (r.rates.seconds * 1000.0).round() / 1000.0,
+                    r.config.seconds
                 ),
             ));
         }
