@@ -82,8 +82,14 @@ pub(super) fn log_ticks(lo_ns: f64, hi_ns: f64, width_px: f64) -> Vec<u64> {
     best
 }
 
+/// Widest range (`hi / lo`) that even steps may tick: beyond it they
+/// crowd the top of the log axis and leave its bottom, where the typical
+/// durations sit, bare.
+const EVEN_STEPS_UP_TO: f64 = 4.0;
+
 /// Candidate tick sets, each ascending and within `lo..=hi`: mantissas
-/// per decade, every n-th decade, and multiples of an even step.
+/// per decade, every n-th decade, and on a narrow range multiples of an
+/// even step.
 fn candidates(lo: f64, hi: f64) -> impl Iterator<Item = Vec<u64>> {
     let within = move |v: u64| (v as f64) >= lo && (v as f64) <= hi;
     let decades = || (0..=19u32).map(|k| 10u64.pow(k));
@@ -106,7 +112,8 @@ fn candidates(lo: f64, hi: f64) -> impl Iterator<Item = Vec<u64>> {
                 .into_iter()
                 .filter_map(move |m| m.checked_mul(p))
         })
-        // Steps that give at most a few dozen ticks; `fits` picks.
+        .filter(move |_| hi / lo <= EVEN_STEPS_UP_TO)
+        // Steps that give at most a few dozen ticks; the caller picks.
         .filter(move |&step| (hi - lo) / step as f64 <= 4.0 * MAX_TICKS as f64)
         .take(4)
         .map(move |step| {
@@ -151,6 +158,8 @@ mod tests {
             (1_000.0, 30_000.0),
             (5_000.0, 40_000.0),
             (0.5, 1_000_000.0),
+            (2.1, 33.0),
+            (2.3, 130.0),
         ];
         for (lo_us, hi_us) in ranges_us {
             let (lo, hi) = (lo_us * 1e3, hi_us * 1e3);
@@ -169,6 +178,12 @@ mod tests {
             let mut unique = labels.clone();
             unique.dedup();
             assert_eq!(unique, labels, "{what}");
+            if hi / lo >= 4.0 {
+                // Both ends of a wide range are ticked, the bottom (the
+                // typical durations) above all.
+                let (first, last) = (ticks[0] as f64, ticks[ticks.len() - 1] as f64);
+                assert!(first <= 2.0 * lo && last >= hi / 10.0, "{what}");
+            }
             let x = |v: u64| WIDTH * (v as f64 / lo).ln() / (hi / lo).ln();
             for w in ticks.windows(2) {
                 let room = (label(w[0]).len() + label(w[1]).len()) as f64 * CHAR_PX / 2.0;
