@@ -456,3 +456,13 @@ fn markdown_and_json_carry_each_rows_caveats_and_the_differences() {
     let back: Comparison = serde_json::from_str(&render_json(&c)).unwrap();
     assert_eq!(back, c);
 }
+
+#[test]
+fn a_config_written_before_tracing_and_sampling_were_recorded_reads_them_as_off() {
+    let mut v = serde_json::to_value(config("prefix")).unwrap();
+    let keys = v.as_object_mut().unwrap();
+    assert_eq!(keys.remove("trace_sites"), Some(serde_json::json!(false)));
+    assert_eq!(keys.remove("rusage"), Some(serde_json::json!(false)));
+    let older: ReportConfig = serde_json::from_value(v).unwrap();
+    assert!(!older.trace_sites && !older.rusage);
+}
