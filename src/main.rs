@@ -90,12 +90,14 @@ enum Command {
     /// Compare two run reports, before and after a change: the bug
     /// report's tables, measured.
     ///
-    /// Prints a markdown table (allocations per second, in 10 s, per
+    /// Prints a markdown table (allocations per second, per 10 s, per
     /// callback, in the 48-byte class, deallocations, latency
     /// percentiles, CPU load, deadline misses, xruns, integrity; before,
     /// after, change) and writes it, the comparison as JSON and a
     /// self-contained HTML page on request. Refuses runs of different
-    /// rate, frames, channels or length unless --force.
+    /// rate, frames, channels or length, a run that ended early, and a
+    /// pair of which only one traced sites or read usage, unless --force,
+    /// which marks every row the difference affects.
     #[command(after_help = COMPARE_HELP)]
     Compare(allocgate::cli::CompareArgs),
     /// Make the before/after reports of the committed baselines (the
@@ -185,8 +187,8 @@ const COMPARE_HELP: &str = "Examples:\n  \
     allocgate compare before.json after.json --md cmp.md --json cmp.json --html cmp.html\n      \
     the same table in a file, the figures as JSON, and an HTML page with plots\n\n\
     Exit codes: 0 compared; 2 a report could not be read (missing, malformed, another schema \
-    version), the runs differ in rate, frames, channels or length (without --force), or a \
-    file could not be written.";
+    version), the runs differ in rate, frames, channels or length, one ended early, or only one \
+    traced sites or read usage (without --force), or a file could not be written.";
 
 const DEVICES_HELP: &str = "Examples:\n  \
     allocgate devices --backend jack --server default\n      the clients and ports of a \

@@ -11,6 +11,7 @@ mod rig;
 mod bad_input;
 mod baselines;
 mod cli;
+mod compare_pairs;
 mod convolver_peer;
 mod gate;
 mod hazards;

@@ -157,6 +157,8 @@ fn measured_size_classes_reach_the_report_as_rows() {
         preset: None,
         warm_up_callbacks: 0,
         scenario: None,
+        trace_sites: false,
+        rusage: false,
     };
     let report = Report::from_aggregates(
         config,

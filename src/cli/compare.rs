@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::compare::{Comparison, Options, compare, render_json, render_markdown, summary_rows};
+use crate::compare::{
+    Comparison, Options, compare, forced_notes, render_json, render_markdown, summary_rows,
+};
 use crate::files::Outputs;
 use crate::report::html::{Page, SummaryRow, render};
 use crate::report::{Report, read_json};
@@ -29,8 +31,10 @@ pub struct CompareArgs {
     /// Write a self-contained HTML page (tables and SVG plots) to FILE.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
-    /// Compare even when the runs' rate, frames, channels or length
-    /// differ (the differences are stated under the table).
+    /// Compare even when the runs differ in rate, frames, channels or
+    /// length, one ended early, or only one traced sites or read usage:
+    /// the differences are stated under the table and every row they
+    /// affect is marked in its caveat column.
     #[arg(long)]
     pub force: bool,
 }
@@ -106,15 +110,17 @@ impl CompareArgs {
 }
 
 /// The HTML page for a comparison: the summary table as the markdown
-/// shows it, then the plots and details of both reports.
+/// shows it (caveats and forced differences included), then the plots
+/// and details of both reports.
 pub(crate) fn html_page(before: &Report, after: &Report, comparison: &Comparison) -> String {
     let summary = summary_rows(comparison)
         .into_iter()
-        .map(|(label, before, after, change)| SummaryRow {
-            label,
-            before,
-            after,
-            change,
+        .map(|r| SummaryRow {
+            label: r.metric,
+            before: r.before,
+            after: r.after,
+            change: r.change,
+            caveat: r.caveat,
         })
         .collect();
     render(&Page {
@@ -125,5 +131,6 @@ pub(crate) fn html_page(before: &Report, after: &Report, comparison: &Comparison
         before,
         after,
         summary,
+        notes: forced_notes(comparison),
     })
 }

@@ -209,6 +209,8 @@ pub fn report_config(c: &RunConfig) -> ReportConfig {
         preset: Some(c.preset_name.clone()),
         warm_up_callbacks: WARM_UP_CALLBACKS,
         scenario: c.scenario.as_ref().map(|s| s.name.clone()),
+        trace_sites: c.trace.is_some(),
+        rusage: c.rusage,
     }
 }
 

@@ -1,9 +1,11 @@
 //! Before/after comparisons of two run reports: the rows of the bug
-//! report's "Expected Results" tables (allocations per second, in 10 s,
+//! report's "Expected Results" tables (allocations per second, per 10 s,
 //! per callback, in the 48-byte class, latency percentiles, CPU load,
 //! deadline misses, xruns, integrity), measured, with the change between
-//! them; refused when the two runs are not comparable.
+//! them; refused when the two runs are not comparable, and with `--force`
+//! every row the difference affects marked with its [`Caveat`].
 
+mod caveat;
 mod render;
 #[cfg(test)]
 mod tests;
@@ -14,9 +16,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::report::{KindTotals, LatencyReport, Report};
 
-pub use render::{render_json, render_markdown, summary_rows};
+pub use caveat::{Caveat, Difference, differences};
+pub use render::{Shown, forced_notes, render_json, render_markdown, summary_rows};
 
-/// Seconds the "in 10 s" row projects to, as the bug report's table does.
+use caveat::{Basis, Runs};
+
+/// Seconds the "per 10 s" row projects the rate to, as the bug report's
+/// table does ("Total allocations (10 sec)").
 pub const PROJECTION_SECONDS: f64 = 10.0;
 
 /// How to compare.
@@ -55,6 +61,10 @@ pub struct Row {
     /// The difference over `before`, in percent; null when `before` is 0
     /// or the values are words.
     pub change_percent: Option<f64>,
+    /// What makes the two values not like for like (runs compared with
+    /// `--force`); empty when they are.
+    #[serde(default)]
+    pub caveats: Vec<Caveat>,
 }
 
 impl Row {
@@ -67,6 +77,7 @@ impl Row {
             after: Value::Number(after),
             difference: Some(after - before),
             change_percent: (before != 0.0).then(|| (after - before) / before * 100.0),
+            caveats: Vec::new(),
         }
     }
 
@@ -83,6 +94,7 @@ impl Row {
             after: Value::Text(after.to_owned()),
             difference: None,
             change_percent: None,
+            caveats: Vec::new(),
         }
     }
 }
@@ -98,58 +110,36 @@ pub struct Comparison {
     pub configuration: String,
     /// The rows, in the order the bug report's tables have them.
     pub rows: Vec<Row>,
-    /// Configuration differences compared across anyway (`--force`).
-    pub forced_differences: Vec<String>,
+    /// Differences between the runs compared across anyway (`--force`),
+    /// each with the caveat it puts on the rows it affects.
+    pub forced_differences: Vec<Difference>,
 }
 
 /// Why two reports were not compared.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum CompareError {
     /// Their runs differ where the figures depend on it.
-    Incomparable(Vec<String>),
+    Incomparable(Vec<Difference>),
 }
 
 impl fmt::Display for CompareError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CompareError::Incomparable(d) => write!(
-                f,
-                "the reports' runs differ ({}); compare runs of the same configuration, or \
-                 pass --force",
-                d.join("; ")
-            ),
+            CompareError::Incomparable(d) => {
+                let texts: Vec<&str> = d.iter().map(|d| d.text.as_str()).collect();
+                write!(
+                    f,
+                    "the reports' runs differ ({}); compare runs made the same way, or pass \
+                     --force to compare them anyway with the rows this affects marked",
+                    texts.join("; ")
+                )
+            }
         }
     }
 }
 
 impl std::error::Error for CompareError {}
-
-/// Where two runs differ in ways that change what their figures mean:
-/// rate, frames per callback, channels, length.
-pub fn differences(before: &Report, after: &Report) -> Vec<String> {
-    let (b, a) = (&before.config, &after.config);
-    let mut d = Vec::new();
-    if b.sample_rate != a.sample_rate {
-        d.push(format!(
-            "sample rate {} Hz against {} Hz",
-            b.sample_rate, a.sample_rate
-        ));
-    }
-    if b.frames != a.frames {
-        d.push(format!(
-            "{} frames per callback against {}",
-            b.frames, a.frames
-        ));
-    }
-    if b.channels != a.channels {
-        d.push(format!("{} channels against {}", b.channels, a.channels));
-    }
-    if b.seconds != a.seconds {
-        d.push(format!("{} s against {} s", b.seconds, a.seconds));
-    }
-    d
-}
 
 fn label(r: &Report) -> String {
     let c = &r.config;
@@ -195,8 +185,9 @@ fn micros(ns: u64) -> f64 {
 }
 
 /// Compares `before` with `after`: every row from their measurements.
-/// Refuses runs of different rate, frames, channels or length unless
-/// `options.force`.
+/// Refuses runs that differ in a way that changes what their figures
+/// mean (see [`differences`]) unless `options.force`; then every row a
+/// difference affects carries its [`Caveat`].
 pub fn compare(
     before: &Report,
     after: &Report,
@@ -206,7 +197,30 @@ pub fn compare(
     if !forced.is_empty() && !options.force {
         return Err(CompareError::Incomparable(forced));
     }
-    let (b, a) = (before, after);
+    let mut rows = rows(before, after);
+    let runs = Runs::of(before, after);
+    for (row, basis) in &mut rows {
+        for d in &forced {
+            if d.caveat.affects(*basis, runs) && !row.caveats.contains(&d.caveat) {
+                row.caveats.push(d.caveat);
+            }
+        }
+    }
+    let c = &after.config;
+    Ok(Comparison {
+        before_label: label(before),
+        after_label: label(after),
+        configuration: format!(
+            "{} ch at {} Hz / {} frames, {} s, {}",
+            c.channels, c.sample_rate, c.frames, c.seconds, c.backend
+        ),
+        rows: rows.into_iter().map(|(row, _)| row).collect(),
+        forced_differences: forced,
+    })
+}
+
+/// Every row, with what its figures rest on.
+fn rows(b: &Report, a: &Report) -> Vec<(Row, Basis)> {
     let mut rows = vec![
         Row::number(
             "allocations per second",
@@ -215,8 +229,9 @@ pub fn compare(
             b.rates.allocations_per_second,
             a.rates.allocations_per_second,
         ),
+        // The rate projected, not a count: a run of 5 s made half as many.
         Row::number(
-            "allocations in 10 s",
+            "allocations per 10 s (rate × 10)",
             "",
             0,
             (b.rates.allocations_per_second * PROJECTION_SECONDS).round(),
@@ -257,7 +272,10 @@ pub fn compare(
             b.totals.callbacks_touching_allocator,
             a.totals.callbacks_touching_allocator,
         ),
-    ];
+    ]
+    .into_iter()
+    .map(|r| (r, Basis::Count))
+    .collect::<Vec<_>>();
     for (kind, bl, al) in [
         ("input", &b.latency.input.all, &a.latency.input.all),
         ("output", &b.latency.output.all, &a.latency.output.all),
@@ -269,12 +287,15 @@ pub fn compare(
             ("max", |l| l.max_ns),
         ];
         for (name, f) in pick {
-            rows.push(Row::number(
-                &format!("{kind} latency {name}"),
-                "µs",
-                1,
-                micros(f(bl)),
-                micros(f(al)),
+            rows.push((
+                Row::number(
+                    &format!("{kind} latency {name}"),
+                    "µs",
+                    1,
+                    micros(f(bl)),
+                    micros(f(al)),
+                ),
+                Basis::Timing,
             ));
         }
     }
@@ -282,61 +303,77 @@ pub fn compare(
         ("input", &b.cpu_load.input, &a.cpu_load.input),
         ("output", &b.cpu_load.output, &a.cpu_load.output),
     ] {
-        rows.push(Row::number(
-            &format!("{kind} CPU load, mean"),
-            "%",
-            2,
-            bl.mean * 100.0,
-            al.mean * 100.0,
+        rows.push((
+            Row::number(
+                &format!("{kind} CPU load, mean"),
+                "%",
+                2,
+                bl.mean * 100.0,
+                al.mean * 100.0,
+            ),
+            Basis::Timing,
         ));
-        rows.push(Row::number(
-            &format!("{kind} CPU load, max"),
-            "%",
-            2,
-            bl.max * 100.0,
-            al.max * 100.0,
+        rows.push((
+            Row::number(
+                &format!("{kind} CPU load, max"),
+                "%",
+                2,
+                bl.max * 100.0,
+                al.max * 100.0,
+            ),
+            Basis::Timing,
         ));
     }
     let (bh, ah) = (&b.totals, &a.totals);
     type Pick = fn(&crate::report::HazardsReport) -> u64;
     let sum = |t: &crate::report::TotalsReport, f: Pick| f(&t.input.hazards) + f(&t.output.hazards);
-    let hazard_rows: [(&str, Pick); 5] = [
-        ("lock acquisitions", |h| h.lock_acquisitions),
-        ("contended locks", |h| h.lock_contentions),
-        ("voluntary context switches", |h| h.voluntary_switches),
-        ("page faults", |h| h.minor_faults + h.major_faults),
-        ("callbacks sampled for faults and switches", |h| {
-            h.callbacks_sampled
-        }),
-    ];
-    for (name, f) in hazard_rows {
-        rows.push(Row::count(name, sum(bh, f), sum(ah, f)));
-    }
-    rows.push(Row::count(
-        "deadline misses",
-        b.deadline_misses.input + b.deadline_misses.output,
-        a.deadline_misses.input + a.deadline_misses.output,
-    ));
-    rows.push(Row::count(
-        "underruns",
-        b.xruns.underruns,
-        a.xruns.underruns,
-    ));
-    rows.push(Row::count("overruns", b.xruns.overruns, a.xruns.overruns));
-    rows.push(Row::text(
-        "integrity",
-        b.integrity.verdict.word(),
-        a.integrity.verdict.word(),
-    ));
-    let c = &a.config;
-    Ok(Comparison {
-        before_label: label(b),
-        after_label: label(a),
-        configuration: format!(
-            "{} ch at {} Hz / {} frames, {} s, {}",
-            c.channels, c.sample_rate, c.frames, c.seconds, c.backend
+    // Locks are always counted; faults and switches only where sampled.
+    let hazard_rows: [(&str, Pick, Basis); 5] = [
+        ("lock acquisitions", |h| h.lock_acquisitions, Basis::Count),
+        // Whether a lock is found held depends on how long callbacks take.
+        ("contended locks", |h| h.lock_contentions, Basis::Timing),
+        (
+            "voluntary context switches",
+            |h| h.voluntary_switches,
+            Basis::Usage,
         ),
-        rows,
-        forced_differences: forced,
-    })
+        (
+            "page faults",
+            |h| h.minor_faults + h.major_faults,
+            Basis::Usage,
+        ),
+        (
+            "callbacks sampled for faults and switches",
+            |h| h.callbacks_sampled,
+            Basis::Sampling,
+        ),
+    ];
+    for (name, f, basis) in hazard_rows {
+        rows.push((Row::count(name, sum(bh, f), sum(ah, f)), basis));
+    }
+    rows.push((
+        Row::count(
+            "deadline misses",
+            b.deadline_misses.input + b.deadline_misses.output,
+            a.deadline_misses.input + a.deadline_misses.output,
+        ),
+        Basis::Timing,
+    ));
+    rows.push((
+        Row::count("underruns", b.xruns.underruns, a.xruns.underruns),
+        Basis::Xrun,
+    ));
+    rows.push((
+        Row::count("overruns", b.xruns.overruns, a.xruns.overruns),
+        Basis::Xrun,
+    ));
+    rows.push((
+        Row::text(
+            "integrity",
+            b.integrity.verdict.word(),
+            a.integrity.verdict.word(),
+        ),
+        Basis::Verdict,
+    ));
+    rows
 }

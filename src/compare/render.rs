@@ -52,25 +52,68 @@ pub(crate) fn change(row: &Row) -> String {
     }
 }
 
-/// `(metric, before, after, change)` for every row, as shown.
-pub fn summary_rows(c: &Comparison) -> Vec<(String, String, String, String)> {
+/// A row as the tables show it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shown {
+    /// What is measured.
+    pub metric: String,
+    /// The value before, in the row's unit.
+    pub before: String,
+    /// The value after.
+    pub after: String,
+    /// The change ([`change`]).
+    pub change: String,
+    /// The row's caveats, comma-separated; empty when it compares like
+    /// for like.
+    pub caveat: String,
+}
+
+/// Every row, as shown.
+pub fn summary_rows(c: &Comparison) -> Vec<Shown> {
     c.rows
         .iter()
-        .map(|r| {
-            (
-                r.metric.clone(),
-                shown(r, &r.before),
-                shown(r, &r.after),
-                change(r),
-            )
+        .map(|r| Shown {
+            metric: r.metric.clone(),
+            before: shown(r, &r.before),
+            after: shown(r, &r.after),
+            change: change(r),
+            caveat: r
+                .caveats
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>()
+                .join(", "),
         })
         .collect()
 }
 
-/// Markdown: a heading line, the table, and any forced differences.
-/// Pipes in labels are escaped so a cell never breaks the table.
+/// The sentence under a forced comparison's table, and one line per
+/// difference: its caveat's word and what differs. Empty when the runs
+/// compare like for like.
+pub fn forced_notes(c: &Comparison) -> Option<(String, Vec<String>)> {
+    if c.forced_differences.is_empty() {
+        return None;
+    }
+    let lines = c
+        .forced_differences
+        .iter()
+        .map(|d| format!("{}: {}", d.caveat.name(), d.text))
+        .collect();
+    Some((
+        "Compared with --force although the runs differ; the rows marked in the caveat \
+         column do not compare like for like:"
+            .to_owned(),
+        lines,
+    ))
+}
+
+/// Markdown: a heading line, the table (with a caveat column when a row
+/// has one), and any forced differences. Pipes in labels are escaped so
+/// a cell never breaks the table.
 pub fn render_markdown(c: &Comparison) -> String {
     let cell = |s: &str| s.replace('|', "\\|");
+    let rows = summary_rows(c);
+    let marked = rows.iter().any(|r| !r.caveat.is_empty());
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -79,22 +122,33 @@ pub fn render_markdown(c: &Comparison) -> String {
         cell(&c.after_label),
         cell(&c.configuration)
     );
-    let _ = writeln!(
+    let _ = write!(
         s,
         "| metric | before ({}) | after ({}) | change |",
         cell(&c.before_label),
         cell(&c.after_label)
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|");
-    for (metric, before, after, change) in summary_rows(c) {
-        let _ = writeln!(s, "| {metric} | {before} | {after} | {change} |");
-    }
-    if !c.forced_differences.is_empty() {
-        let _ = writeln!(
+    s.push_str(if marked {
+        " caveat |\n|---|---:|---:|---:|---|\n"
+    } else {
+        "\n|---|---:|---:|---:|\n"
+    });
+    for r in &rows {
+        let _ = write!(
             s,
-            "\nCompared with --force although the runs differ: {}.",
-            c.forced_differences.join("; ")
+            "| {} | {} | {} | {} |",
+            r.metric, r.before, r.after, r.change
         );
+        if marked {
+            let _ = write!(s, " {} |", r.caveat);
+        }
+        s.push('\n');
+    }
+    if let Some((heading, lines)) = forced_notes(c) {
+        let _ = writeln!(s, "\n{heading}\n");
+        for line in lines {
+            let _ = writeln!(s, "- {line}");
+        }
     }
     s
 }

@@ -201,6 +201,14 @@ pub struct ReportConfig {
     /// run configured by flags. Absent from older reports: read as null.
     #[serde(default)]
     pub scenario: Option<String>,
+    /// Whether allocation sites were traced (`--trace-sites`), which slows
+    /// the callbacks. Absent from older reports: read as false.
+    #[serde(default)]
+    pub trace_sites: bool,
+    /// Whether page faults and context switches were read around each
+    /// callback (`--rusage`). Absent from older reports: read as false.
+    #[serde(default)]
+    pub rusage: bool,
 }
 
 /// The names of a set of sites, in [`Site::ALL`](crate::engine::sites::Site::ALL)

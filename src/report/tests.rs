@@ -51,6 +51,8 @@ pub(crate) fn sample_config() -> ReportConfig {
         preset: Some("kemar".to_owned()),
         warm_up_callbacks: 1,
         scenario: None,
+        trace_sites: false,
+        rusage: false,
     }
 }
 

@@ -11,6 +11,7 @@
 mod escape;
 mod plots;
 mod tables;
+mod ticks;
 
 pub use escape::{escape, push_escaped};
 
@@ -30,6 +31,9 @@ pub struct Page<'a> {
     pub after: &'a Report,
     /// The summary table's rows, in order.
     pub summary: Vec<SummaryRow>,
+    /// Under the summary: a sentence and its list (why rows carry
+    /// caveats), if anything needs saying (escaped when rendered).
+    pub notes: Option<(String, Vec<String>)>,
 }
 
 /// One row of the summary table, formatted by the caller (escaped when
@@ -44,6 +48,8 @@ pub struct SummaryRow {
     pub after: String,
     /// How it changed.
     pub change: String,
+    /// Why its two values are not like for like; empty when they are.
+    pub caveat: String,
 }
 
 const KINDS: [CallbackKind; 2] = [CallbackKind::Output, CallbackKind::Input];
@@ -99,6 +105,17 @@ pub fn render(page: &Page<'_>) -> String {
 
     section(&mut out, "summary", "Summary");
     tables::summary(&mut out, &page.summary);
+    if let Some((sentence, lines)) = &page.notes {
+        out.push_str("<p class=\"caveats\">");
+        push_escaped(&mut out, sentence);
+        out.push_str("</p>\n<ul class=\"caveats\">\n");
+        for line in lines {
+            out.push_str("<li>");
+            push_escaped(&mut out, line);
+            out.push_str("</li>\n");
+        }
+        out.push_str("</ul>\n");
+    }
 
     section(&mut out, "latency", "Callback durations, before and after");
     latency_section(&mut out, page);
@@ -149,6 +166,12 @@ fn describe(r: &Report) -> String {
     ));
     if let Some(b) = &r.backend {
         s.push_str(&format!(", {} → {}", b.input, b.output));
+    }
+    if c.trace_sites {
+        s.push_str(", sites traced");
+    }
+    if c.rusage {
+        s.push_str(", usage sampled");
     }
     s
 }
@@ -318,28 +341,34 @@ fn class_key(row: &MacosRow) -> (u8, u64) {
     (region, row.class_bytes.unwrap_or(u64::MAX))
 }
 
-fn size_class_section(out: &mut String, page: &Page<'_>) {
-    let (b, a) = (
-        &page.before.size_classes.macos,
-        &page.after.size_classes.macos,
-    );
-    if b.is_empty() && a.is_empty() {
-        out.push_str("<p class=\"none\">No callback allocated in either run.</p>\n");
-        return;
-    }
-    let mut keys: Vec<(u8, u64)> = b.iter().chain(a).map(class_key).collect();
+/// One kind's requests per macOS size class, per callback of that kind
+/// (the denominator of the summary's per-callback rows), for each
+/// report; the class labels and a value per class and report. `None`
+/// when neither report has a request of the kind.
+fn size_classes_per_callback(
+    reports: [&Report; 2],
+    kind: CallbackKind,
+) -> Option<(Vec<String>, [Vec<f64>; 2])> {
+    let rows = |r: &'_ Report| match kind {
+        CallbackKind::Input => r.size_classes.input.macos.clone(),
+        CallbackKind::Output => r.size_classes.output.macos.clone(),
+    };
+    let (b, a) = (rows(reports[0]), rows(reports[1]));
+    let mut keys: Vec<(u8, u64)> = b.iter().chain(&a).map(class_key).collect();
     keys.sort_unstable();
     keys.dedup();
-    let labels: Vec<String> = keys
+    if keys.is_empty() {
+        return None;
+    }
+    let labels = keys
         .iter()
         .map(|&(region, bytes)| match region {
             2 => "large".to_owned(),
             _ => format!("{bytes} B"),
         })
         .collect();
-    // Requests per callback, so runs of different lengths compare.
     let per_callback = |r: &Report, rows: &[MacosRow]| -> Vec<f64> {
-        let n = r.totals.callbacks.input + r.totals.callbacks.output;
+        let n = callbacks(r, kind);
         keys.iter()
             .map(|k| {
                 let count: u64 = rows
@@ -351,17 +380,34 @@ fn size_class_section(out: &mut String, page: &Page<'_>) {
             })
             .collect()
     };
-    let (bv, av) = (per_callback(page.before, b), per_callback(page.after, a));
+    Some((
+        labels,
+        [per_callback(reports[0], &b), per_callback(reports[1], &a)],
+    ))
+}
+
+fn size_class_section(out: &mut String, page: &Page<'_>) {
     out.push_str(
-        "<p>Allocations and reallocations of both callback kinds per macOS malloc size class \
-         (the sizes Instruments shows), per callback of the run.</p>\n",
+        "<p>Allocations and reallocations per macOS malloc size class (the sizes Instruments \
+         shows), per callback of the plot's kind: the same denominator as the summary's \
+         “allocations per output callback” and “per input \
+         callback” rows.</p>\n<div class=\"plots\">\n",
     );
-    let plot = plots::grouped_bars(
-        &labels,
-        "requests per callback",
-        &before_after(&bv[..], &av[..]),
-    );
-    figure(out, "macOS size classes", plot);
+    for kind in KINDS {
+        let plot = match size_classes_per_callback([page.before, page.after], kind) {
+            None => Err(format!(
+                "no {} callback allocated in either run",
+                kind.name()
+            )),
+            Some((labels, [b, a])) => plots::grouped_bars(
+                &labels,
+                &format!("requests per {} callback", kind.name()),
+                &before_after(&b[..], &a[..]),
+            ),
+        };
+        figure(out, &format!("{} callbacks", kind_name(kind)), plot);
+    }
+    out.push_str("</div>\n");
 }
 
 #[cfg(test)]

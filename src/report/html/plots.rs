@@ -11,12 +11,22 @@ use plotters::prelude::*;
 
 use crate::report::{LatencyBucketRow, TimelineBin};
 
+use super::ticks;
+
 /// Width and height of every plot, in SVG pixels; CSS scales them down to
 /// the viewport.
 const SIZE: (u32, u32) = (540, 300);
 
 /// The one font family the plots name.
 const FONT: &str = "sans-serif";
+
+/// Margin around every plot, in SVG pixels.
+const MARGIN: u32 = 12;
+
+/// Width of a plot's x axis with a y label area `y_labels` wide.
+fn plot_width(y_labels: u32) -> f64 {
+    f64::from(SIZE.0 - 2 * MARGIN - y_labels)
+}
 
 /// The before run's colour (blue).
 pub(super) const BEFORE: RGBColor = RGBColor(0x3b, 0x6e, 0xa8);
@@ -76,15 +86,14 @@ pub(super) fn latency_overlay(series: &[Series<'_, [LatencyBucketRow]>]) -> Resu
     if !(lo.is_finite() && hi > lo) {
         return Err("nothing to plot".to_owned());
     }
-    // At least a factor of 20 wide, so the axis shows a labelled power of
-    // ten or two.
+    // A margin on both sides; the ticks are chosen for the range itself,
+    // however narrow or wide.
     let (lo, hi) = (lo / 1.3, hi * 1.3);
-    let (lo, hi) = if hi / lo < 20.0 {
-        let mid = (lo * hi).sqrt();
-        (mid / 20f64.sqrt(), mid * 20f64.sqrt())
-    } else {
-        (lo, hi)
-    };
+    let y_labels = 48;
+    let key_points: Vec<f64> = ticks::log_ticks(lo * 1e3, hi * 1e3, plot_width(y_labels))
+        .into_iter()
+        .map(|ns| ns as f64 / 1e3)
+        .collect();
     let share = |s: &Series<'_, [LatencyBucketRow]>, b: &LatencyBucketRow| {
         let total: u64 = s.data.iter().map(|b| b.count).sum();
         100.0 * b.count as f64 / total.max(1) as f64
@@ -95,17 +104,20 @@ pub(super) fn latency_overlay(series: &[Series<'_, [LatencyBucketRow]>]) -> Resu
         .fold(0.0, f64::max);
     svg(|root| {
         let mut chart = ChartBuilder::on(root)
-            .margin(12)
+            .margin(MARGIN)
             .x_label_area_size(40)
-            .y_label_area_size(48)
-            .build_cartesian_2d((lo..hi).log_scale(), 0.0..top * 1.1)?;
+            .y_label_area_size(y_labels)
+            .build_cartesian_2d(
+                (lo..hi).log_scale().with_key_points(key_points),
+                0.0..top * 1.1,
+            )?;
         chart
             .configure_mesh()
             .light_line_style(TRANSPARENT)
             .disable_x_mesh()
             .x_desc("callback duration (µs, log scale)")
             .y_desc("% of callbacks")
-            .x_label_formatter(&|v| micros(*v))
+            .x_label_formatter(&|v| ticks::label((v * 1e3).round() as u64))
             .y_label_formatter(&|v| format!("{v:.0}"))
             .label_style(text(14))
             .axis_desc_style(text(15))
@@ -156,7 +168,7 @@ pub(super) fn timeline(series: &[Series<'_, [TimelineBin]>]) -> Result<String, S
         .max(1.0);
     svg(|root| {
         let mut chart = ChartBuilder::on(root)
-            .margin(12)
+            .margin(MARGIN)
             .x_label_area_size(40)
             .y_label_area_size(48)
             .build_cartesian_2d(0.0..end, 0.0..top * 1.1)?;
@@ -212,7 +224,7 @@ pub(super) fn grouped_bars(
     let bar = 0.8 / series.len() as f64;
     svg(|root| {
         let mut chart = ChartBuilder::on(root)
-            .margin(12)
+            .margin(MARGIN)
             .x_label_area_size(40)
             .y_label_area_size(56)
             .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..top)?;
@@ -257,16 +269,6 @@ where
     Ok(())
 }
 
-/// A duration in µs as an axis label: whole from 10 µs up (1 ms reads
-/// `1000`), with up to three decimals below.
-fn micros(us: f64) -> String {
-    if us >= 10.0 {
-        format!("{us:.0}")
-    } else {
-        trim(us)
-    }
-}
-
 /// A number with at most three decimals and no trailing zeros.
 fn trim(v: f64) -> String {
     let s = format!("{v:.3}");
@@ -287,8 +289,6 @@ mod tests {
         assert_eq!(trim(2.0), "2");
         assert_eq!(trim(0.25), "0.25");
         assert_eq!(trim(0.0), "0");
-        assert_eq!(micros(1234.4), "1234");
-        assert_eq!(micros(0.5), "0.5");
     }
 
     #[test]
@@ -311,6 +311,43 @@ mod tests {
             assert!(family.starts_with("sans-serif\""), "{family}");
         }
         assert!(svg.contains(">\nbefore\n</text>"));
+    }
+
+    /// The x axis's labels, in order: the texts of the plot that are
+    /// numbers, less the y axis's (drawn first).
+    fn numbers(svg: &str) -> Vec<String> {
+        svg.split("</text>")
+            .filter_map(|t| t.rsplit('>').next())
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.parse::<f64>().is_ok())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn duration_ticks_are_round_values_around_the_bars() {
+        // Callbacks of 40 to 50 µs: ticks at 100, 200 and 300 µs would
+        // leave the typical duration unreadable.
+        let buckets: Vec<LatencyBucketRow> = (40..50)
+            .map(|us| LatencyBucketRow {
+                lower_ns: us * 1000,
+                upper_ns: us * 1000 + 999,
+                count: 5,
+            })
+            .collect();
+        let svg = latency_overlay(&[Series {
+            label: "before",
+            color: BEFORE,
+            data: &buckets[..],
+        }])
+        .unwrap();
+        let labels = numbers(&svg);
+        for tick in ["40", "45", "50"] {
+            assert!(labels.iter().any(|l| l == tick), "{tick} in {labels:?}");
+        }
+        for far in ["100", "200", "300"] {
+            assert!(!labels.iter().any(|l| l == far), "{far} in {labels:?}");
+        }
     }
 
     #[test]

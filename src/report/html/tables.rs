@@ -10,38 +10,75 @@ use super::escape::{escape, push_escaped};
 /// Sites listed per report.
 pub(super) const TOP_SITES: usize = 10;
 
-/// The caller's summary rows as a table: label, before, after, change.
+/// The caller's summary rows as a table: label, before, after, change,
+/// and a caveat column (its rows highlighted) when any row has one.
 pub(super) fn summary(out: &mut String, rows: &[SummaryRow]) {
     if rows.is_empty() {
         out.push_str("<p>No summary figures were given.</p>\n");
         return;
     }
+    let marked = rows.iter().any(|r| !r.caveat.is_empty());
     out.push_str(
         "<div class=\"scroll\"><table class=\"summary\">\n<thead><tr><th>figure</th>\
          <th class=\"num\">before</th><th class=\"num\">after</th>\
-         <th class=\"num\">change</th></tr></thead>\n<tbody>\n",
+         <th class=\"num\">change</th>",
     );
+    if marked {
+        out.push_str("<th>caveat</th>");
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
     for r in rows {
+        let class = if r.caveat.is_empty() {
+            ""
+        } else {
+            " class=\"differs\""
+        };
         out.push_str(&format!(
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td></tr>\n",
+            "<tr{class}><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td>",
             escape(&r.label),
             escape(&r.before),
             escape(&r.after),
             escape(&r.change),
         ));
+        if marked {
+            out.push_str(&format!("<td>{}</td>", escape(&r.caveat)));
+        }
+        out.push_str("</tr>\n");
     }
     out.push_str("</tbody></table></div>\n");
 }
 
+/// Why a report lists no sites, as the page's sentence (HTML): its
+/// callbacks never called the allocator, or they did and the run did not
+/// trace them.
+pub(super) fn no_sites(report: &Report) -> String {
+    let t = &report.totals;
+    let calls = t.allocations + t.deallocations + t.reallocations;
+    if calls == 0 {
+        "<p>No callback of this run called the allocator: there is no allocation site to \
+         name.</p>\n"
+            .to_owned()
+    } else if report.config.trace_sites {
+        format!(
+            "<p>This run traced allocation sites, yet its report lists none for its {calls} \
+             allocator {}.</p>\n",
+            if calls == 1 { "call" } else { "calls" }
+        )
+    } else {
+        format!(
+            "<p>This run made {calls} allocator {} in its callbacks but did not trace their \
+             sites: run with <code>--trace-sites</code> to name them.</p>\n",
+            if calls == 1 { "call" } else { "calls" }
+        )
+    }
+}
+
 /// The report's ten busiest sites, with an example stack each, or a
-/// sentence saying how to get them.
+/// sentence saying why there are none.
 pub(super) fn sites(out: &mut String, report: &Report) {
     if report.sites.is_empty() {
-        out.push_str(
-            "<p>This report names no allocation sites: run with <code>--trace-sites</code> \
-             to name them.</p>\n",
-        );
+        out.push_str(&no_sites(report));
         return;
     }
     let mut sites: Vec<&SiteReport> = report.sites.iter().collect();
@@ -109,7 +146,9 @@ pub(super) fn region_name(r: MacosRegion) -> &'static str {
 }
 
 /// Configuration, environment and outcome of both runs, key by key, the
-/// rows whose values differ marked.
+/// rows whose values differ marked. A row that applies to neither run
+/// (a device on the simulated clock) is left out; one that applies to
+/// one run alone says so for the other.
 pub(super) fn settings(out: &mut String, before: &Report, after: &Report) {
     out.push_str(
         "<div class=\"scroll\"><table class=\"settings\">\n<thead><tr><th></th><th>before</th>\
@@ -117,23 +156,35 @@ pub(super) fn settings(out: &mut String, before: &Report, after: &Report) {
     );
     let (b, a) = (settings_of(before), settings_of(after));
     for ((key, bv), (_, av)) in b.iter().zip(&a) {
+        if bv.is_none() && av.is_none() {
+            continue;
+        }
+        let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| NOT_APPLICABLE.to_owned());
+        let (bv, av) = (shown(bv), shown(av));
         let differs = if bv == av { "" } else { " class=\"differs\"" };
         out.push_str(&format!(
             "<tr{differs}><th>{key}</th><td>{}</td><td>{}</td></tr>\n",
-            escape(bv),
-            escape(av)
+            escape(&bv),
+            escape(&av)
         ));
     }
     out.push_str("</tbody></table></div>\n");
 }
 
+/// A setting's value for a run it does not apply to.
+const NOT_APPLICABLE: &str = "does not apply";
+
 /// The rows of [`settings`] for one report: fixed keys (the page's own
-/// words), values from the report (escaped by the caller).
-fn settings_of(r: &Report) -> Vec<(&'static str, String)> {
+/// words), values from the report (escaped by the caller); `None` where
+/// the key does not apply to the run (devices on the simulated clock,
+/// real-time priority in virtual time).
+fn settings_of(r: &Report) -> Vec<(&'static str, Option<String>)> {
     let c = &r.config;
     let e = &r.environment;
     let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".to_owned());
-    let mut rows = vec![
+    let on_off = |on: bool| if on { "on" } else { "off" }.to_owned();
+    let backend = r.backend.as_ref();
+    let rows = vec![
         ("variant", c.variant.clone()),
         ("sites switched on", c.sites.join(", ")),
         ("backend", c.backend.clone()),
@@ -147,37 +198,43 @@ fn settings_of(r: &Report) -> Vec<(&'static str, String)> {
         ("preset", or_none(&c.preset)),
         ("scenario", or_none(&c.scenario)),
         ("warm-up callbacks", c.warm_up_callbacks.to_string()),
+        ("site tracing (--trace-sites)", on_off(c.trace_sites)),
+        ("usage sampling (--rusage)", on_off(c.rusage)),
     ];
-    let backend = r.backend.as_ref();
+    let mut rows: Vec<(&'static str, Option<String>)> =
+        rows.into_iter().map(|(k, v)| (k, Some(v))).collect();
     rows.extend([
-        (
-            "input device",
-            backend.map_or_else(String::new, |b| b.input.clone()),
-        ),
-        (
-            "output device",
-            backend.map_or_else(String::new, |b| b.output.clone()),
-        ),
-        (
-            "ended early",
-            backend.map_or_else(String::new, |b| or_none(&b.ended_early)),
-        ),
+        ("input device", backend.map(|b| b.input.clone())),
+        ("output device", backend.map(|b| b.output.clone())),
+        ("ended early", backend.map(|b| or_none(&b.ended_early))),
         (
             "real-time priority",
-            r.pacing
-                .as_ref()
-                .map_or_else(String::new, |p| p.realtime.clone()),
+            r.pacing.as_ref().map(|p| p.realtime.clone()).or_else(|| {
+                backend.map(|b| {
+                    match b.realtime {
+                        Some(true) => "yes",
+                        Some(false) => "no",
+                        None => "unknown",
+                    }
+                    .to_owned()
+                })
+            }),
         ),
-        ("integrity", integrity(r)),
-        ("os", e.os.clone()),
-        ("arch", e.arch.clone()),
-        ("cpu", e.cpu.clone()),
-        ("cpus", e.cpus.to_string()),
-        ("rustc", e.rustc.clone()),
-        ("profile", e.profile.clone()),
-        ("git revision", e.git_revision.clone()),
-        ("allocgate", e.allocgate_version.clone()),
     ]);
+    rows.extend(
+        [
+            ("integrity", integrity(r)),
+            ("os", e.os.clone()),
+            ("arch", e.arch.clone()),
+            ("cpu", e.cpu.clone()),
+            ("cpus", e.cpus.to_string()),
+            ("rustc", e.rustc.clone()),
+            ("profile", e.profile.clone()),
+            ("git revision", e.git_revision.clone()),
+            ("allocgate", e.allocgate_version.clone()),
+        ]
+        .map(|(k, v)| (k, Some(v))),
+    );
     rows
 }
 

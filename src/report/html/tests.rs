@@ -46,11 +46,14 @@ fn output_only(n: u64) -> Report {
 /// a size class and a site.
 fn allocating() -> Report {
     let mut r = sample_report();
-    r.size_classes.macos.push(MacosRow {
+    let row = MacosRow {
         class_bytes: Some(48),
         class: MacosRegion::Tiny,
         count: 8,
-    });
+    };
+    r.size_classes.macos.push(row);
+    r.size_classes.output.macos.push(row);
+    r.config.trace_sites = true;
     r.sites.push(SiteReport {
         function: "allocgate::engine::output::scale_array".to_owned(),
         size: 36,
@@ -77,12 +80,14 @@ fn rows() -> Vec<SummaryRow> {
             before: "4".to_owned(),
             after: "0".to_owned(),
             change: "−100 %".to_owned(),
+            caveat: String::new(),
         },
         SummaryRow {
             label: "output p99".to_owned(),
             before: "0.4 µs".to_owned(),
             after: "20 µs".to_owned(),
             change: "+4900 %".to_owned(),
+            caveat: String::new(),
         },
     ]
 }
@@ -93,6 +98,7 @@ fn render_pair(before: &Report, after: &Report) -> String {
         before,
         after,
         summary: rows(),
+        notes: None,
     })
 }
 
@@ -131,10 +137,12 @@ fn the_page_is_one_document_with_every_section_in_order() {
 fn each_plot_is_an_inline_svg_or_a_sentence_in_its_place() {
     let html = render_pair(&allocating(), &output_only(50));
     // Durations: output and input. Allocated split: output (no input
-    // callback allocated). Timeline: output and input. Size classes: one.
+    // callback allocated). Timeline: output and input. Size classes:
+    // output (no input callback allocated).
     assert_eq!(html.matches("<svg").count(), 6);
     assert_eq!(html.matches("</svg>").count(), 6);
     assert!(html.contains("no input callback touched the allocator"));
+    assert!(html.contains("no input callback allocated in either run"));
     for figure in html.split("<figure>").skip(1) {
         let figure = &figure[..figure.find("</figure>").expect("figure closes")];
         assert!(
@@ -171,7 +179,9 @@ fn names_from_reports_and_devices_appear_escaped_and_never_raw() {
             before: HOSTILE.to_owned(),
             after: HOSTILE.to_owned(),
             change: HOSTILE.to_owned(),
+            caveat: HOSTILE.to_owned(),
         }],
+        notes: Some((HOSTILE.to_owned(), vec![HOSTILE.to_owned()])),
     });
     assert!(!html.contains("<script"), "raw script tag in the page");
     assert!(!html.contains(HOSTILE));
@@ -199,15 +209,57 @@ fn the_page_has_no_script_and_refers_to_nothing_outside_itself() {
     }
 }
 
+fn sites_of<'a>(html: &'a str, which: &str) -> &'a str {
+    let start = html
+        .find(&format!("<h3>{which}</h3>"))
+        .expect("sites heading");
+    let end = html.find("<h2 id=\"settings\">").expect("settings heading");
+    let part = &html[start..end];
+    match part[4..].find("<h3>") {
+        Some(next) => &part[..next + 4],
+        None => part,
+    }
+}
+
 #[test]
-fn a_report_with_no_sites_says_how_to_get_them() {
+fn a_traced_run_that_allocated_lists_its_sites_with_a_stack() {
     let html = render_pair(&allocating(), &output_only(5));
-    let after = &html[html.find("<h3>After</h3>").expect("after sites")..];
-    assert!(after.contains("run with <code>--trace-sites</code> to name them"));
-    let before = &html[html.find("<h3>Before</h3>").unwrap()..html.find("<h3>After</h3>").unwrap()];
+    let before = sites_of(&html, "Before");
     assert!(before.contains("<code>allocgate::engine::output::scale_array</code>"));
     assert!(before.contains("<details><summary>example stack</summary><pre>alloc::alloc::alloc\n"));
     assert!(before.contains("tiny 48&nbsp;B"));
+}
+
+#[test]
+fn a_run_without_allocator_calls_says_there_is_no_site_rather_than_asking_for_a_trace() {
+    let html = render_pair(&allocating(), &output_only(5));
+    let after = sites_of(&html, "After");
+    assert!(
+        after.contains("No callback of this run called the allocator"),
+        "{after}"
+    );
+    assert!(!after.contains("--trace-sites"), "{after}");
+}
+
+#[test]
+fn a_run_that_allocated_without_tracing_says_how_to_name_its_sites() {
+    let mut untraced = allocating();
+    untraced.sites.clear();
+    untraced.config.trace_sites = false;
+    let html = render_pair(&untraced, &output_only(5));
+    let before = sites_of(&html, "Before");
+    // 8 allocations and 8 frees in the sample's output callbacks.
+    assert!(
+        before.contains(
+            "made 16 allocator calls in its callbacks but did not trace their sites: run with \
+             <code>--trace-sites</code> to name them"
+        ),
+        "{before}"
+    );
+    untraced.config.trace_sites = true;
+    assert!(
+        tables::no_sites(&untraced).contains("traced allocation sites, yet its report lists none")
+    );
 }
 
 #[test]
@@ -218,7 +270,8 @@ fn kinds_without_callbacks_do_not_panic_and_say_no_callbacks() {
     assert!(latency.contains("no callbacks of this kind (input)"));
     assert_eq!(latency.matches("<svg").count(), 1);
     assert!(html.contains("No callback touched the allocator in either run"));
-    assert!(html.contains("No callback allocated in either run"));
+    assert!(html.contains("no output callback allocated in either run"));
+    assert!(html.contains("no input callback allocated in either run"));
 
     let empty = Report::from_aggregates(
         sample_config(),
@@ -251,4 +304,101 @@ fn the_settings_table_marks_what_differs_between_the_runs() {
         html.contains("<tr class=\"differs\"><th>variant</th><td>prefix</td><td>fixed</td></tr>")
     );
     assert!(html.contains("<tr><th>seed</th><td>7</td><td>7</td></tr>"));
+}
+
+#[test]
+fn the_size_class_chart_divides_by_callbacks_of_its_own_kind_as_the_summary_does() {
+    let before = allocating();
+    let after = output_only(5);
+    // 8 requests in the 48-byte class over the sample's 4 output
+    // callbacks: 2 per output callback, the summary's "allocations per
+    // output callback" (all 8 allocations are in that class). Dividing by
+    // both kinds' 6 callbacks would give 1.33.
+    let per_output =
+        before.totals.output.allocations as f64 / before.totals.callbacks.output as f64;
+    let (labels, [b, a]) =
+        size_classes_per_callback([&before, &after], CallbackKind::Output).expect("output classes");
+    assert_eq!(labels, ["48 B"]);
+    assert_eq!(b, [per_output]);
+    assert_eq!(b, [2.0]);
+    assert_eq!(a, [0.0]);
+    assert_eq!(
+        size_classes_per_callback([&before, &after], CallbackKind::Input),
+        None
+    );
+    let html = render_pair(&before, &after);
+    assert!(html.contains("requests per output callback"));
+    assert!(html.contains("the same denominator as the summary"));
+}
+
+#[test]
+fn rows_that_apply_to_neither_simulated_run_are_left_out() {
+    let html = render_pair(&allocating(), &output_only(5));
+    let settings = &html[html.find("<h2 id=\"settings\">").unwrap()..];
+    for key in [
+        "input device",
+        "output device",
+        "ended early",
+        "real-time priority",
+    ] {
+        assert!(
+            !settings.contains(&format!("<th>{key}</th>")),
+            "{key} shown"
+        );
+    }
+    assert!(!settings.contains("<td></td>"), "a blank cell");
+    assert!(settings.contains("<th>site tracing (--trace-sites)</th><td>on</td><td>off</td>"));
+    assert!(settings.contains("<th>usage sampling (--rusage)</th><td>off</td><td>off</td>"));
+}
+
+#[test]
+fn a_device_row_of_one_run_says_it_does_not_apply_to_the_simulated_other() {
+    let mut after = output_only(5);
+    after.backend = Some(BackendReport {
+        name: "jack".to_owned(),
+        input: "system".to_owned(),
+        output: "system".to_owned(),
+        realtime: Some(true),
+        ended_early: Some("the server went away".to_owned()),
+        ..BackendReport::default()
+    });
+    let html = render_pair(&allocating(), &after);
+    assert!(html.contains(
+        "<tr class=\"differs\"><th>input device</th><td>does not apply</td><td>system</td></tr>"
+    ));
+    assert!(
+        html.contains("<th>ended early</th><td>does not apply</td><td>the server went away</td>")
+    );
+    assert!(html.contains("<th>real-time priority</th><td>does not apply</td><td>yes</td>"));
+    assert!(!html.contains("<td></td>"), "a blank cell");
+}
+
+#[test]
+fn marked_summary_rows_carry_their_caveat_and_the_notes_follow_the_table() {
+    let (before, after) = (allocating(), output_only(5));
+    let mut summary = rows();
+    summary[1].caveat = "tracing".to_owned();
+    let html = render(&Page {
+        title: "t".to_owned(),
+        before: &before,
+        after: &after,
+        summary,
+        notes: Some((
+            "Compared with --force although the runs differ:".to_owned(),
+            vec!["tracing: only the after run traced".to_owned()],
+        )),
+    });
+    assert!(html.contains("<th>caveat</th>"));
+    assert!(html.contains(
+        "<tr class=\"differs\"><td>output p99</td><td class=\"num\">0.4 µs</td>\
+         <td class=\"num\">20 µs</td><td class=\"num\">+4900 %</td><td>tracing</td></tr>"
+    ));
+    assert!(html.contains("<tr><td>allocations per second</td>"));
+    let table_end = html.find("</table>").unwrap();
+    let notes = html
+        .find("<li>tracing: only the after run traced</li>")
+        .expect("notes");
+    assert!(notes > table_end);
+    // Without a caveat anywhere, no caveat column.
+    assert!(!render_pair(&before, &after).contains("<th>caveat</th>"));
 }
