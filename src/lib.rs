@@ -21,6 +21,8 @@
 //! - [`sweep`]: many runs, measured against what the site formulas
 //!   predict.
 //! - [`compare`]: two reports side by side, before and after.
+//! - [`interrupt`]: stopping a run at a callback boundary on request
+//!   ([`Stop`](interrupt::Stop)).
 //! - [`cli`]: what the `allocgate` binary does.
 //!
 //! Install the allocator once per binary (or test target), then measure:
@@ -47,6 +49,7 @@ pub mod drive;
 pub mod engine;
 pub mod gate;
 pub mod hazard;
+pub mod interrupt;
 pub mod metrics;
 pub mod report;
 pub mod scenario;

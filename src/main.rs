@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use allocgate::interrupt::Stop;
 use clap::{Parser, Subcommand};
 
 #[cfg(not(feature = "dhat-heap"))]
@@ -33,7 +34,12 @@ static ALLOC: allocgate::CountingAlloc<dhat::Alloc> = allocgate::CountingAlloc::
                   measured beside predicted, in reports/sweep/\n  \
                   allocgate hrir import-sofa         regenerate the embedded KEMAR preset\n\n\
                   Exit codes: 0 ok, 1 a callback that must not allocate did or the output was \
-                  wrong, 2 bad input."
+                  wrong, 2 bad input, 130 or 143 interrupted by SIGINT or SIGTERM (128 plus the \
+                  signal's number).\n\n\
+                  Interrupts: run, gate, sweep, soak and the demo stop at the next callback \
+                  boundary on the first SIGINT (Ctrl-C) or SIGTERM, write what finished marked \
+                  as interrupted, stop any JACK server they started, and exit 130 or 143; a \
+                  second signal exits at once."
 )]
 struct Cli {
     /// What to do; without one, runs the demo.
@@ -173,7 +179,10 @@ const RUN_HELP: &str = "Examples:\n  \
     Exit codes: 0 ok; 1 the integrity check failed, or a run with no site switched on \
     (fixed, no --sites) touched the allocator in a callback; 2 bad input (the reason on \
     one line; an existing report is left as it was), or a real backend's server or device \
-    went away mid-run (the report of what was measured is written first).";
+    went away mid-run (the report of what was measured is written first); 130 or 143 \
+    interrupted by SIGINT or SIGTERM: the run stopped at a callback boundary and its partial \
+    report, marked \"interrupted\", replaced the one at --out (unless no callback had run: \
+    then nothing is written); a second signal exits at once, leaving the old report whole.";
 
 const GATE_HELP: &str = "Examples:\n  \
     allocgate gate\n      the 13 default scenarios on fixed\n  \
@@ -183,7 +192,9 @@ const GATE_HELP: &str = "Examples:\n  \
     Exit codes: 0 every callback of every scenario made no allocator call and no integrity \
     check failed; 1 one did (the table and the JUnit file say which, and its first \
     offending callback); 2 bad input (a scenario refused, with the file and key, an \
-    unknown site, an unwritable JUnit file).";
+    unknown site, an unwritable JUnit file); 130 or 143 interrupted by SIGINT or SIGTERM: the \
+    table holds the scenarios that finished, no verdict is given, no baseline is written, and \
+    the JUnit file lists the scenario under way as an error and those after it as skipped.";
 
 const COMPARE_HELP: &str = "Examples:\n  \
     allocgate compare reports/latest/prefix.json reports/latest/fixed.json\n      the demo's \
@@ -211,16 +222,32 @@ const SWEEP_HELP: &str = "Examples:\n  \
     where 12 000 48-byte allocations a second come from\n\n\
     Exit codes: 0 every run measured exactly what the formulas predict; 1 a run differed \
     (each listed on standard error); 2 bad input (the reason on one line), or a file could \
-    not be written.";
+    not be written; 130 or 143 interrupted by SIGINT or SIGTERM: the finished runs are \
+    written, marked interrupted (a first line in sweep.md and sweep.csv, keys in sweep.json), \
+    the run under way is dropped.";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before any other thread starts (parsing starts none).
+    let stoppable = matches!(
+        cli.command,
+        None | Some(Command::Run(_) | Command::Gate(_) | Command::Sweep(_) | Command::Soak(_))
+    );
+    let interrupts = if stoppable {
+        match allocgate::cli::Interrupts::install() {
+            Ok(i) => Some(i),
+            Err(e) => return bad_input(format!("cannot watch for interrupts: {e}")),
+        }
+    } else {
+        None
+    };
+    let stop = interrupts.as_ref().map(allocgate::cli::Interrupts::stop);
     match cli.command {
-        None => demo(),
-        Some(Command::Run(args)) => run(&args),
-        Some(Command::Gate(args)) => gate(&args),
-        Some(Command::Sweep(args)) => sweep(&args),
-        Some(Command::Soak(args)) => soak(&args),
+        None => demo(stop),
+        Some(Command::Run(args)) => run(&args, stop),
+        Some(Command::Gate(args)) => gate(&args, stop),
+        Some(Command::Sweep(args)) => sweep(&args, stop),
+        Some(Command::Soak(args)) => soak(&args, stop),
         Some(Command::Compare(args)) => match args.run() {
             Ok(done) => {
                 print!("{}", done.markdown);
@@ -263,10 +290,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn demo() -> ExitCode {
+fn demo(stop: Option<Stop>) -> ExitCode {
     let mut bar = allocgate::cli::Bar::new("demo");
-    let result = allocgate::cli::run_demo(
+    let result = allocgate::cli::run_demo_until(
         std::path::Path::new(allocgate::cli::DEMO_DIR),
+        stop.as_ref(),
         &mut |v, p| bar.update_labelled(v.name(), p),
     );
     bar.finish();
@@ -277,6 +305,15 @@ fn demo() -> ExitCode {
                 .iter()
                 .flat_map(|r| allocgate::cli::failures(&r.config, &r.run.report))
                 .collect();
+            // Stopped during a run, or between two (the rows lack one).
+            let cut = rows.len() < allocgate::cli::DEMO_VARIANTS.len()
+                || rows.iter().any(|r| r.run.outcome.interrupted.is_some());
+            if let Some(why) = stop.as_ref().and_then(Stop::requested).filter(|_| cut) {
+                if rows.is_empty() {
+                    nothing_written(why, allocgate::cli::DEMO_DIR.as_ref());
+                }
+                return interrupted(why, &failures);
+            }
             verdict(&failures)
         }
         Err(e) => bad_input(e),
@@ -293,11 +330,12 @@ fn import_sofa(args: &allocgate::cli::ImportSofa) -> ExitCode {
     }
 }
 
-fn run(args: &allocgate::cli::RunArgs) -> ExitCode {
-    let config = match args.validate() {
+fn run(args: &allocgate::cli::RunArgs, stop: Option<Stop>) -> ExitCode {
+    let mut config = match args.validate() {
         Ok(c) => c,
         Err(e) => return bad_input(e),
     };
+    config.stop = stop;
     let mut bar = if config.backend.is_real() {
         allocgate::cli::Bar::played("run")
     } else {
@@ -307,6 +345,9 @@ fn run(args: &allocgate::cli::RunArgs) -> ExitCode {
     bar.finish();
     match result {
         Ok(run) => {
+            if let Some(code) = run_interrupted(&config, &run) {
+                return code;
+            }
             print!(
                 "{}",
                 allocgate::cli::render_summary(&config, &run, Some(&config.out))
@@ -326,34 +367,49 @@ fn run(args: &allocgate::cli::RunArgs) -> ExitCode {
 const SOAK_HELP: &str = "Examples:\n  \
     allocgate soak\n      fixed, one simulated hour at 300 ppm drift (about 25 s in a release build)\n  \
     allocgate soak --variant optimized --minutes 10 --drift-ppm -500\n      \
-    any frame count, a slow output clock: overruns\n";
+    any frame count, a slow output clock: overruns\n\n\
+    Exit codes: 0 passed; 1 failed (each reason on standard error); 2 bad input; 130 or 143 \
+    interrupted by SIGINT or SIGTERM: the report of what ran is written, marked \
+    \"interrupted\".\n";
 
-fn soak(args: &allocgate::cli::SoakArgs) -> ExitCode {
-    let plan = match args.validate() {
+fn soak(args: &allocgate::cli::SoakArgs, stop: Option<Stop>) -> ExitCode {
+    let mut plan = match args.validate() {
         Ok(p) => p,
         Err(e) => return bad_input(e),
     };
+    plan.run.stop = stop;
     let mut bar = allocgate::cli::Bar::new("soak");
     let result = allocgate::cli::soak(&plan, &mut |p| bar.update(p));
     bar.finish();
     match result {
         Ok(soaked) => {
+            if let Some(why) = soaked.run.outcome.interrupted
+                && allocgate::cli::ran_nothing(&soaked.run)
+            {
+                nothing_written(why, &plan.run.out);
+                return ExitCode::from(why.exit_code());
+            }
             print!(
                 "{}{}",
                 allocgate::cli::render_summary(&plan.run, &soaked.run, Some(&plan.run.out)),
                 allocgate::cli::render_soak(&plan, &soaked)
             );
-            verdict(&allocgate::cli::soak_failures(&plan, &soaked))
+            let failures = allocgate::cli::soak_failures(&plan, &soaked);
+            if let Some(why) = soaked.run.outcome.interrupted {
+                return interrupted(why, &failures);
+            }
+            verdict(&failures)
         }
         Err(e) => bad_input(e),
     }
 }
 
-fn sweep(args: &allocgate::cli::SweepArgs) -> ExitCode {
-    let config = match args.validate() {
+fn sweep(args: &allocgate::cli::SweepArgs, stop: Option<Stop>) -> ExitCode {
+    let mut config = match args.validate() {
         Ok(c) => c,
         Err(e) => return bad_input(e),
     };
+    config.spec.stop = stop;
     let mut bar = allocgate::cli::Bar::new("sweep");
     let result =
         allocgate::sweep::run_and_write(&config.spec, &config.out, &mut |i, n, label, p| {
@@ -362,26 +418,40 @@ fn sweep(args: &allocgate::cli::SweepArgs) -> ExitCode {
     bar.finish();
     match result {
         Ok(report) => {
-            print!("{}", allocgate::sweep::render_markdown(&report));
-            println!(
-                "\nFiles: {}/{{sweep.md, sweep.csv, sweep.json}}",
-                config.out.display()
-            );
+            let why = config
+                .spec
+                .stop
+                .as_ref()
+                .and_then(Stop::requested)
+                .filter(|_| report.interrupted.is_some());
+            if let Some(why) = why.filter(|_| report.rows.is_empty()) {
+                nothing_written(why, &config.out);
+            } else {
+                print!("{}", allocgate::sweep::render_markdown(&report));
+                println!(
+                    "\nFiles: {}/{{sweep.md, sweep.csv, sweep.json}}",
+                    config.out.display()
+                );
+            }
             let mismatches: Vec<String> = allocgate::sweep::mismatch_lines(&report)
                 .iter()
                 .map(|m| format!("measured differs from predicted: {m}"))
                 .collect();
+            if let Some(why) = why {
+                return interrupted(why, &mismatches);
+            }
             verdict(&mismatches)
         }
         Err(e) => bad_input(e),
     }
 }
 
-fn gate(args: &allocgate::cli::GateArgs) -> ExitCode {
-    let plan = match args.validate() {
+fn gate(args: &allocgate::cli::GateArgs, stop: Option<Stop>) -> ExitCode {
+    let mut plan = match args.validate() {
         Ok(p) => p,
         Err(e) => return bad_input(e),
     };
+    plan.stop = stop;
     let total = plan.scenarios.len();
     let mut n = 0;
     let result = allocgate::cli::run_gate(&plan, &mut |r| {
@@ -397,6 +467,10 @@ fn gate(args: &allocgate::cli::GateArgs) -> ExitCode {
             print!("{}", allocgate::gate::render_table(&outcome));
             if let Some(path) = &plan.junit {
                 println!("JUnit: {}", path.display());
+            }
+            if let Some(why) = outcome.interrupted {
+                // No verdict, and no baseline from a part of the matrix.
+                return ExitCode::from(why.exit_code());
             }
             let passed = match allocgate::cli::apply_baseline(&plan, &outcome) {
                 Ok(None) => outcome.passed(),
@@ -426,6 +500,45 @@ fn gate(args: &allocgate::cli::GateArgs) -> ExitCode {
         }
         Err(e) => bad_input(e),
     }
+}
+
+/// An interrupted run's exit, or `None` when it ran to its end. Prints
+/// why nothing was written when it was stopped before its first
+/// callback; the caller prints the summary otherwise.
+fn run_interrupted(
+    config: &allocgate::cli::RunConfig,
+    run: &allocgate::cli::Run,
+) -> Option<ExitCode> {
+    let why = run.outcome.interrupted?;
+    if allocgate::cli::ran_nothing(run) {
+        nothing_written(why, &config.out);
+        return Some(ExitCode::from(why.exit_code()));
+    }
+    print!(
+        "{}",
+        allocgate::cli::render_summary(config, run, Some(&config.out))
+    );
+    Some(interrupted(
+        why,
+        &allocgate::cli::failures(config, &run.report),
+    ))
+}
+
+/// Says that an interrupt came before anything ran.
+fn nothing_written(why: allocgate::interrupt::Interrupt, out: &std::path::Path) {
+    eprintln!(
+        "interrupted by {why} before the first callback: nothing written, '{}' left as it was",
+        out.display()
+    );
+}
+
+/// Exit code 128 plus the signal's number, after the failures found in
+/// what ran, each on a line.
+fn interrupted(why: allocgate::interrupt::Interrupt, failures: &[String]) -> ExitCode {
+    for f in failures {
+        eprintln!("error: {f}");
+    }
+    ExitCode::from(why.exit_code())
 }
 
 /// Exit code 2, the reason on one line.

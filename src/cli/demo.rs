@@ -12,9 +12,10 @@ use clap::Parser;
 
 use crate::drive::sim::Progress;
 use crate::engine::sites::Variant;
+use crate::interrupt::{ExitHold, Stop};
 use crate::report::{MacosRegion, Report};
 
-use super::run::{Run, RunError, run_and_write};
+use super::run::{Run, RunError, ran_nothing, run_and_write};
 use super::{RunArgs, RunConfig, UsageError};
 
 /// Where the binary writes the demo's reports.
@@ -92,13 +93,35 @@ pub fn run_demo(
     dir: &Path,
     progress: &mut dyn FnMut(Variant, &Progress),
 ) -> Result<Vec<DemoRow>, DemoError> {
+    run_demo_until(dir, None, progress)
+}
+
+/// [`run_demo`], ending early once `stop` is requested: the variant
+/// under way writes its partial report, marked interrupted (unless it had
+/// run no callback yet: then it is left out), no later one runs, and the
+/// table shows what ran.
+pub fn run_demo_until(
+    dir: &Path,
+    stop: Option<&Stop>,
+    progress: &mut dyn FnMut(Variant, &Progress),
+) -> Result<Vec<DemoRow>, DemoError> {
     let mut rows = Vec::with_capacity(DEMO_VARIANTS.len());
     for variant in DEMO_VARIANTS {
-        let config = demo_config(variant, dir)?;
+        if stop.and_then(Stop::requested).is_some() {
+            break;
+        }
+        let mut config = demo_config(variant, dir)?;
+        config.stop = stop.cloned();
         let run = run_and_write(&config, &mut |p| progress(variant, p)).map_err(DemoError::Run)?;
-        rows.push(DemoRow { config, run });
+        if !ran_nothing(&run) {
+            rows.push(DemoRow { config, run });
+        }
+    }
+    if rows.is_empty() {
+        return Ok(rows);
     }
     let path = dir.join(DEMO_TABLE);
+    let _hold = ExitHold::new();
     std::fs::write(&path, render_demo(&rows))
         .map_err(|source| DemoError::Table { path, source })?;
     Ok(rows)
@@ -172,6 +195,18 @@ pub fn render_demo(rows: &[DemoRow]) -> String {
     line(&mut s, "integrity", &|r| {
         r.integrity.verdict.word().to_owned()
     });
+    for r in rows {
+        if let Some(why) = &r.run.report.interrupted {
+            let _ = writeln!(
+                s,
+                "\n{}: interrupted by {why} after {:.3} of {} simulated seconds; its column \
+                 covers what ran",
+                r.config.variant.name(),
+                r.run.report.rates.seconds,
+                r.config.seconds
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "\nprefix: the original's source before its fix: two 36-byte scale arrays per \

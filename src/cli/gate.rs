@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use super::UsageError;
 use super::run_args::variant_and_sites;
 use crate::baseline::{Baseline, Ratchet};
-use crate::gate::{GateConfig, GateError, GateOutcome, ScenarioResult, junit, run_matrix};
+use crate::gate::{GateConfig, GateError, GateOutcome, ScenarioResult, junit, run_matrix_until};
 use crate::hazard::RUSAGE_SUPPORTED;
+use crate::interrupt::Stop;
 use crate::scenario::{self, Scenario};
 
 /// The flags of `allocgate gate`.
@@ -74,6 +75,9 @@ pub struct GatePlan {
     pub junit: Option<PathBuf>,
     /// Zero, or a baseline.
     pub hold: Hold,
+    /// Ends the matrix early, keeping the finished scenarios, once
+    /// requested.
+    pub stop: Option<Stop>,
 }
 
 impl GateArgs {
@@ -108,6 +112,7 @@ impl GateArgs {
             scenarios,
             junit: self.junit.clone(),
             hold,
+            stop: None,
         })
     }
 }
@@ -141,12 +146,14 @@ impl std::fmt::Display for GateRunError {
 impl std::error::Error for GateRunError {}
 
 /// Runs the plan's matrix, calling `done` after each scenario, and writes
-/// the JUnit file if asked.
+/// the JUnit file if asked (an interrupted matrix's too: what finished,
+/// and the scenarios that did not).
 pub fn run_gate(
     plan: &GatePlan,
     done: &mut dyn FnMut(&ScenarioResult),
 ) -> Result<GateOutcome, GateRunError> {
-    let outcome = run_matrix(&plan.scenarios, &plan.config, done).map_err(GateRunError::Run)?;
+    let outcome = run_matrix_until(&plan.scenarios, &plan.config, plan.stop.as_ref(), done)
+        .map_err(GateRunError::Run)?;
     if let Some(path) = &plan.junit {
         junit::write(path, &outcome).map_err(|source| GateRunError::Junit {
             path: path.clone(),

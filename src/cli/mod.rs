@@ -13,6 +13,7 @@ mod progress;
 mod realtime;
 mod run;
 mod run_args;
+mod signals;
 mod soak;
 mod sweep_args;
 
@@ -23,6 +24,7 @@ pub use baselines::{
 pub use compare::{CompareArgs, Compared};
 pub use demo::{
     DEMO_DIR, DEMO_TABLE, DEMO_VARIANTS, DemoError, DemoRow, demo_config, render_demo, run_demo,
+    run_demo_until,
 };
 pub use devices::{DevicesArgs, Listing, render_devices};
 pub use gate::{
@@ -35,12 +37,13 @@ pub use hrir::{
 pub use progress::{Bar, SHOW_AFTER};
 pub use realtime::ended_early;
 pub use run::{
-    BACKEND, Run, RunError, TraceSummary, execute, failures, prepare_output, render_sites,
-    render_summary, report_config, run_and_write, sim_config,
+    BACKEND, Run, RunError, TraceSummary, execute, failures, prepare_output, ran_nothing,
+    render_sites, render_summary, report_config, run_and_write, sim_config,
 };
 pub use run_args::{
     DHAT_BUILD_HINT, MAX_SECONDS, RunArgs, RunConfig, TraceConfig, UsageError, variant_and_sites,
 };
+pub use signals::{FIRST_INTERRUPT, Interrupts};
 pub use soak::{
     MAX_SOAK_MINUTES, MemoryTrace, RSS_GROWTH_LIMIT, SoakArgs, SoakPlan, Soaked, render_soak,
     resident_bytes, soak, soak_failures,

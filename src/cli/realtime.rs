@@ -142,7 +142,7 @@ fn jack(
         window,
     )
     .map_err(RunError::Backend)?;
-    let end = collect(started, prepared.checker, window, rate, c.seconds, progress);
+    let end = collect(c, started, prepared.checker, window, rate, progress);
     drop(control);
     Ok(finish(c, c.engine.channels, rate, period, end))
 }
@@ -203,17 +203,17 @@ fn coreaudio(
     )
     .map_err(RunError::Backend)?;
     let window = window_frames(c.seconds, rate, frames);
-    let end = collect(started, prepared.checker, window, rate, c.seconds, progress);
+    let end = collect(c, started, prepared.checker, window, rate, progress);
     drop(control);
     Ok(finish(c, channels, rate, frames, end))
 }
 
 fn collect(
+    c: &RunConfig,
     started: Started,
     checker: Option<Checker>,
     frames: u64,
     rate: u32,
-    seconds: f64,
     progress: &mut dyn FnMut(&Progress),
 ) -> SessionEnd {
     session::collect(
@@ -222,7 +222,8 @@ fn collect(
         Plan {
             frames,
             sample_rate: rate,
-            timeout: timeout(seconds),
+            timeout: timeout(c.seconds),
+            stop: c.stop.clone(),
         },
         progress,
     )

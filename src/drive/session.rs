@@ -2,8 +2,9 @@
 //! collector loop. It drains the stream's queues every few milliseconds,
 //! reports progress, and ends when the stream has played the frames asked
 //! for, when the stream fails (server or device gone: everything
-//! collected up to then is kept), or at a wall-clock timeout; then it
-//! stops the stream and takes what was still queued.
+//! collected up to then is kept), when a stop is requested, or at a
+//! wall-clock timeout; then it stops the stream and takes what was still
+//! queued.
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -13,12 +14,13 @@ use crate::drive::backend::{BackendError, Started, Stopped};
 use crate::drive::collector::{Collected, Collector};
 use crate::drive::sim::Progress;
 use crate::drive::sim::integrity::Checker;
+use crate::interrupt::Stop;
 
 /// How often the collector looks at the queues.
 pub const POLL: Duration = Duration::from_millis(5);
 
 /// What to collect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// Output frames to play.
     pub frames: u64,
@@ -26,6 +28,8 @@ pub struct Plan {
     pub sample_rate: u32,
     /// Give up after this much wall time.
     pub timeout: Duration,
+    /// End early, at the next poll, once a stop is requested.
+    pub stop: Option<Stop>,
 }
 
 /// How a session ended.
@@ -35,7 +39,9 @@ pub struct SessionEnd {
     pub collected: Collected,
     /// The stream's own figures, when it could be stopped cleanly.
     pub stopped: Result<Stopped, BackendError>,
-    /// Why the run ended before its frames were played, if it did.
+    /// Why the run ended before its frames were played, if it did (an
+    /// interrupt aside: that is in the outcome's
+    /// [`interrupted`](crate::drive::sim::Outcome::interrupted)).
     pub ended_early: Option<String>,
     /// Measurements the audio threads could not queue.
     pub measurements_lost: u64,
@@ -59,6 +65,7 @@ pub fn collect(
     let rate = u64::from(plan.sample_rate.max(1));
     let total = Duration::from_nanos(plan.frames.saturating_mul(1_000_000_000) / rate);
     let mut collector = Collector::new(checker);
+    let mut interrupted = None;
     let work = || {
         let ended_early = loop {
             let finished = started.stream.finished();
@@ -77,6 +84,10 @@ pub fn collect(
             }
             if let Some(why) = started.stream.failure() {
                 break Some(why);
+            }
+            if let Some(why) = plan.stop.as_ref().and_then(Stop::requested) {
+                interrupted = Some(why);
+                break None;
             }
             if begun.elapsed() > plan.timeout {
                 break Some(format!(
@@ -112,8 +123,10 @@ pub fn collect(
         };
     let played = collector.output_frames();
     let device = Duration::from_nanos(played.saturating_mul(1_000_000_000) / rate);
+    let mut collected = collector.finish(device, begun.elapsed());
+    collected.outcome.interrupted = interrupted;
     SessionEnd {
-        collected: collector.finish(device, begun.elapsed()),
+        collected,
         stopped,
         ended_early,
         measurements_lost,

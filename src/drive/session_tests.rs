@@ -279,6 +279,7 @@ fn plan(cycles: u64, timeout: Duration) -> Plan {
         frames: cycles * u64::from(PERIOD),
         sample_rate: RATE,
         timeout,
+        stop: None,
     }
 }
 
