@@ -203,6 +203,45 @@ mod tests {
         assert_eq!(Interrupt::from_number(9), None);
     }
 
+    /// The signal mask `grep` reads for itself, started from a thread
+    /// that blocks SIGINT, with and without the reset.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn children_start_with_no_signal_blocked_only_when_reset() {
+        use std::process::Command;
+
+        let blocked = |reset: bool| {
+            std::thread::spawn(move || {
+                let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+                // SAFETY: the set is initialised before use; only this
+                // test thread's mask changes.
+                unsafe {
+                    libc::sigemptyset(set.as_mut_ptr());
+                    libc::sigaddset(set.as_mut_ptr(), libc::SIGINT);
+                    libc::pthread_sigmask(libc::SIG_BLOCK, set.as_ptr(), std::ptr::null_mut());
+                }
+                let mut grep = Command::new("grep");
+                grep.args(["^SigBlk", "/proc/self/status"]);
+                if reset {
+                    unblock_signals_in_child(&mut grep);
+                }
+                let out = grep.output().expect("grep runs");
+                let line = String::from_utf8_lossy(&out.stdout).into_owned();
+                let mask = line.split_whitespace().nth(1).expect("a mask");
+                u64::from_str_radix(mask, 16).expect("hexadecimal")
+            })
+            .join()
+            .expect("the thread ends")
+        };
+        let sigint = 1u64 << (libc::SIGINT - 1);
+        assert_eq!(
+            blocked(false) & sigint,
+            sigint,
+            "inherited without the reset"
+        );
+        assert_eq!(blocked(true), 0, "nothing blocked with it");
+    }
+
     #[test]
     fn a_hold_lasts_until_dropped() {
         let hold = ExitHold::new();

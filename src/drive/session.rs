@@ -19,6 +19,10 @@ use crate::interrupt::Stop;
 /// How often the collector looks at the queues.
 pub const POLL: Duration = Duration::from_millis(5);
 
+/// How long a stream asked to end early may take to finish before it is
+/// stopped anyway.
+pub const END_GRACE: Duration = Duration::from_secs(1);
+
 /// What to collect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -67,6 +71,7 @@ pub fn collect(
     let mut collector = Collector::new(checker);
     let mut interrupted = None;
     let work = || {
+        let mut ending: Option<Instant> = None;
         let ended_early = loop {
             let finished = started.stream.finished();
             for q in &mut started.measurements {
@@ -85,8 +90,19 @@ pub fn collect(
             if let Some(why) = started.stream.failure() {
                 break Some(why);
             }
-            if let Some(why) = plan.stop.as_ref().and_then(Stop::requested) {
+            if interrupted.is_none()
+                && let Some(why) = plan.stop.as_ref().and_then(Stop::requested)
+            {
                 interrupted = Some(why);
+                if !ends_itself {
+                    break None;
+                }
+                // Ended by the stream at a cycle boundary, so what it
+                // played stays consistent; then stopped as at its end.
+                started.stream.end_early();
+                ending = Some(Instant::now());
+            }
+            if ending.is_some_and(|t| t.elapsed() > END_GRACE) {
                 break None;
             }
             if begun.elapsed() > plan.timeout {
