@@ -16,6 +16,8 @@ mod gate;
 mod hazards;
 #[cfg(feature = "dhat-heap")]
 mod heap_profile;
+#[cfg(unix)]
+mod interrupt;
 #[cfg(all(feature = "jack", target_os = "linux"))]
 mod jack;
 mod metrics;
