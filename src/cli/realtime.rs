@@ -4,7 +4,8 @@
 //! ([`session::collect`]) and the report has the same shape as the
 //! simulated clock's, plus its `backend` section. A run the server or a
 //! device ended early still produces the report of what was measured;
-//! [`ended_early`] says why.
+//! [`ended_early`] says why. A run stopped through its token ends the
+//! stream at a cycle boundary and is reported as interrupted.
 
 use std::time::Duration;
 

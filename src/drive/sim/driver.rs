@@ -235,7 +235,8 @@ impl Simulation {
     }
 
     /// Runs to the end, handing every record to `sink`. The simulation is
-    /// spent afterwards: a second call finds nothing left to run.
+    /// spent afterwards: a second call finds nothing left to run (after a
+    /// [stop](SimConfig::stop), nothing it may run).
     ///
     /// Between callbacks the driver allocates and frees nothing of its own;
     /// only scheduled actions do, on the control side, as in the original
