@@ -6,7 +6,7 @@
 //! and exits at once with 128 plus the signal's number (after a file
 //! write under way, if any, so that no temporary file is left behind).
 
-use std::io;
+use std::io::{self, Write as _};
 
 use crate::interrupt::{Interrupt, Stop};
 
@@ -77,7 +77,9 @@ fn watch(stop: Stop) -> io::Result<()> {
                     continue;
                 };
                 if stop.request(why) {
-                    eprintln!("\ninterrupted ({why}): {FIRST_INTERRUPT}");
+                    // Not eprintln: a closed standard error must not end
+                    // the watcher.
+                    let _ = writeln!(io::stderr(), "\ninterrupted ({why}): {FIRST_INTERRUPT}");
                     continue;
                 }
                 stop_children();
@@ -85,7 +87,7 @@ fn watch(stop: Stop) -> io::Result<()> {
                 while crate::interrupt::exit_held() && since.elapsed() < WRITE_GRACE {
                     std::thread::sleep(std::time::Duration::from_millis(5));
                 }
-                eprintln!("\ninterrupted again ({why}): exiting at once");
+                let _ = writeln!(io::stderr(), "\ninterrupted again ({why}): exiting at once");
                 // SAFETY: _exit ends the process without running Rust or C
                 // exit handlers, which other threads may be using.
                 unsafe { libc::_exit(i32::from(why.exit_code())) }
