@@ -112,8 +112,7 @@ fn jack(
     let frames = u32::try_from(c.frames).unwrap_or(u32::MAX);
     let _server = match spawn {
         true => Some(
-            JackServer::spawn_apart(server, c.engine.sample_rate, frames)
-                .map_err(RunError::Backend)?,
+            JackServer::spawn(server, c.engine.sample_rate, frames).map_err(RunError::Backend)?,
         ),
         false => None,
     };

@@ -7,12 +7,11 @@
 //! A server killed with SIGKILL leaves its files in `/dev/shm`
 //! (`jack-*`); SIGTERM lets it remove them.
 //!
-//! [`JackServer::spawn`] leaves the server in the caller's process group,
-//! so a terminal's Ctrl-C stops both. [`JackServer::spawn_apart`] starts
-//! it in a group of its own, for a caller that handles Ctrl-C itself
-//! (`allocgate run` ends its run at a callback boundary, then stops the
-//! server); a process that must exit at once can still stop every server
-//! it started with [`terminate_spawned`].
+//! The server runs in a process group of its own (jackd2 makes one itself
+//! too), so a terminal's Ctrl-C reaches the caller alone: `allocgate run`
+//! ends its run at a callback boundary, then stops the server. A process
+//! that must exit at once can still stop every server it started with
+//! [`terminate_spawned`].
 
 use std::fs::File;
 use std::os::unix::process::CommandExt;
@@ -129,18 +128,6 @@ impl JackServer {
     /// installed, a server of that name already answers, jackd exits
     /// (its last message quoted) or does not answer in [`READY_TIMEOUT`].
     pub fn spawn(name: &str, rate: u32, period: u32) -> Result<JackServer, BackendError> {
-        JackServer::start(name, rate, period, false)
-    }
-
-    /// [`spawn`](Self::spawn), the server in a process group of its own:
-    /// signals to the caller's group (a terminal's Ctrl-C) do not reach
-    /// it, and the caller must stop it (by dropping it, or with
-    /// [`terminate_spawned`] before exiting at once).
-    pub fn spawn_apart(name: &str, rate: u32, period: u32) -> Result<JackServer, BackendError> {
-        JackServer::start(name, rate, period, true)
-    }
-
-    fn start(name: &str, rate: u32, period: u32, apart: bool) -> Result<JackServer, BackendError> {
         for program in ["jackd", "jack_lsp"] {
             if !on_path(program) {
                 return Err(not_installed(program));
@@ -162,11 +149,8 @@ impl JackServer {
                 ),
             )
         })?;
-        let mut jackd = Command::new("jackd");
-        if apart {
-            jackd.process_group(0);
-        }
-        let child = unblock_signals_in_child(&mut jackd)
+        let child = unblock_signals_in_child(&mut Command::new("jackd"))
+            .process_group(0)
             .args(["-n", name, "-d", "dummy"])
             .args(["-r", &rate.to_string(), "-p", &period.to_string()])
             .stdin(Stdio::null())
