@@ -182,7 +182,8 @@ const RUN_HELP: &str = "Examples:\n  \
     went away mid-run (the report of what was measured is written first); 130 or 143 \
     interrupted by SIGINT or SIGTERM: the run stopped at a callback boundary and its partial \
     report, marked \"interrupted\", replaced the one at --out (unless no callback had run: \
-    then nothing is written); a second signal exits at once, leaving the old report whole.";
+    then nothing is written); a second signal exits at once (a write under way is let \
+    finish: the file at --out is the old report or the new one, never part of one).";
 
 const GATE_HELP: &str = "Examples:\n  \
     allocgate gate\n      the 13 default scenarios on fixed\n  \
