@@ -2,7 +2,8 @@
 //! `run`, `sweep`, `soak`, `gate` and the demo, sent to its process group
 //! as a terminal's Ctrl-C is. Each must stop at a callback boundary,
 //! write what ran marked interrupted, exit 128 plus the signal's number,
-//! and leave no temporary file; a second signal exits at once.
+//! and leave no temporary file; a second signal exits at once. Linux:
+//! the tests find the binary's threads and children in `/proc`.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

@@ -16,7 +16,7 @@ mod gate;
 mod hazards;
 #[cfg(feature = "dhat-heap")]
 mod heap_profile;
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 mod interrupt;
 #[cfg(all(feature = "jack", target_os = "linux"))]
 mod jack;

@@ -6,7 +6,7 @@
 //! and exits at once with 128 plus the signal's number (after a file
 //! write under way, if any, so that no temporary file is left behind).
 
-use std::io::{self, Write as _};
+use std::io;
 
 use crate::interrupt::{Interrupt, Stop};
 
@@ -54,6 +54,7 @@ const WRITE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[cfg(unix)]
 fn watch(stop: Stop) -> io::Result<()> {
+    use std::io::Write as _;
     use std::time::Instant;
 
     let set = signal_set();
