@@ -23,6 +23,8 @@
 //! - [`compare`]: two reports side by side, before and after.
 //! - [`files`]: the files a user names: outputs checked before a command
 //!   runs and written atomically, inputs read through one bounded reader.
+//! - [`interrupt`]: stopping a run at a callback boundary on request
+//!   ([`Stop`](interrupt::Stop)).
 //! - [`cli`]: what the `allocgate` binary does.
 //!
 //! Install the allocator once per binary (or test target), then measure:
@@ -50,6 +52,7 @@ pub mod engine;
 pub mod files;
 pub mod gate;
 pub mod hazard;
+pub mod interrupt;
 pub mod metrics;
 pub mod report;
 pub mod scenario;

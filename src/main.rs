@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use allocgate::interrupt::Stop;
 use clap::{Parser, Subcommand};
 
 #[cfg(not(feature = "dhat-heap"))]
@@ -37,7 +38,12 @@ static ALLOC: allocgate::CountingAlloc<dhat::Alloc> = allocgate::CountingAlloc::
                   through, and a device, FIFO, socket or directory is never replaced. Inputs \
                   must be regular files of a bounded size.\n\n\
                   Exit codes: 0 ok, 1 a callback that must not allocate did or the output was \
-                  wrong, 2 bad input."
+                  wrong, 2 bad input, 130 or 143 interrupted by SIGINT or SIGTERM (128 plus the \
+                  signal's number).\n\n\
+                  Interrupts: run, gate, sweep, soak and the demo stop at the next callback \
+                  boundary on the first SIGINT (Ctrl-C) or SIGTERM, write what finished marked \
+                  as interrupted, stop any JACK server they started, and exit 130 or 143; a \
+                  second signal exits at once."
 )]
 struct Cli {
     /// What to do; without one, runs the demo.
@@ -169,7 +175,11 @@ const RUN_HELP: &str = "Examples:\n  \
     Exit codes: 0 ok; 1 the integrity check failed, or a run with no site switched on \
     (fixed, no --sites) touched the allocator in a callback; 2 bad input (the reason on \
     one line; an existing report is left as it was), or a real backend's server or device \
-    went away mid-run (the report of what was measured is written first).";
+    went away mid-run (the report of what was measured is written first); 130 or 143 \
+    interrupted by SIGINT or SIGTERM: the run stopped at a callback boundary and its partial \
+    report, marked \"interrupted\", replaced the one at --out (unless no callback had run: \
+    then nothing is written); a second signal exits at once (a write under way is let \
+    finish: the file at --out is the old report or the new one, never part of one).";
 
 const GATE_HELP: &str = "Examples:\n  \
     allocgate gate\n      the 13 default scenarios on fixed\n  \
@@ -179,7 +189,9 @@ const GATE_HELP: &str = "Examples:\n  \
     Exit codes: 0 every callback of every scenario made no allocator call and no integrity \
     check failed; 1 one did (the table and the JUnit file say which, and its first \
     offending callback); 2 bad input (a scenario refused, with the file and key, an \
-    unknown site, an unwritable JUnit file).";
+    unknown site, an unwritable JUnit file); 130 or 143 interrupted by SIGINT or SIGTERM: the \
+    table holds the scenarios that finished, no verdict is given, no baseline is written, and \
+    the JUnit file lists the scenario under way as an error and those after it as skipped.";
 
 const COMPARE_HELP: &str = "Examples:\n  \
     allocgate compare reports/latest/prefix.json reports/latest/fixed.json\n      the demo's \
@@ -207,16 +219,32 @@ const SWEEP_HELP: &str = "Examples:\n  \
     where 12 000 48-byte allocations a second come from\n\n\
     Exit codes: 0 every run measured exactly what the formulas predict; 1 a run differed \
     (each listed on standard error); 2 bad input (the reason on one line), or a file could \
-    not be written.";
+    not be written; 130 or 143 interrupted by SIGINT or SIGTERM: the finished runs are \
+    written, marked interrupted (a first line in sweep.md and sweep.csv, keys in sweep.json), \
+    the run under way is dropped.";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before any other thread starts (parsing starts none).
+    let stoppable = matches!(
+        cli.command,
+        None | Some(Command::Run(_) | Command::Gate(_) | Command::Sweep(_) | Command::Soak(_))
+    );
+    let interrupts = if stoppable {
+        match allocgate::cli::Interrupts::install() {
+            Ok(i) => Some(i),
+            Err(e) => return bad_input(format!("cannot watch for interrupts: {e}")),
+        }
+    } else {
+        None
+    };
+    let stop = interrupts.as_ref().map(allocgate::cli::Interrupts::stop);
     match cli.command {
-        None => demo(),
-        Some(Command::Run(args)) => run(&args),
-        Some(Command::Gate(args)) => gate(&args),
-        Some(Command::Sweep(args)) => sweep(&args),
-        Some(Command::Soak(args)) => soak(&args),
+        None => demo(stop),
+        Some(Command::Run(args)) => run(&args, stop),
+        Some(Command::Gate(args)) => gate(&args, stop),
+        Some(Command::Sweep(args)) => sweep(&args, stop),
+        Some(Command::Soak(args)) => soak(&args, stop),
         Some(Command::Compare(args)) => match args.run() {
             Ok(done) => {
                 print!("{}", done.markdown);
@@ -260,14 +288,24 @@ fn main() -> ExitCode {
     }
 }
 
-fn demo() -> ExitCode {
+fn demo(stop: Option<Stop>) -> ExitCode {
     let mut bar = allocgate::cli::Bar::new("demo");
     let dir = std::path::Path::new(allocgate::cli::DEMO_DIR);
-    let result =
-        allocgate::cli::run_demo_checked(dir, &mut |v, p| bar.update_labelled(v.name(), p));
+    let result = allocgate::cli::run_demo_checked(dir, stop.as_ref(), &mut |v, p| {
+        bar.update_labelled(v.name(), p)
+    });
     bar.finish();
     match result {
         Ok(rows) => {
+            // Stopped during a run, or between two (the rows lack one).
+            let cut = rows.len() < allocgate::cli::DEMO_VARIANTS.len()
+                || rows.iter().any(|r| r.run.outcome.interrupted.is_some());
+            let why = stop.as_ref().and_then(Stop::requested).filter(|_| cut);
+            if let (Some(why), true) = (why, rows.is_empty()) {
+                nothing_written(why, dir);
+                return ExitCode::from(why.exit_code());
+            }
+            // The table is printed even when a file could not be written.
             let written = allocgate::cli::write_demo(dir, &rows);
             print!("{}", allocgate::cli::render_demo(&rows));
             if let Err(e) = written {
@@ -277,7 +315,10 @@ fn demo() -> ExitCode {
                 .iter()
                 .flat_map(|r| allocgate::cli::failures(&r.config, &r.run.report))
                 .collect();
-            verdict(&failures)
+            match why {
+                Some(why) => interrupted(why, &failures),
+                None => verdict(&failures),
+            }
         }
         Err(e) => bad_input(e),
     }
@@ -293,11 +334,12 @@ fn import_sofa(args: &allocgate::cli::ImportSofa) -> ExitCode {
     }
 }
 
-fn run(args: &allocgate::cli::RunArgs) -> ExitCode {
-    let config = match args.validate() {
+fn run(args: &allocgate::cli::RunArgs, stop: Option<Stop>) -> ExitCode {
+    let mut config = match args.validate() {
         Ok(c) => c,
         Err(e) => return bad_input(e),
     };
+    config.stop = stop;
     let mut bar = if config.backend.is_real() {
         allocgate::cli::Bar::played("run")
     } else {
@@ -307,6 +349,12 @@ fn run(args: &allocgate::cli::RunArgs) -> ExitCode {
     bar.finish();
     match result {
         Ok(run) => {
+            if let Some(why) = run.outcome.interrupted
+                && allocgate::cli::ran_nothing(&run)
+            {
+                nothing_written(why, &config.out);
+                return ExitCode::from(why.exit_code());
+            }
             // The summary is printed even when a file could not be written.
             let written = allocgate::cli::write_run(&config, &run);
             let out = written.is_ok().then_some(config.out.as_path());
@@ -314,12 +362,15 @@ fn run(args: &allocgate::cli::RunArgs) -> ExitCode {
             if let Err(e) = written {
                 return bad_input(e);
             }
+            let failures = allocgate::cli::failures(&config, &run.report);
+            if let Some(why) = run.outcome.interrupted {
+                return interrupted(why, &failures);
+            }
             if let Some(why) = allocgate::cli::ended_early(&run) {
                 // The report of what was measured is written; the run
                 // itself did not complete.
                 return bad_input(why);
             }
-            let failures = allocgate::cli::failures(&config, &run.report);
             verdict(&failures)
         }
         Err(e) => bad_input(e),
@@ -329,18 +380,30 @@ fn run(args: &allocgate::cli::RunArgs) -> ExitCode {
 const SOAK_HELP: &str = "Examples:\n  \
     allocgate soak\n      fixed, one simulated hour at 300 ppm drift (about 25 s in a release build)\n  \
     allocgate soak --variant optimized --minutes 10 --drift-ppm -500\n      \
-    any frame count, a slow output clock: overruns\n";
+    any frame count, a slow output clock: overruns\n\n\
+    Exit codes: 0 passed; 1 failed (each reason on standard error); 2 bad input; 130 or 143 \
+    interrupted by SIGINT or SIGTERM: the report of what ran is written, marked \
+    \"interrupted\".\n";
 
-fn soak(args: &allocgate::cli::SoakArgs) -> ExitCode {
-    let plan = match args.validate() {
+fn soak(args: &allocgate::cli::SoakArgs, stop: Option<Stop>) -> ExitCode {
+    let mut plan = match args.validate() {
         Ok(p) => p,
         Err(e) => return bad_input(e),
     };
+    plan.run.stop = stop;
     let mut bar = allocgate::cli::Bar::new("soak");
     let result = allocgate::cli::soak_checked(&plan, &mut |p| bar.update(p));
     bar.finish();
     match result {
         Ok(soaked) => {
+            if let Some(why) = soaked.run.outcome.interrupted
+                && allocgate::cli::ran_nothing(&soaked.run)
+            {
+                nothing_written(why, &plan.run.out);
+                return ExitCode::from(why.exit_code());
+            }
+            // The summary is printed even when the report could not be
+            // written.
             let written = allocgate::cli::write_run(&plan.run, &soaked.run);
             let out = written.is_ok().then_some(plan.run.out.as_path());
             print!(
@@ -351,17 +414,22 @@ fn soak(args: &allocgate::cli::SoakArgs) -> ExitCode {
             if let Err(e) = written {
                 return bad_input(e);
             }
-            verdict(&allocgate::cli::soak_failures(&plan, &soaked))
+            let failures = allocgate::cli::soak_failures(&plan, &soaked);
+            if let Some(why) = soaked.run.outcome.interrupted {
+                return interrupted(why, &failures);
+            }
+            verdict(&failures)
         }
         Err(e) => bad_input(e),
     }
 }
 
-fn sweep(args: &allocgate::cli::SweepArgs) -> ExitCode {
-    let config = match args.validate() {
+fn sweep(args: &allocgate::cli::SweepArgs, stop: Option<Stop>) -> ExitCode {
+    let mut config = match args.validate() {
         Ok(c) => c,
         Err(e) => return bad_input(e),
     };
+    config.spec.stop = stop;
     let mut bar = allocgate::cli::Bar::new("sweep");
     let result = allocgate::sweep::run_checked(&config.spec, &config.out, &mut |i, n, label, p| {
         bar.update_labelled(&format!("sweep {i}/{n} {label}"), p)
@@ -369,6 +437,18 @@ fn sweep(args: &allocgate::cli::SweepArgs) -> ExitCode {
     bar.finish();
     match result {
         Ok(report) => {
+            let why = config
+                .spec
+                .stop
+                .as_ref()
+                .and_then(Stop::requested)
+                .filter(|_| report.interrupted.is_some());
+            if let Some(why) = why.filter(|_| report.rows.is_empty()) {
+                nothing_written(why, &config.out);
+                return ExitCode::from(why.exit_code());
+            }
+            // The table is printed even when the files could not be
+            // written.
             print!("{}", allocgate::sweep::render_markdown(&report));
             if let Err(e) = allocgate::sweep::write_outputs(&config.out, &report) {
                 return bad_input(e);
@@ -381,17 +461,21 @@ fn sweep(args: &allocgate::cli::SweepArgs) -> ExitCode {
                 .iter()
                 .map(|m| format!("measured differs from predicted: {m}"))
                 .collect();
+            if let Some(why) = why {
+                return interrupted(why, &mismatches);
+            }
             verdict(&mismatches)
         }
         Err(e) => bad_input(e),
     }
 }
 
-fn gate(args: &allocgate::cli::GateArgs) -> ExitCode {
-    let plan = match args.validate() {
+fn gate(args: &allocgate::cli::GateArgs, stop: Option<Stop>) -> ExitCode {
+    let mut plan = match args.validate() {
         Ok(p) => p,
         Err(e) => return bad_input(e),
     };
+    plan.stop = stop;
     let total = plan.scenarios.len();
     let mut n = 0;
     let result = allocgate::cli::run_gate(&plan, &mut |r| {
@@ -410,6 +494,10 @@ fn gate(args: &allocgate::cli::GateArgs) -> ExitCode {
             }
             if let Some(path) = &plan.junit {
                 println!("JUnit: {}", path.display());
+            }
+            if let Some(why) = outcome.interrupted {
+                // No verdict, and no baseline from a part of the matrix.
+                return ExitCode::from(why.exit_code());
             }
             let passed = match allocgate::cli::apply_baseline(&plan, &outcome) {
                 Ok(None) => outcome.passed(),
@@ -439,6 +527,23 @@ fn gate(args: &allocgate::cli::GateArgs) -> ExitCode {
         }
         Err(e) => bad_input(e),
     }
+}
+
+/// Says that an interrupt came before anything ran.
+fn nothing_written(why: allocgate::interrupt::Interrupt, out: &std::path::Path) {
+    eprintln!(
+        "interrupted by {why} before the first callback: nothing written, '{}' left as it was",
+        out.display()
+    );
+}
+
+/// Exit code 128 plus the signal's number, after the failures found in
+/// what ran, each on a line.
+fn interrupted(why: allocgate::interrupt::Interrupt, failures: &[String]) -> ExitCode {
+    for f in failures {
+        eprintln!("error: {f}");
+    }
+    ExitCode::from(why.exit_code())
 }
 
 /// Exit code 2, the reason on one line.

@@ -17,6 +17,8 @@ mod gate;
 mod hazards;
 #[cfg(feature = "dhat-heap")]
 mod heap_profile;
+#[cfg(target_os = "linux")]
+mod interrupt;
 #[cfg(all(feature = "jack", target_os = "linux"))]
 mod jack;
 mod metrics;

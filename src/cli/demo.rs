@@ -12,9 +12,10 @@ use clap::Parser;
 
 use crate::drive::sim::Progress;
 use crate::engine::sites::Variant;
+use crate::interrupt::Stop;
 use crate::report::{MacosRegion, Report};
 
-use super::run::{Run, RunError, execute, write_run};
+use super::run::{Run, RunError, execute, ran_nothing, write_run};
 use super::{RunArgs, RunConfig, UsageError};
 use crate::files::{OutputError, Outputs, write_atomically};
 
@@ -95,16 +96,20 @@ pub fn run_demo(
     dir: &Path,
     progress: &mut dyn FnMut(Variant, &Progress),
 ) -> Result<Vec<DemoRow>, DemoError> {
-    let rows = run_demo_checked(dir, progress)?;
+    let rows = run_demo_checked(dir, None, progress)?;
     write_demo(dir, &rows)?;
     Ok(rows)
 }
 
 /// Checks the demo's files in `dir` (each report and the table), then
 /// runs [`DEMO_VARIANTS`]; `progress` hears each run's progress with its
-/// variant. Writes nothing: [`write_demo`] does.
+/// variant. Once `stop` is requested the variant under way ends at its
+/// next callback boundary and is kept, marked interrupted (unless it had
+/// run no callback yet: then it is left out), and no later one runs.
+/// Writes nothing: [`write_demo`] does.
 pub fn run_demo_checked(
     dir: &Path,
+    stop: Option<&Stop>,
     progress: &mut dyn FnMut(Variant, &Progress),
 ) -> Result<Vec<DemoRow>, DemoError> {
     let configs = DEMO_VARIANTS
@@ -118,16 +123,27 @@ pub fn run_demo_checked(
     outputs.add("table", dir.join(DEMO_TABLE));
     outputs.check().map_err(DemoError::Output)?;
     let mut rows = Vec::with_capacity(configs.len());
-    for config in configs {
+    for mut config in configs {
+        if stop.and_then(Stop::requested).is_some() {
+            break;
+        }
+        config.stop = stop.cloned();
         let variant = config.variant;
         let run = execute(&config, &mut |p| progress(variant, p)).map_err(DemoError::Run)?;
-        rows.push(DemoRow { config, run });
+        if !ran_nothing(&run) {
+            rows.push(DemoRow { config, run });
+        }
     }
     Ok(rows)
 }
 
-/// Writes each row's report and the table to `dir`, each atomically.
+/// Writes each row's report and the table to `dir`, each atomically; with
+/// no row (interrupted before any callback) writes nothing, so the files
+/// of an earlier demo stay as they were.
 pub fn write_demo(dir: &Path, rows: &[DemoRow]) -> Result<(), DemoError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     for row in rows {
         write_run(&row.config, &row.run).map_err(DemoError::Run)?;
     }
@@ -204,6 +220,18 @@ pub fn render_demo(rows: &[DemoRow]) -> String {
     line(&mut s, "integrity", &|r| {
         r.integrity.verdict.word().to_owned()
     });
+    for r in rows {
+        if let Some(why) = &r.run.report.interrupted {
+            let _ = writeln!(
+                s,
+                "\n{}: interrupted by {why} after {:.3} of {} simulated seconds; its column \
+                 covers what ran",
+                r.config.variant.name(),
+                r.run.report.rates.seconds,
+                r.config.seconds
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "\nprefix: the original's source before its fix: two 36-byte scale arrays per \

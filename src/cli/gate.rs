@@ -7,8 +7,9 @@ use super::UsageError;
 use super::run_args::variant_and_sites;
 use crate::baseline::{Baseline, Ratchet};
 use crate::files::{OutputError, Outputs};
-use crate::gate::{GateConfig, GateError, GateOutcome, ScenarioResult, junit, run_matrix};
+use crate::gate::{GateConfig, GateError, GateOutcome, ScenarioResult, junit, run_matrix_until};
 use crate::hazard::RUSAGE_SUPPORTED;
+use crate::interrupt::Stop;
 use crate::scenario::{self, Scenario};
 
 /// The flags of `allocgate gate`.
@@ -75,6 +76,9 @@ pub struct GatePlan {
     pub junit: Option<PathBuf>,
     /// Zero, or a baseline.
     pub hold: Hold,
+    /// Ends the matrix early, keeping the finished scenarios, once
+    /// requested.
+    pub stop: Option<Stop>,
 }
 
 impl GateArgs {
@@ -109,6 +113,7 @@ impl GateArgs {
             scenarios,
             junit: self.junit.clone(),
             hold,
+            stop: None,
         })
     }
 }
@@ -158,14 +163,16 @@ pub fn gate_outputs(plan: &GatePlan) -> Outputs {
 }
 
 /// Checks the plan's outputs ([`gate_outputs`]) before anything runs,
-/// then runs its matrix, calling `done` after each scenario. Writes
-/// nothing: [`write_junit`] and [`apply_baseline`] do.
+/// then runs its matrix, calling `done` after each scenario, until the
+/// plan's stop token (if any) is requested. Writes nothing: [`write_junit`]
+/// (an interrupted matrix's too: what finished, and the scenarios that did
+/// not) and [`apply_baseline`] do.
 pub fn run_gate(
     plan: &GatePlan,
     done: &mut dyn FnMut(&ScenarioResult),
 ) -> Result<GateOutcome, GateRunError> {
     gate_outputs(plan).check().map_err(GateRunError::Output)?;
-    run_matrix(&plan.scenarios, &plan.config, done).map_err(GateRunError::Run)
+    run_matrix_until(&plan.scenarios, &plan.config, plan.stop.as_ref(), done).map_err(GateRunError::Run)
 }
 
 /// Writes the JUnit file, if the plan asks for one.

@@ -13,6 +13,7 @@ mod progress;
 mod realtime;
 mod run;
 mod run_args;
+mod signals;
 mod soak;
 mod sweep_args;
 
@@ -38,12 +39,13 @@ pub use hrir::{
 pub use progress::{Bar, SHOW_AFTER};
 pub use realtime::ended_early;
 pub use run::{
-    BACKEND, Run, RunError, TraceSummary, execute, failures, outputs, render_sites, render_summary,
-    report_config, run_and_write, run_checked, sim_config, write_run,
+    BACKEND, Run, RunError, TraceSummary, execute, failures, outputs, ran_nothing, render_sites,
+    render_summary, report_config, run_and_write, run_checked, sim_config, write_run,
 };
 pub use run_args::{
     DHAT_BUILD_HINT, MAX_SECONDS, RunArgs, RunConfig, TraceConfig, UsageError, variant_and_sites,
 };
+pub use signals::{FIRST_INTERRUPT, Interrupts};
 pub use soak::{
     MAX_SOAK_MINUTES, MemoryTrace, RSS_GROWTH_LIMIT, SoakArgs, SoakPlan, Soaked, render_soak,
     resident_bytes, soak, soak_checked, soak_failures,

@@ -4,7 +4,8 @@
 //! ([`session::collect`]) and the report has the same shape as the
 //! simulated clock's, plus its `backend` section. A run the server or a
 //! device ended early still produces the report of what was measured;
-//! [`ended_early`] says why.
+//! [`ended_early`] says why. A run stopped through its token ends the
+//! stream at a cycle boundary and is reported as interrupted.
 
 use std::time::Duration;
 
@@ -142,7 +143,7 @@ fn jack(
         window,
     )
     .map_err(RunError::Backend)?;
-    let end = collect(started, prepared.checker, window, rate, c.seconds, progress);
+    let end = collect(c, started, prepared.checker, window, rate, progress);
     drop(control);
     Ok(finish(c, c.engine.channels, rate, period, end))
 }
@@ -203,17 +204,17 @@ fn coreaudio(
     )
     .map_err(RunError::Backend)?;
     let window = window_frames(c.seconds, rate, frames);
-    let end = collect(started, prepared.checker, window, rate, c.seconds, progress);
+    let end = collect(c, started, prepared.checker, window, rate, progress);
     drop(control);
     Ok(finish(c, channels, rate, frames, end))
 }
 
 fn collect(
+    c: &RunConfig,
     started: Started,
     checker: Option<Checker>,
     frames: u64,
     rate: u32,
-    seconds: f64,
     progress: &mut dyn FnMut(&Progress),
 ) -> SessionEnd {
     session::collect(
@@ -222,7 +223,8 @@ fn collect(
         Plan {
             frames,
             sample_rate: rate,
-            timeout: timeout(seconds),
+            timeout: timeout(c.seconds),
+            stop: c.stop.clone(),
         },
         progress,
     )

@@ -163,30 +163,26 @@ pub fn sim_config(c: &RunConfig) -> SimConfig {
     } else {
         IntegrityMode::Off
     };
-    if let Some(s) = &c.scenario {
-        return s
+    let mut config = match &c.scenario {
+        Some(s) => s
             .sim_config(c.variant, c.sites)
             .with_mode(c.mode)
             .with_integrity(integrity)
-            .with_rusage(c.rusage);
-    }
-    let frames = u32::try_from(c.frames).unwrap_or(u32::MAX);
-    let integrity = if c.integrity {
-        IntegrityMode::default()
-    } else {
-        IntegrityMode::Off
+            .with_rusage(c.rusage),
+        None => SimConfig::new(
+            c.engine.clone(),
+            FrameSequence::Fixed(u32::try_from(c.frames).unwrap_or(u32::MAX)),
+            Duration::from_secs_f64(c.seconds),
+        )
+        .with_preset(c.preset.clone())
+        .with_drift(c.drift)
+        .with_seed(c.seed)
+        .with_mode(c.mode)
+        .with_integrity(integrity)
+        .with_rusage(c.rusage),
     };
-    SimConfig::new(
-        c.engine.clone(),
-        FrameSequence::Fixed(frames),
-        Duration::from_secs_f64(c.seconds),
-    )
-    .with_preset(c.preset.clone())
-    .with_drift(c.drift)
-    .with_seed(c.seed)
-    .with_mode(c.mode)
-    .with_integrity(integrity)
-    .with_rusage(c.rusage)
+    config.stop = c.stop.clone();
+    config
 }
 
 /// The report's `config` section for `c`.
@@ -311,12 +307,18 @@ pub(crate) fn assemble(
         Integrity::from(&outcome.integrity),
     );
     report.pacing = outcome.pacing.as_ref().map(Into::into);
+    report.interrupted = outcome.interrupted.map(|i| i.name().to_owned());
     report.harness.wall_ns = u64::try_from(outcome.wall.as_nanos()).unwrap_or(u64::MAX);
     report.harness.speed = outcome.speed();
     (report, aggregates)
 }
 
 /// [`run_checked`], then [`write_run`].
+///
+/// A run stopped through `c.stop` is written too, marked interrupted,
+/// unless it was stopped before its first callback ([`ran_nothing`]):
+/// then nothing is written and the files already there are left as they
+/// were.
 pub fn run_and_write(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run, RunError> {
     let run = run_checked(c, progress)?;
     write_run(c, &run)?;
@@ -347,11 +349,21 @@ pub fn run_checked(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result
 /// Writes `run`'s report to `c.out` and, when asked for, the
 /// HdrHistogram log to `c.hdr_log`, each atomically.
 pub fn write_run(c: &RunConfig, run: &Run) -> Result<(), RunError> {
+    if ran_nothing(run) {
+        return Ok(());
+    }
     write_json(&c.out, &run.report).map_err(RunError::Report)?;
     if let Some(path) = &c.hdr_log {
         write_hdr_log(path, &run.aggregates).map_err(RunError::HdrLog)?;
     }
     Ok(())
+}
+
+/// True when the run was stopped before its first callback: there is
+/// nothing to report, and [`run_and_write`] writes nothing.
+pub fn ran_nothing(run: &Run) -> bool {
+    run.outcome.interrupted.is_some()
+        && run.outcome.input.callbacks + run.outcome.output.callbacks == 0
 }
 
 /// Progress, shared between the driver thread (which stores) and the
@@ -570,6 +582,13 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
             );
         }
         Some(b) => s.push_str(&render_backend(b)),
+    }
+    if let Some(why) = &r.interrupted {
+        let _ = writeln!(
+            s,
+            "  interrupted    by {why} after {:.3} s of {} s; the figures cover what ran",
+            r.rates.seconds, c.seconds
+        );
     }
     if let Some(path) = out {
         let _ = writeln!(s, "  report         {}", path.display());

@@ -10,6 +10,7 @@ use crate::engine::preset::Preset;
 use crate::engine::setup::SAMPLE_RATES;
 use crate::engine::sites::{Site, SiteSet, Variant};
 use crate::engine::{EngineConfig, MAX_FRAMES};
+use crate::interrupt::Stop;
 use crate::scenario::Scenario;
 
 use super::backend_args::{BackendArgs, BackendChoice};
@@ -167,6 +168,9 @@ pub struct RunConfig {
     pub rusage: bool,
     /// Where the callbacks run.
     pub backend: BackendChoice,
+    /// Ends the run early, its partial report marked, once requested (the
+    /// binary's signal watcher holds it; none: the run always ends).
+    pub stop: Option<Stop>,
 }
 
 /// What `--trace-sites` asks for.
@@ -322,6 +326,7 @@ impl RunArgs {
             rusage: self.rusage,
             scenario: None,
             backend,
+            stop: None,
         })
     }
 
@@ -356,6 +361,7 @@ impl RunArgs {
             rusage: self.rusage,
             scenario: Some(s),
             backend: BackendChoice::Sim,
+            stop: None,
         }
     }
 }

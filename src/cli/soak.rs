@@ -169,6 +169,7 @@ impl SoakArgs {
                 rusage: false,
                 scenario: Some(scenario),
                 backend: BackendChoice::Sim,
+                stop: None,
             },
             switches,
         })

@@ -143,6 +143,7 @@ impl SweepArgs {
                 seed: self.seed,
                 preset,
                 preset_name,
+                stop: None,
             },
             out: self.out.clone(),
         })

@@ -174,6 +174,7 @@ impl Collector {
                 simulated: device,
                 wall,
                 pacing: None,
+                interrupted: None,
             },
             aggregator,
         }

@@ -2,8 +2,9 @@
 //! collector loop. It drains the stream's queues every few milliseconds,
 //! reports progress, and ends when the stream has played the frames asked
 //! for, when the stream fails (server or device gone: everything
-//! collected up to then is kept), or at a wall-clock timeout; then it
-//! stops the stream and takes what was still queued.
+//! collected up to then is kept), when a stop is requested, or at a
+//! wall-clock timeout; then it stops the stream and takes what was still
+//! queued.
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -13,12 +14,17 @@ use crate::drive::backend::{BackendError, Started, Stopped};
 use crate::drive::collector::{Collected, Collector};
 use crate::drive::sim::Progress;
 use crate::drive::sim::integrity::Checker;
+use crate::interrupt::Stop;
 
 /// How often the collector looks at the queues.
 pub const POLL: Duration = Duration::from_millis(5);
 
+/// How long a stream asked to end early may take to finish before it is
+/// stopped anyway.
+pub const END_GRACE: Duration = Duration::from_secs(1);
+
 /// What to collect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// Output frames to play.
     pub frames: u64,
@@ -26,6 +32,8 @@ pub struct Plan {
     pub sample_rate: u32,
     /// Give up after this much wall time.
     pub timeout: Duration,
+    /// End early, at the next poll, once a stop is requested.
+    pub stop: Option<Stop>,
 }
 
 /// How a session ended.
@@ -35,7 +43,9 @@ pub struct SessionEnd {
     pub collected: Collected,
     /// The stream's own figures, when it could be stopped cleanly.
     pub stopped: Result<Stopped, BackendError>,
-    /// Why the run ended before its frames were played, if it did.
+    /// Why the run ended before its frames were played, if it did (an
+    /// interrupt aside: that is in the outcome's
+    /// [`interrupted`](crate::drive::sim::Outcome::interrupted)).
     pub ended_early: Option<String>,
     /// Measurements the audio threads could not queue.
     pub measurements_lost: u64,
@@ -59,7 +69,9 @@ pub fn collect(
     let rate = u64::from(plan.sample_rate.max(1));
     let total = Duration::from_nanos(plan.frames.saturating_mul(1_000_000_000) / rate);
     let mut collector = Collector::new(checker);
+    let mut interrupted = None;
     let work = || {
+        let mut ending: Option<Instant> = None;
         let ended_early = loop {
             let finished = started.stream.finished();
             for q in &mut started.measurements {
@@ -77,6 +89,21 @@ pub fn collect(
             }
             if let Some(why) = started.stream.failure() {
                 break Some(why);
+            }
+            if interrupted.is_none()
+                && let Some(why) = plan.stop.as_ref().and_then(Stop::requested)
+            {
+                interrupted = Some(why);
+                if !ends_itself {
+                    break None;
+                }
+                // Ended by the stream at a cycle boundary, so what it
+                // played stays consistent; then stopped as at its end.
+                started.stream.end_early();
+                ending = Some(Instant::now());
+            }
+            if ending.is_some_and(|t| t.elapsed() > END_GRACE) {
+                break None;
             }
             if begun.elapsed() > plan.timeout {
                 break Some(format!(
@@ -112,8 +139,10 @@ pub fn collect(
         };
     let played = collector.output_frames();
     let device = Duration::from_nanos(played.saturating_mul(1_000_000_000) / rate);
+    let mut collected = collector.finish(device, begun.elapsed());
+    collected.outcome.interrupted = interrupted;
     SessionEnd {
-        collected: collector.finish(device, begun.elapsed()),
+        collected,
         stopped,
         ended_early,
         measurements_lost,

@@ -279,6 +279,7 @@ fn plan(cycles: u64, timeout: Duration) -> Plan {
         frames: cycles * u64::from(PERIOD),
         sample_rate: RATE,
         timeout,
+        stop: None,
     }
 }
 
@@ -621,4 +622,37 @@ fn a_lost_output_measurement_stops_the_check_rather_than_failing_it() {
         integrity.verdict
     );
     assert_eq!(integrity.frames_checked, u64::from(PERIOD));
+}
+
+#[test]
+fn a_stop_ends_the_session_and_marks_its_outcome_even_when_the_stream_does_not_end() {
+    use crate::interrupt::{Interrupt, Stop};
+
+    // The fake ends itself but cannot be asked to end early: the session
+    // gives it END_GRACE, then stops it as it would at its end.
+    let (engine, checker) = engine_and_checker();
+    let (device, control) = FakeDevice::new(engine, None);
+    let (started, _) = FakeStream::start(device, Ending::Hang(10));
+    let stop = Stop::new();
+    stop.request(Interrupt::Sigint);
+    let begun = std::time::Instant::now();
+    let end = collect(
+        started,
+        Some(checker),
+        Plan {
+            stop: Some(stop),
+            ..plan(1000, GENEROUS)
+        },
+        &mut |_| {},
+    );
+    drop(control);
+    let took = begun.elapsed();
+    assert_eq!(end.collected.outcome.interrupted, Some(Interrupt::Sigint));
+    assert_eq!(end.ended_early, None, "an interrupt is not a failure");
+    assert!(end.stopped.is_ok());
+    assert!(
+        took >= crate::drive::session::END_GRACE && took < GENEROUS,
+        "stopped after the grace, not the timeout: {took:?}"
+    );
+    assert!(end.collected.outcome.output.callbacks <= 10);
 }

@@ -254,12 +254,16 @@ fn probe(target: &Path) -> io::Result<()> {
 /// `before_rename`, a seam for tests to fail in) renamed over it, and the
 /// directory synced. A reader sees the old file or the new one, never a
 /// part; on any failure the temporary file is removed and the old file
-/// is left as it was.
+/// is left as it was. Holds an [`ExitHold`](crate::interrupt::ExitHold)
+/// while it writes.
 pub fn write_atomically(
     path: &Path,
     bytes: &[u8],
     before_rename: impl FnOnce(&Path) -> io::Result<()>,
 ) -> io::Result<()> {
+    // An exit forced by a second interrupt waits for this write rather
+    // than leave its temporary file behind.
+    let _hold = crate::interrupt::ExitHold::new();
     let target = target(path)?;
     let temp = temp_beside(&target);
     let mut file = OpenOptions::new()

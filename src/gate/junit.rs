@@ -1,6 +1,8 @@
 //! The gate's result as JUnit XML, for CI systems: one `<testcase>` per
 //! scenario, a `<failure>` with the counts and the first offending
-//! callback when it failed. Written by hand (the format is small) and
+//! callback when it failed. An interrupted gate lists the scenarios that
+//! did not finish too: the one under way with an `<error>`, those after
+//! it `<skipped>`, so no CI reader takes the file for a pass. Written by hand (the format is small) and
 //! atomically (a temporary file renamed over the target).
 
 use std::fmt::Write as _;
@@ -30,8 +32,10 @@ pub fn escape(text: &str) -> String {
 
 /// The JUnit XML document for `o`.
 pub fn render(o: &GateOutcome) -> String {
-    let tests = o.results.len();
+    let tests = o.results.len() + o.not_run.len();
     let failures = o.failed();
+    let errors = usize::from(!o.not_run.is_empty());
+    let skipped = o.not_run.len().saturating_sub(1);
     let time: f64 = o.results.iter().map(|r| r.wall.as_secs_f64()).sum();
     let suite = escape(&format!("allocgate gate: {}", o.config.label()));
     let class = escape(&format!("allocgate.gate.{}", o.config.variant.name()));
@@ -39,11 +43,11 @@ pub fn render(o: &GateOutcome) -> String {
     let _ = writeln!(s, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
     let _ = writeln!(
         s,
-        r#"<testsuites name="allocgate gate" tests="{tests}" failures="{failures}" errors="0" time="{time:.3}">"#
+        r#"<testsuites name="allocgate gate" tests="{tests}" failures="{failures}" errors="{errors}" time="{time:.3}">"#
     );
     let _ = writeln!(
         s,
-        r#"  <testsuite name="{suite}" tests="{tests}" failures="{failures}" errors="0" skipped="0" time="{time:.3}">"#
+        r#"  <testsuite name="{suite}" tests="{tests}" failures="{failures}" errors="{errors}" skipped="{skipped}" time="{time:.3}">"#
     );
     for r in &o.results {
         let name = escape(&r.name);
@@ -78,6 +82,28 @@ pub fn render(o: &GateOutcome) -> String {
                 failed.join("\n")
             ))
         );
+        let _ = writeln!(s, "    </testcase>");
+    }
+    let why = o.interrupted.map_or("an interrupt", |i| i.name());
+    for (i, name) in o.not_run.iter().enumerate() {
+        let name = escape(name);
+        let (tag, message) = match i {
+            0 => ("error", format!("interrupted by {why} before it finished")),
+            _ => (
+                "skipped",
+                format!("not run: the gate was interrupted by {why}"),
+            ),
+        };
+        let kind = if i == 0 {
+            r#" type="allocgate.interrupted""#
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            r#"    <testcase classname="{class}" name="{name}" time="0.000">"#
+        );
+        let _ = writeln!(s, r#"      <{tag} message="{message}"{kind}/>"#);
         let _ = writeln!(s, "    </testcase>");
     }
     let _ = writeln!(s, "  </testsuite>");

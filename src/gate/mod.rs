@@ -11,7 +11,8 @@
 //! page fault the formulas do not expect, and past its warm-up no minor
 //! fault either. [`run_matrix`]
 //! gives a [`GateOutcome`]; [`render_table`] and [`junit::render`] show
-//! it.
+//! it. A matrix stopped through a [`Stop`] ([`run_matrix_until`]) keeps
+//! the scenarios that finished and gives no verdict on the others.
 
 pub mod expect;
 pub mod junit;
@@ -28,6 +29,7 @@ use crate::engine::sites::CallbackKind;
 use crate::engine::sites::expected::{Expected, ExpectedHazards};
 use crate::engine::sites::{SiteSet, Variant};
 use crate::hazard::{HazardTotals, RUSAGE_SUPPORTED};
+use crate::interrupt::{Interrupt, Stop};
 use crate::scenario::Scenario;
 
 use expect::{Formulas, measured};
@@ -228,14 +230,19 @@ impl ScenarioResult {
 pub struct GateOutcome {
     /// What the scenarios ran with.
     pub config: GateConfig,
-    /// One result per scenario, in matrix order.
+    /// One result per scenario that finished, in matrix order.
     pub results: Vec<ScenarioResult>,
+    /// Why the matrix stopped before its end, if it did.
+    pub interrupted: Option<Interrupt>,
+    /// The scenarios that did not finish (the one under way first), in
+    /// matrix order: empty unless interrupted.
+    pub not_run: Vec<String>,
 }
 
 impl GateOutcome {
-    /// True when every scenario passed.
+    /// True when every scenario ran and passed.
     pub fn passed(&self) -> bool {
-        self.results.iter().all(ScenarioResult::passed)
+        self.interrupted.is_none() && self.results.iter().all(ScenarioResult::passed)
     }
 
     /// Scenarios that failed.
@@ -247,7 +254,18 @@ impl GateOutcome {
 /// Runs one scenario with `gate`'s sites on this thread, checking every
 /// callback against the formulas as it goes.
 pub fn run_scenario(scenario: &Scenario, gate: &GateConfig) -> Result<ScenarioResult, SimError> {
+    run_scenario_until(scenario, gate, None).map(|r| r.expect("a run without a stop token ends"))
+}
+
+/// [`run_scenario`], ending early once `stop` is requested: `None` when
+/// it did not finish.
+pub fn run_scenario_until(
+    scenario: &Scenario,
+    gate: &GateConfig,
+    stop: Option<&Stop>,
+) -> Result<Option<ScenarioResult>, SimError> {
     let mut config = scenario.sim_config(gate.variant, gate.sites);
+    config.stop = stop.cloned();
     if !gate.integrity {
         config.integrity = IntegrityMode::Off;
     }
@@ -299,11 +317,14 @@ pub fn run_scenario(scenario: &Scenario, gate: &GateConfig) -> Result<ScenarioRe
     } else {
         (simulation.run(&mut sink)?, Vec::new())
     };
+    if outcome.interrupted.is_some() {
+        return Ok(None);
+    }
     let mut counts = outcome.input.stats.counts;
     counts.merge(&outcome.output.stats.counts);
     let mut hazards = outcome.input.hazards;
     hazards.merge(&outcome.output.hazards);
-    Ok(ScenarioResult {
+    Ok(Some(ScenarioResult {
         name: scenario.name.clone(),
         callbacks: (outcome.input.callbacks, outcome.output.callbacks),
         counts,
@@ -320,7 +341,7 @@ pub fn run_scenario(scenario: &Scenario, gate: &GateConfig) -> Result<ScenarioRe
         hazard_violation,
         callbacks_hazardous: hazardous,
         first_hazard,
-    })
+    }))
 }
 
 /// `output callback #12 (512 frames, warm-up)`.
@@ -357,24 +378,54 @@ pub fn run_matrix(
     gate: &GateConfig,
     done: &mut dyn FnMut(&ScenarioResult),
 ) -> Result<GateOutcome, GateError> {
+    run_matrix_until(scenarios, gate, None, done)
+}
+
+/// [`run_matrix`], ending early once `stop` is requested: the scenario
+/// under way stops at its next callback boundary and, with those after
+/// it, is listed in [`GateOutcome::not_run`].
+pub fn run_matrix_until(
+    scenarios: &[Scenario],
+    gate: &GateConfig,
+    stop: Option<&Stop>,
+    done: &mut dyn FnMut(&ScenarioResult),
+) -> Result<GateOutcome, GateError> {
     let mut results = Vec::with_capacity(scenarios.len());
     for s in scenarios {
-        let r = run_scenario(s, gate).map_err(|error| GateError {
+        let r = run_scenario_until(s, gate, stop).map_err(|error| GateError {
             scenario: s.name.clone(),
             error,
         })?;
+        let Some(r) = r else { break };
         done(&r);
         results.push(r);
     }
+    let finished = results.len();
     Ok(GateOutcome {
         config: *gate,
         results,
+        interrupted: stop
+            .and_then(Stop::requested)
+            .filter(|_| finished < scenarios.len()),
+        not_run: scenarios[finished..]
+            .iter()
+            .map(|s| s.name.clone())
+            .collect(),
     })
 }
 
 /// The gate's table, one row per scenario, then a verdict line.
 pub fn render_table(o: &GateOutcome) -> String {
     let mut s = String::new();
+    if let Some(why) = o.interrupted {
+        let _ = writeln!(
+            s,
+            "allocgate gate interrupted by {why} after {} of {} scenarios: the table holds \
+             the finished ones\n",
+            o.results.len(),
+            o.results.len() + o.not_run.len()
+        );
+    }
     let _ = writeln!(
         s,
         "allocgate gate: {} scenarios, {}, every callback checked (warm-up included)\n",
@@ -415,7 +466,15 @@ pub fn render_table(o: &GateOutcome) -> String {
         );
     }
     let _ = writeln!(s);
-    if o.passed() {
+    if let Some(why) = o.interrupted {
+        let _ = writeln!(
+            s,
+            "gate interrupted by {why}: no verdict; {} of {} finished scenarios failed; not run: {}",
+            o.failed(),
+            o.results.len(),
+            o.not_run.join(", ")
+        );
+    } else if o.passed() {
         let _ = writeln!(
             s,
             "gate passed: no allocation, deallocation or reallocation in any callback of {} scenarios{}",

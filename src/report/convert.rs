@@ -33,6 +33,7 @@ impl Report {
         let all = phase(&aggregates.all, aggregates.duration);
         Report {
             schema_version: SCHEMA_VERSION,
+            interrupted: None,
             config,
             environment,
             rates: rates(aggregates),

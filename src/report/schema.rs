@@ -18,6 +18,12 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct Report {
     /// [`SCHEMA_VERSION`] when written.
     pub schema_version: u32,
+    /// The signal that stopped the run before its end (`SIGINT` or
+    /// `SIGTERM`); null when it ran to its end. The figures of a stopped
+    /// run cover what ran (`rates.seconds` is the time that ran). Absent
+    /// from older reports: read as null.
+    #[serde(default)]
+    pub interrupted: Option<String>,
     /// What was run.
     pub config: ReportConfig,
     /// Where and with what it was built and run.

@@ -8,6 +8,9 @@
 //! deallocations and reallocations of each callback kind equal the
 //! prediction exactly; the sweep therefore doubles as a check of the
 //! formulas.
+//!
+//! A sweep stopped through its [`Stop`] keeps the rows that finished (the
+//! run under way is dropped) and is marked interrupted in every file.
 
 pub mod predict;
 
@@ -25,6 +28,7 @@ use crate::engine::preset::Preset;
 use crate::engine::sites::expected::Expected;
 use crate::engine::sites::{SCALE_ARRAY_BYTES, Variant};
 use crate::files::{OutputError, Outputs};
+use crate::interrupt::Stop;
 use crate::report::{AllocatorCalls, ByKind, MacosRegion, Report};
 
 use predict::{Point, Prediction, predict, renderers};
@@ -58,6 +62,8 @@ pub struct SweepSpec {
     pub preset: Preset,
     /// Its name in the outputs.
     pub preset_name: String,
+    /// Ends the sweep early, keeping the finished rows, once requested.
+    pub stop: Option<Stop>,
 }
 
 impl SweepSpec {
@@ -108,6 +114,7 @@ impl SweepSpec {
             hdr_log: None,
             dhat: None,
             backend: crate::cli::BackendChoice::Sim,
+            stop: self.stop.clone(),
         }
     }
 }
@@ -200,8 +207,29 @@ pub struct SweepReport {
     pub seed: u64,
     /// The preset.
     pub preset: String,
-    /// One row per run.
+    /// One row per run that finished.
     pub rows: Vec<SweepRow>,
+    /// Runs the sweep was asked for (`rows` has fewer when it was
+    /// interrupted). Absent from older files: read as 0.
+    #[serde(default)]
+    pub runs_planned: usize,
+    /// The signal that stopped the sweep (`SIGINT`, `SIGTERM`); null when
+    /// every run finished.
+    #[serde(default)]
+    pub interrupted: Option<String>,
+}
+
+impl SweepReport {
+    /// `interrupted by SIGINT after 31 of 144 runs`, when it was.
+    pub fn interruption(&self) -> Option<String> {
+        self.interrupted.as_ref().map(|why| {
+            format!(
+                "interrupted by {why} after {} of {} runs",
+                self.rows.len(),
+                self.runs_planned
+            )
+        })
+    }
 }
 
 /// Why the sweep stopped.
@@ -333,14 +361,21 @@ pub fn row(
 }
 
 /// Runs every point of `spec`, calling `progress` with the run's number
-/// (from 1), the number of runs, a label and the run's progress.
+/// (from 1), the number of runs, a label and the run's progress. Once
+/// `spec.stop` is requested, the run under way ends, is dropped, and the
+/// report holds the rows before it.
 pub fn run_sweep(
     spec: &SweepSpec,
     progress: &mut dyn FnMut(usize, usize, &str, &Progress),
 ) -> Result<SweepReport, SweepError> {
     let points = spec.points();
     let mut rows = Vec::with_capacity(points.len());
+    let mut interrupted = None;
     for (i, &(variant, rate, frames, channels)) in points.iter().enumerate() {
+        if let Some(why) = spec.stop.as_ref().and_then(Stop::requested) {
+            interrupted = Some(why);
+            break;
+        }
         let label = format!("{} {rate} Hz / {frames} / {channels} ch", variant.name());
         let config = spec.run_config(variant, rate, frames, channels);
         let r = renderers(channels, spec.preset.channel_count());
@@ -359,6 +394,10 @@ pub fn run_sweep(
                 source,
             },
         )?;
+        if let Some(why) = run.outcome.interrupted {
+            interrupted = Some(why);
+            break;
+        }
         rows.push(row(&config, &run.report, &prediction, r));
     }
     Ok(SweepReport {
@@ -367,6 +406,8 @@ pub fn run_sweep(
         seed: spec.seed,
         preset: spec.preset_name.clone(),
         rows,
+        runs_planned: points.len(),
+        interrupted: interrupted.map(|i| i.name().to_owned()),
     })
 }
 
@@ -385,6 +426,12 @@ fn class_cell(r: &SweepRow) -> (String, String) {
 /// The markdown table (a title line, then the table).
 pub fn render_markdown(report: &SweepReport) -> String {
     let mut s = String::new();
+    if let Some(why) = report.interruption() {
+        let _ = writeln!(
+            s,
+            "allocgate sweep {why}: the table holds the finished runs\n"
+        );
+    }
     let _ = writeln!(
         s,
         "allocgate sweep: {} runs of {} s simulated, preset {}, convolution, allocations per second measured (meas) and predicted by the site formulas (pred)\n",
@@ -423,9 +470,14 @@ pub fn render_markdown(report: &SweepReport) -> String {
     s
 }
 
-/// The CSV file: a header and one line per run, totals as counts.
+/// The CSV file: a header and one line per run, totals as counts. An
+/// interrupted sweep's file starts with a `#` comment line saying so.
 pub fn render_csv(report: &SweepReport) -> String {
-    let mut s = String::from(
+    let mut s = report
+        .interruption()
+        .map(|why| format!("# {why}\n"))
+        .unwrap_or_default();
+    s.push_str(
         "variant,rate,frames,channels,renderers,seconds,input_callbacks,output_callbacks,predicted_callbacks,\
          input_allocations,input_allocations_predicted,output_allocations,output_allocations_predicted,\
          input_deallocations,input_deallocations_predicted,output_deallocations,output_deallocations_predicted,\
@@ -488,8 +540,12 @@ pub fn render_csv(report: &SweepReport) -> String {
 
 /// Writes `sweep.md`, `sweep.csv` and `sweep.json` into `dir` (made by
 /// [`check_outputs`]), each atomically: an existing file is replaced
-/// whole or left as it was.
+/// whole or left as it was. An interrupted sweep with no finished row
+/// writes nothing.
 pub fn write_outputs(dir: &Path, report: &SweepReport) -> Result<(), SweepError> {
+    if report.rows.is_empty() && report.interrupted.is_some() {
+        return Ok(());
+    }
     let fail = |path: &Path| {
         let path = path.to_owned();
         move |source| SweepError::Write { path, source }
@@ -529,7 +585,9 @@ pub fn run_checked(
     run_sweep(spec, progress)
 }
 
-/// [`run_checked`], then [`write_outputs`].
+/// [`run_checked`], then [`write_outputs`]: an interrupted sweep writes
+/// its finished rows, or nothing when none finished (the files already
+/// there are then left as they were).
 pub fn run_and_write(
     spec: &SweepSpec,
     dir: &Path,

@@ -124,10 +124,15 @@ pub trait Stream {
         false
     }
     /// True once a stream that [`ends_itself`](Self::ends_itself) has run
-    /// every callback it was started for.
+    /// every callback it was started for, or ended early when asked.
     fn finished(&self) -> bool {
         false
     }
+    /// Asks a stream that [`ends_itself`](Self::ends_itself) to run no
+    /// callback after the current one, as if that were its last, so that
+    /// everything it played stays consistent; [`finished`](Self::finished)
+    /// says when it has. Does nothing by default.
+    fn end_early(&self) {}
     /// Stops the audio and hands back the audio threads' own figures.
     fn stop(self: Box<Self>) -> Result<Stopped, BackendError>;
 }

@@ -217,6 +217,17 @@ impl SimClock {
         }
     }
 
+    /// When the next event happens, without taking it; `None` once it
+    /// would be at or past the end. Never allocates.
+    pub fn next_at(&self) -> Option<SimTime> {
+        let callback_at = self.devices[0].next_time().min(self.devices[1].next_time());
+        let at = match self.pending.get(self.next_pending) {
+            Some(p) if p.at <= callback_at => p.at,
+            _ => callback_at,
+        };
+        (at < self.end).then_some(at)
+    }
+
     /// The next event, or `None` once the next one would be at or past
     /// the end. Never allocates.
     pub fn next_event(&mut self) -> Option<Event> {

@@ -15,6 +15,7 @@ use crate::engine::renderer::ActivateError;
 use crate::engine::setup::{ConfigError, SAMPLE_RATES};
 use crate::engine::sites::CallbackKind;
 use crate::hazard::UsageError;
+use crate::interrupt::Stop;
 
 /// How fast simulated time runs (`--mode virtual|paced` on the command
 /// line).
@@ -72,6 +73,9 @@ pub struct SimConfig {
     /// (`getrusage(RUSAGE_THREAD)` before and after; Linux only). Off,
     /// they read zero and [`Hazards::usage_sampled`](crate::hazard::Hazards::usage_sampled) is false.
     pub rusage: bool,
+    /// Ends the run early, at the next callback boundary, once requested
+    /// (none: the run always runs to its end).
+    pub stop: Option<Stop>,
     #[doc(hidden)]
     pub fault: Option<Fault>,
 }
@@ -179,6 +183,7 @@ impl SimConfig {
             integrity: IntegrityMode::default(),
             count_allocations: true,
             rusage: false,
+            stop: None,
             fault: None,
         }
     }
@@ -228,6 +233,13 @@ impl SimConfig {
     /// The same with usage readings around each callback on or off.
     pub fn with_rusage(mut self, on: bool) -> Self {
         self.rusage = on;
+        self
+    }
+
+    /// The same, ending early at the next callback boundary once `stop` is
+    /// requested.
+    pub fn with_stop(mut self, stop: Stop) -> Self {
+        self.stop = Some(stop);
         self
     }
 

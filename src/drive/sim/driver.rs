@@ -25,6 +25,7 @@ use crate::engine::output::OutputReport;
 use crate::engine::sites::CallbackKind;
 use crate::engine::{Engine, MAX_FRAMES};
 use crate::hazard::{HazardTotals, check_usage};
+use crate::interrupt::{Interrupt, Stop};
 
 /// Callbacks of each kind after a start or restart that count as warm-up
 /// ([`Record::warm_up`]): long enough to cover the engine's start-up
@@ -127,12 +128,17 @@ pub struct Outcome {
     pub xruns: Xruns,
     /// The integrity verdict.
     pub integrity: IntegrityReport,
-    /// Simulated time run.
+    /// Simulated time run: the run's duration, or, when it was stopped,
+    /// the time of the first event it did not run (every callback before
+    /// it ran). Rates divide by this.
     pub simulated: Duration,
     /// Wall time the run took.
     pub wall: Duration,
     /// Paced runs: how well they kept time.
     pub pacing: Option<PacingReport>,
+    /// Why the run stopped before its end, if it did
+    /// ([`SimConfig::stop`](crate::drive::sim::SimConfig::stop)).
+    pub interrupted: Option<Interrupt>,
 }
 
 impl Outcome {
@@ -229,7 +235,8 @@ impl Simulation {
     }
 
     /// Runs to the end, handing every record to `sink`. The simulation is
-    /// spent afterwards: a second call finds nothing left to run.
+    /// spent afterwards: a second call finds nothing left to run (after a
+    /// [stop](SimConfig::stop), nothing it may run).
     ///
     /// Between callbacks the driver allocates and frees nothing of its own;
     /// only scheduled actions do, on the control side, as in the original
@@ -243,6 +250,12 @@ impl Simulation {
     /// Runs to the end as [`run`](Self::run) does, and reports progress
     /// to `progress` at most every [`PROGRESS_INTERVAL`] of simulated
     /// time, and once at the end (both between callbacks).
+    ///
+    /// With a [`stop`](SimConfig::stop) token, the run also ends before
+    /// any event once a stop is requested: the callback under way
+    /// finishes, no other starts, and the outcome is marked
+    /// [`interrupted`](Outcome::interrupted) with the simulated time that
+    /// ran.
     pub fn run_with_progress(
         &mut self,
         sink: &mut impl RecordSink,
@@ -263,13 +276,27 @@ impl Simulation {
             simulated: total,
             wall: Duration::ZERO,
             pacing: None,
+            interrupted: None,
         };
+        let stop = self.config.stop.as_ref();
         // Callbacks of each kind since the last start.
         let mut since_start = [0u64; 2];
         let interval = PROGRESS_INTERVAL.as_nanos();
         let mut next_progress = interval;
         let mut callbacks = 0;
-        while let Some(event) = self.clock.next_event() {
+        loop {
+            // The callback boundary: one relaxed load.
+            if let Some(why) = stop.and_then(Stop::requested) {
+                outcome.interrupted = Some(why);
+                if let Some(at) = self.clock.next_at() {
+                    outcome.simulated =
+                        Duration::from_nanos(u64::try_from(at.as_nanos()).unwrap_or(u64::MAX));
+                }
+                break;
+            }
+            let Some(event) = self.clock.next_event() else {
+                break;
+            };
             match event.tick {
                 Tick::Action(i) => {
                     if let Some(p) = pacer.as_mut() {
@@ -315,7 +342,7 @@ impl Simulation {
             }
         }
         progress(&Progress {
-            simulated: total,
+            simulated: outcome.simulated,
             total,
             callbacks,
         });

@@ -427,3 +427,68 @@ fn a_partial_frame_under_convolution_is_followed_exactly_or_reported_as_misalign
         Verdict::NotChecked(NotChecked::Misaligned)
     );
 }
+
+#[test]
+fn a_stop_ends_the_run_at_a_callback_boundary_and_the_outcome_covers_what_ran() {
+    use crate::interrupt::{Interrupt, Stop};
+
+    // 48 kHz, 512 frames, both devices: callbacks at k·512/48 000 s, the
+    // input's first at each instant. The sink asks for the stop during
+    // the 2n-th callback (output n-1); the next event, input n, never runs.
+    let stop = Stop::new();
+    let config = kemar(Duration::from_secs(10)).with_stop(stop.clone());
+    let n = 40u64;
+    let mut seen = 0u64;
+    let mut sink = |_: &Record| {
+        seen += 1;
+        if seen == 2 * n {
+            stop.request(Interrupt::Sigterm);
+        }
+    };
+    let outcome = run(&config, &mut sink).expect("a valid run");
+    assert_eq!(outcome.interrupted, Some(Interrupt::Sigterm));
+    assert_eq!((outcome.input.callbacks, outcome.output.callbacks), (n, n));
+    assert_eq!(
+        outcome.simulated,
+        Duration::from_nanos(n * 512 * 1_000_000_000 / 48_000),
+        "the time of input callback {n}, the first that did not run"
+    );
+    assert!(
+        outcome.integrity.verdict.passed(),
+        "what ran is checked as a run of its own: {:?}",
+        outcome.integrity.verdict
+    );
+
+    // The same run without a request runs to its end, unmarked.
+    let whole = run(
+        &kemar(Duration::from_secs(10)).with_stop(Stop::new()),
+        &mut |_: &Record| {},
+    )
+    .expect("a valid run");
+    assert_eq!(whole.interrupted, None);
+    assert_eq!(whole.simulated, Duration::from_secs(10));
+    assert_eq!(whole.input.callbacks, (10 * 48_000_u64).div_ceil(512));
+}
+
+#[test]
+fn a_stop_requested_before_the_start_runs_no_callback() {
+    use crate::interrupt::{Interrupt, Stop};
+
+    let stop = Stop::new();
+    stop.request(Interrupt::Sigint);
+    let mut reached = Vec::new();
+    let outcome = Simulation::new(&kemar(Duration::from_secs(1)).with_stop(stop))
+        .expect("a valid run")
+        .run_with_progress(&mut |_: &Record| panic!("no callback runs"), &mut |p| {
+            reached.push(p.simulated)
+        })
+        .expect("a valid run");
+    assert_eq!(outcome.interrupted, Some(Interrupt::Sigint));
+    assert_eq!(outcome.input.callbacks + outcome.output.callbacks, 0);
+    assert_eq!(outcome.simulated, Duration::ZERO);
+    assert_eq!(
+        reached,
+        [Duration::ZERO],
+        "the last progress is where it stopped"
+    );
+}

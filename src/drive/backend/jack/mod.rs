@@ -327,6 +327,7 @@ pub fn start(
             signal: signal_client,
             recorder: Some(recorder),
             shared,
+            window,
         }),
         measurements: vec![measurements_out],
         blocks: Some(blocks_out),
@@ -356,6 +357,7 @@ pub struct JackStream {
     signal: Option<SignalClient>,
     recorder: Option<RecorderClient>,
     shared: Arc<Shared>,
+    window: Arc<Window>,
 }
 
 impl std::fmt::Debug for JackStream {
@@ -384,6 +386,10 @@ impl Stream for JackStream {
 
     fn finished(&self) -> bool {
         self.shared.finished()
+    }
+
+    fn end_early(&self) {
+        self.window.end_now();
     }
 
     fn stop(mut self: Box<Self>) -> Result<Stopped, BackendError> {

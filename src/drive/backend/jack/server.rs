@@ -6,14 +6,23 @@
 //!
 //! A server killed with SIGKILL leaves its files in `/dev/shm`
 //! (`jack-*`); SIGTERM lets it remove them.
+//!
+//! The server runs in a process group of its own (jackd2 makes one itself
+//! too), so a terminal's Ctrl-C reaches the caller alone: `allocgate run`
+//! ends its run at a callback boundary, then stops the server. A process
+//! that must exit at once can still stop every server it started with
+//! [`terminate_spawned`].
 
 use std::fs::File;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::drive::backend::{BackendError, ErrorKind};
+use crate::interrupt::unblock_signals_in_child;
 
 /// How long a new server may take to answer (jackd2 on the dummy driver
 /// is ready in about 0.2 s).
@@ -47,9 +56,56 @@ fn not_installed(program: &str) -> BackendError {
     )
 }
 
+/// The pids of servers this process started and has not begun to stop
+/// (0: a free slot), for [`terminate_spawned`]. A server beyond the
+/// slots is still stopped when dropped, only not by that function.
+static SPAWNED: [AtomicU32; 8] = [const { AtomicU32::new(0) }; 8];
+
+fn register(pid: u32) {
+    for slot in &SPAWNED {
+        if slot
+            .compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+    }
+}
+
+fn unregister(pid: u32) {
+    for slot in &SPAWNED {
+        let _ = slot.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
+    }
+}
+
+/// Sends SIGTERM to every server this process started and whose
+/// [`JackServer`] has not begun to stop it, without waiting: for a
+/// process about to exit at once, which cannot wait for the servers'
+/// owners to drop them. Each server then removes its files and exits on
+/// its own. Returns how many were signalled.
+pub fn terminate_spawned() -> usize {
+    let mut signalled = 0;
+    for slot in &SPAWNED {
+        let Ok(pid) = libc::pid_t::try_from(slot.swap(0, Ordering::SeqCst)) else {
+            continue;
+        };
+        if pid > 0 {
+            // SAFETY: kill(2) with a valid signal. The pid is a child this
+            // process started and had not reaped when it was taken out of
+            // its slot (an owner unregisters before it signals and
+            // reaps), so it names that server.
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            }
+            signalled += 1;
+        }
+    }
+    signalled
+}
+
 /// True when a JACK server named `name` answers (`jack_lsp -s NAME`).
 pub fn answers(name: &str) -> bool {
-    Command::new("jack_lsp")
+    unblock_signals_in_child(&mut Command::new("jack_lsp"))
         .args(["-s", name])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -93,7 +149,8 @@ impl JackServer {
                 ),
             )
         })?;
-        let child = Command::new("jackd")
+        let child = unblock_signals_in_child(&mut Command::new("jackd"))
+            .process_group(0)
             .args(["-n", name, "-d", "dummy"])
             .args(["-r", &rate.to_string(), "-p", &period.to_string()])
             .stdin(Stdio::null())
@@ -103,6 +160,7 @@ impl JackServer {
             .map_err(|e| {
                 BackendError::new(ErrorKind::Unavailable, format!("cannot start jackd: {e}"))
             })?;
+        register(child.id());
         let mut server = JackServer {
             name: name.to_owned(),
             child: Some(child),
@@ -183,6 +241,7 @@ impl JackServer {
 
     fn terminate(&mut self) -> Option<ExitStatus> {
         let mut child = self.child.take()?;
+        unregister(child.id());
         if let Ok(Some(status)) = child.try_wait() {
             return Some(status);
         }

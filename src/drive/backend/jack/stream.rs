@@ -77,6 +77,13 @@ impl Window {
         u64::try_from(d).ok()
     }
 
+    /// Ends the run before the engine's next cycle: that cycle finds
+    /// itself past the end, as the cycle after the last one does. Control
+    /// side.
+    pub(crate) fn end_now(&self) {
+        self.cycles.store(0, Ordering::Relaxed);
+    }
+
     /// Engine cycles the run lasts.
     fn cycles(&self) -> u64 {
         self.cycles.load(Ordering::Relaxed)
