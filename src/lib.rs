@@ -22,6 +22,8 @@
 //!   predict.
 //! - [`compare`]: two reports side by side, before and after.
 //! - [`cli`]: what the `allocgate` binary does.
+//! - [`text`]: how messages write counts (`1 allocation`, `2
+//!   allocations`) and the numbers a user typed.
 //!
 //! Install the allocator once per binary (or test target), then measure:
 //!
@@ -51,6 +53,7 @@ pub mod metrics;
 pub mod report;
 pub mod scenario;
 pub mod sweep;
+pub mod text;
 
 pub use alloc::{
     CallLog, CallbackGate, CountingAlloc, Counts, Error, GateError, GateRun, Measured, Probe, Sink,

@@ -411,7 +411,7 @@ fn gate(args: &allocgate::cli::GateArgs) -> ExitCode {
                             r.passed() && !other
                         }
                         allocgate::cli::BaselineVerdict::Written(n) => {
-                            println!("baseline written: {n} sites");
+                            println!("baseline written: {}", allocgate::text::count(n, "site"));
                             !other
                         }
                     }

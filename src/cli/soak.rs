@@ -21,6 +21,7 @@ use crate::engine::EngineConfig;
 use crate::engine::preset::Preset;
 use crate::report::Verdict;
 use crate::scenario::{Scenario, synthetic_preset};
+use crate::text::count;
 
 /// Longest soak, in simulated minutes (a day).
 pub const MAX_SOAK_MINUTES: u64 = 24 * 60;
@@ -84,7 +85,7 @@ impl SoakArgs {
         if !self.drift_ppm.is_finite() || self.drift_ppm.abs() > 100_000.0 {
             return Err(UsageError::new(format!(
                 "--drift-ppm {}; expected -100000 to 100000",
-                self.drift_ppm
+                crate::text::number(self.drift_ppm)
             )));
         }
         // Frame counts the 65 536-byte ring holds at 7.1 (2 047 frames):
@@ -158,8 +159,8 @@ impl SoakArgs {
                 seconds: seconds as f64,
                 seed: self.seed,
                 mode: Mode::Virtual,
-                preset: Preset::kemar(),
-                preset_name: scenario.preset_name.clone(),
+                preset: Some(Preset::kemar()),
+                preset_name: Some(scenario.preset_name.clone()),
                 drift,
                 integrity: true,
                 out: self.out.clone(),
@@ -250,15 +251,16 @@ pub fn soak_failures(plan: &SoakPlan, soaked: &Soaked) -> Vec<String> {
     let xruns = r.xruns.underruns + r.xruns.overruns;
     if xruns != r.integrity.cuts {
         why.push(format!(
-            "the report counts {xruns} xruns, the checker followed {} discontinuities",
-            r.integrity.cuts
+            "the report counts {}, the checker followed {}",
+            count(xruns, "xrun"),
+            count(r.integrity.cuts, "discontinuity")
         ));
     }
     let m = &soaked.memory;
     if m.settled.is_some() && m.growth() > RSS_GROWTH_LIMIT {
         why.push(format!(
-            "resident memory grew by {} bytes after the first minute (limit {RSS_GROWTH_LIMIT})",
-            m.growth()
+            "resident memory grew by {} after the first minute (limit {RSS_GROWTH_LIMIT})",
+            count(m.growth(), "byte")
         ));
     }
     why
@@ -270,18 +272,18 @@ pub fn render_soak(plan: &SoakPlan, soaked: &Soaked) -> String {
     let m = &soaked.memory;
     let mib = |b: u64| b as f64 / (1 << 20) as f64;
     format!(
-        "  soak           {} preset switches, {} underruns and {} overruns counted, {} discontinuities followed by the check\n  \
-         memory         resident {} after the first minute, peak {} after, {} at the end ({} samples; growth {} bytes)\n",
-        plan.switches,
-        r.xruns.underruns,
-        r.xruns.overruns,
-        r.integrity.cuts,
+        "  soak           {}, {} and {} counted, {} followed by the check\n  \
+         memory         resident {} after the first minute, peak {} after, {} at the end ({}; growth {})\n",
+        count(plan.switches, "preset switch"),
+        count(r.xruns.underruns, "underrun"),
+        count(r.xruns.overruns, "overrun"),
+        count(r.integrity.cuts, "discontinuity"),
         m.settled
             .map_or("not sampled".to_owned(), |s| format!("{:.1} MiB", mib(s))),
         format_args!("{:.1} MiB", mib(m.peak_after)),
         format_args!("{:.1} MiB", mib(m.last)),
-        m.samples,
-        m.growth(),
+        count(m.samples, "sample"),
+        count(m.growth(), "byte"),
     )
 }
 

@@ -138,12 +138,17 @@ pub fn differences(before: &Report, after: &Report) -> Vec<String> {
     }
     if b.frames != a.frames {
         d.push(format!(
-            "{} frames per callback against {}",
-            b.frames, a.frames
+            "{} per callback against {}",
+            crate::text::count(b.frames, "frame"),
+            a.frames
         ));
     }
     if b.channels != a.channels {
-        d.push(format!("{} channels against {}", b.channels, a.channels));
+        d.push(format!(
+            "{} against {}",
+            crate::text::count(b.channels, "channel"),
+            a.channels
+        ));
     }
     if b.seconds != a.seconds {
         d.push(format!("{} s against {} s", b.seconds, a.seconds));

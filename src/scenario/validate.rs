@@ -12,6 +12,7 @@ use crate::engine::preset::Preset;
 use crate::engine::setup::SAMPLE_RATES;
 use crate::engine::synthetic::decaying_noise;
 use crate::engine::{EngineConfig, MAX_FRAMES};
+use crate::text::number;
 
 /// Longest scenario accepted, in simulated seconds (one hour).
 pub const MAX_SECONDS: f64 = 3600.0;
@@ -204,7 +205,7 @@ pub(super) fn validate(
             "seconds",
             format_args!(
                 "{}; expected more than 0 and at most {MAX_SECONDS}",
-                f.seconds
+                number(f.seconds)
             ),
         );
     }
@@ -213,7 +214,10 @@ pub(super) fn validate(
     if !(drift_ppm.is_finite() && drift_ppm.abs() <= limit) {
         return cx.err(
             "drift_ppm",
-            format_args!("{drift_ppm} ppm; expected -{limit} to {limit} ppm"),
+            format_args!(
+                "{} ppm; expected -{limit} to {limit} ppm",
+                number(drift_ppm)
+            ),
         );
     }
     let frames = cx.frames("frames", &f.frames)?;
