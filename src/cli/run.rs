@@ -521,11 +521,12 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
             "faults and switches not sampled (--rusage)".to_owned()
         } else {
             format!(
-                "{}, {}, {}, {} ({} sampled)",
-                count(h.minor_faults, "minor fault"),
-                count(h.major_faults, "major fault"),
-                count(h.voluntary_switches, "voluntary switch"),
-                count(h.involuntary_switches, "involuntary switch"),
+                "faults {} minor / {} major, context switches {} voluntary / {} involuntary \
+                 ({} sampled)",
+                h.minor_faults,
+                h.major_faults,
+                h.voluntary_switches,
+                h.involuntary_switches,
                 count(h.callbacks_sampled, "callback")
             )
         };

@@ -1,9 +1,10 @@
 //! `allocgate soak`: a long simulated run that exercises everything a
 //! session of real use does, at once. The output clock drifts, the
-//! preset changes every simulated minute (alternating the embedded KEMAR
-//! set and a synthetic one), and half a minute after each switch both
-//! devices change their frame count (with `optimized`, also to counts
-//! that vary callback by callback). It passes when no callback touched the
+//! preset changes at every whole simulated minute (alternating the
+//! embedded KEMAR set and a synthetic one), and half a minute into every
+//! minute both devices change their frame count (`fixed`: 512 and 1024
+//! in turn; `optimized`: also counts off the block size, some varying
+//! callback by callback). It passes when no callback touched the
 //! allocator, the integrity check passed (it follows every underrun and
 //! dropped write, so each recovery is checked), every xrun the checker
 //! followed is in the report's xrun counts, and the process's resident
@@ -142,8 +143,10 @@ impl SoakArgs {
         let scenario = Scenario {
             name: "soak".to_owned(),
             description: format!(
-                "{} simulated minutes: {} ppm drift, a preset switch each minute, a frame-count change half a minute after each",
-                self.minutes, self.drift_ppm
+                "{}: {} ppm drift, a preset switch at every whole minute, new frame counts \
+                 half a minute into every minute",
+                count(self.minutes, "simulated minute"),
+                crate::text::number(self.drift_ppm)
             ),
             source: "allocgate soak".to_owned(),
             preset_name: "kemar, synthetic (alternating)".to_owned(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::file::{EventFile, ScenarioFile};
 use super::{Scenario, ScenarioError};
 use crate::drive::sim::{Action, Drift, FrameSequence, SimConfig};
-use crate::engine::layout::MAX_CHANNELS;
+use crate::engine::layout::{CONVOLVED_CHANNELS, Layout, MAX_CHANNELS};
 use crate::engine::preset::Preset;
 use crate::engine::setup::SAMPLE_RATES;
 use crate::engine::synthetic::decaying_noise;
@@ -227,8 +227,8 @@ pub(super) fn validate(
     };
     let preset_name = f.preset.clone().unwrap_or_else(|| "kemar".to_owned());
     let preset = cx.preset("preset", &preset_name)?;
-    let engine =
-        EngineConfig::new(f.channels, rate).with_convolution(f.convolution.unwrap_or(true));
+    let convolution = f.convolution.unwrap_or(true);
+    let engine = EngineConfig::new(f.channels, rate).with_convolution(convolution);
     let duration = Duration::from_secs_f64(f.seconds);
     let mut config = SimConfig::new(engine, frames, duration)
         .with_output(crate::drive::sim::DeviceClock {
@@ -239,9 +239,31 @@ pub(super) fn validate(
         .with_seed(cx.seed)
         .with_preset(preset);
     let end_ms = f.seconds * 1000.0;
+    let mut needs_renderers = convolution;
     for (i, e) in f.events.iter().enumerate() {
         let action = cx.event(i, e, end_ms)?;
+        needs_renderers |= matches!(
+            action,
+            Action::SetConvolution(true) | Action::SwitchPreset(_)
+        );
         config = config.at(Duration::from_millis(e.at_ms), action);
+    }
+    // Convolution renders the speakers a preset maps; passthrough needs
+    // none, so a layout without one runs with no preset.
+    if !Layout::for_channels(f.channels).has_mapped_speaker() {
+        if needs_renderers {
+            return cx.err(
+                "channels",
+                format_args!(
+                    "{}: convolution and preset switches need a layout whose speakers a HeSuVi \
+                     preset maps, {CONVOLVED_CHANNELS} channels; with `convolution = false` and \
+                     neither convolution-on nor switch-preset events any count from 1 to \
+                     {MAX_CHANNELS} plays through",
+                    f.channels
+                ),
+            );
+        }
+        config.preset = None;
     }
     config
         .validate()
