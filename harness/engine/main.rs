@@ -28,3 +28,4 @@ mod sites;
 mod soak;
 mod sweep;
 mod trace;
+mod words;
