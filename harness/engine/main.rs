@@ -14,6 +14,8 @@ mod cli;
 mod convolver_peer;
 mod gate;
 mod hazards;
+// Feature-gated suites: a build without them says so
+// (harness/common/unbuilt.rs).
 #[cfg(feature = "dhat-heap")]
 mod heap_profile;
 #[cfg(all(feature = "jack", target_os = "linux"))]

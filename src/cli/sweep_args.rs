@@ -37,7 +37,7 @@ pub struct SweepArgs {
     /// 8 7.1, 12 7.1.4).
     #[arg(long, value_name = "C,C", default_value = "2,8,12")]
     pub channels: String,
-    /// Simulated seconds per run.
+    /// Simulated seconds per run (at most 3600).
     #[arg(long, value_name = "S", default_value_t = 2.0)]
     pub seconds: f64,
     /// Seed of the input signal.

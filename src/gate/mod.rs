@@ -275,8 +275,10 @@ pub fn run_scenario(scenario: &Scenario, gate: &GateConfig) -> Result<ScenarioRe
                 let m = measured(&r.counts);
                 if m != e && mismatch.is_none() {
                     mismatch = Some(format!(
-                        "{:?} callback #{} ({} frames, buffering {}, underrun {}): measured {m:?}, expected {e:?}",
-                        r.kind, r.index, r.frames, r.buffering, r.underrun
+                        "{} (buffering {}, underrun {}): measured {m}, expected {e}",
+                        describe(r),
+                        r.buffering,
+                        r.underrun
                     ));
                 }
                 if hazard_violation.is_none()

@@ -37,6 +37,16 @@ impl Expected {
     }
 }
 
+impl std::fmt::Display for Expected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::text::allocator_calls(
+            self.allocations,
+            self.deallocations,
+            self.reallocations,
+        ))
+    }
+}
+
 impl Add for Expected {
     type Output = Expected;
     fn add(self, o: Expected) -> Expected {
