@@ -231,7 +231,8 @@ impl fmt::Display for SofaError {
             ),
             SofaError::ChannelCount { found } => write!(
                 f,
-                "impulse-response set has {found} channels; expected {HESUVI_CHANNELS}"
+                "impulse-response set has {}; expected {HESUVI_CHANNELS}",
+                count(*found, "channel")
             ),
             SofaError::ChannelLength {
                 channel,
@@ -239,7 +240,8 @@ impl fmt::Display for SofaError {
                 expected,
             } => write!(
                 f,
-                "channel {channel} has {found} taps; expected {expected} like channel 0"
+                "channel {channel} has {}; expected {expected} like channel 0",
+                count(*found, "tap")
             ),
             SofaError::NonFinite { channel, tap } => write!(
                 f,
