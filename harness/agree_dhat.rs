@@ -14,6 +14,10 @@
 
 #[path = "common/agreement.rs"]
 mod agreement;
+// This target has no libtest harness, so what it prints is never
+// captured: the one place a plain `cargo test` says what it did not build.
+#[path = "common/unbuilt.rs"]
+mod unbuilt;
 
 use agreement::compare;
 use allocgate::CountingAlloc;
@@ -29,6 +33,7 @@ struct Delta {
 }
 
 fn main() {
+    unbuilt::say();
     let _profiler = dhat::Profiler::builder().testing().build();
     agreement::run(
         "agree_dhat",

@@ -157,7 +157,7 @@ fn permit_inside_assert_no_alloc_counts_apart_and_passes() {
 fn assert_no_alloc_inside_permit_forbids_again() {
     let caught = catch_unwind(|| permit(|| assert_no_alloc(|| drop(black_box(Box::new(1u8))))));
     let message = panic_message(caught.unwrap_err());
-    assert!(message.contains("1 allocations"), "{message}");
+    assert!(message.contains("1 allocation (1 byte)"), "{message}");
 }
 
 #[test]
@@ -182,8 +182,8 @@ fn assert_no_alloc_reports_what_it_counted_after_the_closure_returns() {
         "the closure must run to its end"
     );
     let message = panic_message(caught.unwrap_err());
-    assert!(message.contains("1 allocations (36 bytes)"), "{message}");
-    assert!(message.contains("1 deallocations"), "{message}");
+    assert!(message.contains("1 allocation (36 bytes)"), "{message}");
+    assert!(message.contains("1 deallocation"), "{message}");
     assert!(message.contains("48 B (tiny)"), "{message}");
 }
 
@@ -195,7 +195,8 @@ fn assert_no_alloc_fails_on_a_deallocation_alone() {
     }));
     let message = panic_message(caught.unwrap_err());
     assert!(message.contains("0 allocations"), "{message}");
-    assert!(message.contains("1 deallocations"), "{message}");
+    assert!(message.contains("1 deallocation"), "{message}");
+    assert!(!message.contains("1 deallocations"), "{message}");
 }
 
 #[test]
@@ -360,9 +361,40 @@ mod callback_gate {
             "{msg}"
         );
         assert!(
-            msg.contains("invocation 7: 1 allocations (8 bytes)"),
+            msg.contains("invocation 7: 1 allocation (8 bytes), 0 reallocations, 1 deallocation;"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn a_failure_lists_each_invocation_in_words_with_macos_classes_named_as_such() {
+        let run = CallbackGate::new("two")
+            .run(1, |_| {
+                drop(black_box(Box::new([0u8; 8])));
+                drop(black_box(Box::new([0u8; 36])));
+            })
+            .unwrap();
+        let msg = panic_message(catch_unwind(|| run.assert_allocation_free()).unwrap_err());
+        assert!(
+            msg.starts_with("callback 'two' touched the allocator in 1 of 1 invocation:"),
+            "{msg}"
+        );
+        let row = msg
+            .lines()
+            .find(|l| l.trim_start().starts_with("invocation 0:"))
+            .expect("a row for invocation 0");
+        let classes = if cfg!(target_os = "macos") {
+            "; size classes: 1 x 16 B (tiny), 1 x 48 B (tiny)"
+        } else {
+            "; in macOS's size classes (not this platform's): 1 x 16 B (tiny), 1 x 48 B (tiny)"
+        };
+        assert_eq!(
+            row,
+            format!(
+                "  invocation 0: 2 allocations (44 bytes), 0 reallocations, 2 deallocations{classes}"
+            )
+        );
+        assert!(!msg.lines().any(|l| l.ends_with(',')), "{msg}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::files::{InputKind, read_input, write_atomically};
+use crate::text::count;
 
 /// Version of the baseline file format.
 pub const BASELINE_VERSION: u32 = 1;
@@ -158,13 +159,22 @@ impl Ratchet {
         for (key, change) in &self.changes {
             let line = match change {
                 Change::New { now } => {
-                    format!("NEW     {key}: {now} allocations, not in the baseline")
+                    format!(
+                        "NEW     {key}: {}, not in the baseline",
+                        count(*now, "allocation")
+                    )
                 }
                 Change::Higher { was, now } => {
-                    format!("HIGHER  {key}: {now} allocations, baseline {was}")
+                    format!(
+                        "HIGHER  {key}: {}, baseline {was}",
+                        count(*now, "allocation")
+                    )
                 }
                 Change::Lower { was, now } => {
-                    format!("lower   {key}: {now} allocations, baseline {was}")
+                    format!(
+                        "lower   {key}: {}, baseline {was}",
+                        count(*now, "allocation")
+                    )
                 }
             };
             s.push_str(&line);
@@ -333,7 +343,9 @@ mod tests {
         assert_eq!(r.changes, [(key("restart", "a"), Change::New { now: 1 })]);
         assert!(
             r.render()
-                .starts_with("NEW     restart / output / a: 1 allocations")
+                .starts_with("NEW     restart / output / a: 1 allocation, not in the baseline\n"),
+            "{}",
+            r.render()
         );
     }
 

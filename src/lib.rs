@@ -26,6 +26,8 @@
 //! - [`interrupt`]: stopping a run at a callback boundary on request
 //!   ([`Stop`](interrupt::Stop)).
 //! - [`cli`]: what the `allocgate` binary does.
+//! - [`text`]: how messages write counts (`1 allocation`, `2
+//!   allocations`) and the numbers a user typed.
 //!
 //! Install the allocator once per binary (or test target), then measure:
 //!
@@ -57,6 +59,7 @@ pub mod metrics;
 pub mod report;
 pub mod scenario;
 pub mod sweep;
+pub mod text;
 
 pub use alloc::{
     CallLog, CallbackGate, CountingAlloc, Counts, Error, GateError, GateRun, Measured, Probe, Sink,

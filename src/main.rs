@@ -28,7 +28,7 @@ static ALLOC: allocgate::CountingAlloc<dhat::Alloc> = allocgate::CountingAlloc::
                   allocgate run --variant prefix     one run, its report in \
                   reports/latest/run.json\n  \
                   allocgate gate --junit gate.xml    every scenario on fixed; \
-                  exit 1 if a callback allocates\n  \
+                  exit 1 if a callback allocates, locks or blocks\n  \
                   allocgate sweep                    variants × rates × frames × layouts, \
                   measured beside predicted, in reports/sweep/\n  \
                   allocgate hrir import-sofa         the KEMAR preset from its SOFA file, in \
@@ -37,8 +37,8 @@ static ALLOC: allocgate::CountingAlloc<dhat::Alloc> = allocgate::CountingAlloc::
                   once) and replaced atomically; a symlink to a regular file is written \
                   through, and a device, FIFO, socket or directory is never replaced. Inputs \
                   must be regular files of a bounded size.\n\n\
-                  Exit codes: 0 ok, 1 a callback that must not allocate did or the output was \
-                  wrong, 2 bad input, 130 or 143 interrupted by SIGINT or SIGTERM (128 plus the \
+                  Exit codes: 0 ok, 1 a callback that must not allocate or lock did or the \
+                  output was wrong, 2 bad input, 130 or 143 interrupted by SIGINT or SIGTERM (128 plus the \
                   signal's number).\n\n\
                   Interrupts: run, gate, sweep, soak and the demo stop at the next callback \
                   boundary on the first SIGINT (Ctrl-C) or SIGTERM, write what finished marked \
@@ -63,13 +63,14 @@ enum Command {
     #[command(after_help = RUN_HELP)]
     Run(Box<allocgate::cli::RunArgs>),
     /// Run every scenario with the same sites (default: fixed, none) and
-    /// fail if any callback touches the allocator.
+    /// fail if any callback touches the allocator, takes a lock or blocks.
     ///
     /// Runs the default scenarios (embedded; harness/scenarios/) or those
     /// of --scenarios DIR on the simulated clock, checks every callback,
     /// warm-up included, for allocations, deallocations and
-    /// reallocations, and the output's integrity; prints a table and
-    /// optionally writes JUnit XML.
+    /// reallocations, tracked locks, and (on Linux, unless --no-rusage)
+    /// context switches and page faults, and the output's integrity;
+    /// prints a table and optionally writes JUnit XML.
     #[command(after_help = GATE_HELP)]
     Gate(allocgate::cli::GateArgs),
     /// Run many configurations and set each one's measured allocations
@@ -83,8 +84,8 @@ enum Command {
     /// sweep.json, each atomically.
     #[command(after_help = SWEEP_HELP)]
     Sweep(allocgate::cli::SweepArgs),
-    /// A long simulated run with everything at once: drift, a new frame
-    /// count every callback, a preset switch every minute.
+    /// A long simulated run with everything at once: drift, a preset
+    /// switch every minute, new frame counts half a minute into each.
     ///
     /// Passes (exit 0) when no callback touched the allocator, the
     /// integrity check passed through every under- and overrun, every
@@ -152,8 +153,9 @@ enum Hrir {
 const RUN_HELP: &str = "Examples:\n  \
     allocgate run\n      fixed, 7.1 at 48 kHz / 512 frames, 10 s on the embedded KEMAR preset\n  \
     allocgate run --variant prefix --out reports/prefix.json\n      the engine before its fix\n  \
-    allocgate run --variant fixed --sites scale-array --rate 96000 --frames 256\n      \
-    one site switched on, at another rate and buffer size\n  \
+    allocgate run --variant fixed --sites scale-array --rate 96000 --frames 1024\n      \
+    one site switched on, at another rate and buffer size: 64 allocations per output \
+    callback\n  \
     allocgate run --variant optimized --frames 100\n      \
     the faster renderer: every frame rendered, 512 frames late\n  \
     allocgate run --no-convolution --drift-ppm 500 --seconds 120\n      \
@@ -186,12 +188,16 @@ const GATE_HELP: &str = "Examples:\n  \
     allocgate gate --junit reports/gate.xml\n      the same, and JUnit XML for CI\n  \
     allocgate gate --sites underrun-log\n      one site switched on: the gate must catch it\n  \
     allocgate gate --scenarios harness/scenarios\n      the scenario files of a directory\n\n\
-    Exit codes: 0 every callback of every scenario made no allocator call and no integrity \
-    check failed; 1 one did (the table and the JUnit file say which, and its first \
-    offending callback); 2 bad input (a scenario refused, with the file and key, an \
-    unknown site, an unwritable JUnit file); 130 or 143 interrupted by SIGINT or SIGTERM: the \
-    table holds the scenarios that finished, no verdict is given, no baseline is written, and \
-    the JUnit file lists the scenario under way as an error and those after it as skipped.";
+    Exit codes: 0 every scenario passed: no callback, warm-up included, made an allocator \
+    call or took a tracked lock; with usage read (Linux, unless --no-rusage) none made a \
+    voluntary context switch or a major page fault, none past its warm-up a minor page \
+    fault, and every callback's usage was read; every callback's counts matched the site \
+    formulas; no integrity check failed (with --baseline, allocations are held to the \
+    baseline instead of zero); 1 a scenario failed (the table and the JUnit file say why, \
+    with its first offending callback); 2 bad input (a scenario refused, with the file and \
+    key, an unknown site, an unwritable JUnit file); 130 or 143 interrupted by SIGINT or SIGTERM: the table \
+    holds the scenarios that finished, no verdict is given, no baseline is written, and the \
+    JUnit file lists the scenario under way as an error and those after it as skipped.";
 
 const COMPARE_HELP: &str = "Examples:\n  \
     allocgate compare reports/latest/prefix.json reports/latest/fixed.json\n      the demo's \
@@ -378,9 +384,11 @@ fn run(args: &allocgate::cli::RunArgs, stop: Option<Stop>) -> ExitCode {
 }
 
 const SOAK_HELP: &str = "Examples:\n  \
-    allocgate soak\n      fixed, one simulated hour at 300 ppm drift (about 25 s in a release build)\n  \
+    allocgate soak\n      fixed, one simulated hour at 300 ppm drift: frame counts 512 and \
+    1024 in turn (the summary's harness line gives the speed, in simulated s per wall s)\n  \
     allocgate soak --variant optimized --minutes 10 --drift-ppm -500\n      \
-    any frame count, a slow output clock: overruns\n\n\
+    frame counts off the block size too (CoreAudio's 471/512/553 cycle, 128, a seeded \
+    256/512 pick, 1024), a slow output clock: overruns\n\n\
     Exit codes: 0 passed; 1 failed (each reason on standard error); 2 bad input; 130 or 143 \
     interrupted by SIGINT or SIGTERM: the report of what ran is written, marked \
     \"interrupted\".\n";
@@ -512,7 +520,7 @@ fn gate(args: &allocgate::cli::GateArgs, stop: Option<Stop>) -> ExitCode {
                             r.passed() && !other
                         }
                         allocgate::cli::BaselineVerdict::Written(n) => {
-                            println!("baseline written: {n} sites");
+                            println!("baseline written: {}", allocgate::text::count(n, "site"));
                             !other
                         }
                     }

@@ -241,8 +241,16 @@ fn a_failing_verdict_an_allocation_or_a_lock_in_fixed_is_a_failure() {
     let why = failures(&config, &report);
     assert_eq!(why.len(), 3, "{why:?}");
     assert!(why[0].starts_with("integrity check failed"));
-    assert!(why[1].starts_with("1 callbacks touched the allocator with no site switched on"));
-    assert!(why[2].starts_with("3 tracked locks were taken in callbacks"));
+    assert_eq!(
+        why[1],
+        "1 callback touched the allocator with no site switched on \
+         (2 allocations, 0 deallocations, 0 reallocations)"
+    );
+    assert!(
+        why[2].starts_with("3 tracked locks taken in callbacks"),
+        "{}",
+        why[2]
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

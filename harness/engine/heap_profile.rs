@@ -1,7 +1,8 @@
 //! `allocgate run --dhat` in a build with the `dhat-heap` feature: the
 //! binary, whose global allocator is then stacked on dhat's, writes a
-//! profile dhat's viewer opens. (CI does not build this feature; run
-//! `cargo test --features dhat-heap --test engine dhat`.)
+//! profile dhat's viewer opens. Built only with the feature: `cargo test
+//! --features dhat-heap --test engine heap_profile`, which CI (`.ci/run`)
+//! runs after its main test command.
 
 use std::process::Command;
 

@@ -463,5 +463,5 @@ fn ports_of_the_server_can_feed_the_engine_and_hear_it_with_nothing_left_to_chec
     assert_eq!((b.measurements_lost, b.blocks_lost), (0, 0));
     let o = run_on(&server, &["--input", "nowhere:1"], &out);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("--input names 1 ports for 8 channels"));
+    assert!(text(&o.stderr).contains("--input names 1 port for 8 channels;"));
 }

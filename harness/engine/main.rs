@@ -15,6 +15,8 @@ mod compare_pairs;
 mod convolver_peer;
 mod gate;
 mod hazards;
+// Feature-gated suites: a build without them says so
+// (harness/common/unbuilt.rs).
 #[cfg(feature = "dhat-heap")]
 mod heap_profile;
 #[cfg(target_os = "linux")]
@@ -32,3 +34,4 @@ mod sites;
 mod soak;
 mod sweep;
 mod trace;
+mod words;

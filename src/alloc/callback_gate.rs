@@ -33,6 +33,7 @@ use std::fmt::{self, Write as _};
 use super::callback::{CallLog, Probe};
 use super::error::Error;
 use super::stats::{Counts, Stats};
+use crate::text::count;
 
 /// How many offending invocations a failure message lists.
 const LISTED: usize = 8;
@@ -193,9 +194,9 @@ impl GateRun {
         }
         let n = self.offenders().count();
         let mut msg = format!(
-            "callback '{}' touched the allocator in {n} of {} invocations{}:\n",
+            "callback '{}' touched the allocator in {n} of {}{}:\n",
             self.gate.name,
-            self.invocations().len(),
+            count(self.invocations().len(), "invocation"),
             if self.gate.check_warm_up {
                 ""
             } else {
@@ -237,9 +238,9 @@ impl GateRun {
         }
         if n > 0 {
             panic!(
-                "callback '{}': {n} of {} invocations made other counts than expected:\n{wrong}",
+                "callback '{}': {n} of {} made other counts than expected:\n{wrong}",
                 self.gate.name,
-                self.invocations().len()
+                count(self.invocations().len(), "invocation")
             );
         }
     }

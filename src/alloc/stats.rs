@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::size_class::{MacosHistogram, RequestHistogram, SizeTally};
+use crate::text::count;
 
 /// One call into the allocator, as the counting allocator records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,8 +146,11 @@ impl fmt::Display for Counts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} allocations ({} bytes), {} reallocations, {} deallocations",
-            self.allocations, self.bytes_allocated, self.reallocations, self.deallocations
+            "{} ({}), {}, {}",
+            count(self.allocations, "allocation"),
+            count(self.bytes_allocated, "byte"),
+            count(self.reallocations, "reallocation"),
+            count(self.deallocations, "deallocation")
         )
     }
 }
@@ -220,6 +224,15 @@ impl Stats {
     }
 }
 
+/// What introduces the size classes in [`Stats`]' text: on macOS the
+/// allocator's own; elsewhere the classes macOS would round these requests
+/// to, which this platform's allocator does not use.
+const MACOS_CLASSES_LABEL: &str = if cfg!(target_os = "macos") {
+    "; size classes:"
+} else {
+    "; in macOS's size classes (not this platform's):"
+};
+
 impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.counts)?;
@@ -229,9 +242,11 @@ impl fmt::Display for Stats {
         let classes = self.macos_classes();
         let mut classes = classes.iter().peekable();
         if classes.peek().is_some() {
-            write!(f, "; macOS size classes:")?;
+            f.write_str(MACOS_CLASSES_LABEL)?;
+            let mut separator = " ";
             for (class, n) in classes {
-                write!(f, " {n} x {class},")?;
+                write!(f, "{separator}{n} x {class}")?;
+                separator = ", ";
             }
         }
         Ok(())

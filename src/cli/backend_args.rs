@@ -138,15 +138,15 @@ impl BackendArgs {
                 }
                 if !self.input.is_empty() && self.input.len() != run.channels {
                     return refuse(format!(
-                        "--input names {} ports for {} channels; expected one per channel",
-                        self.input.len(),
-                        run.channels
+                        "--input names {} for {}; expected one per channel",
+                        crate::text::count(self.input.len(), "port"),
+                        crate::text::count(run.channels, "channel")
                     ));
                 }
                 if self.output.len() > 2 {
                     return refuse(format!(
-                        "--output names {} ports; the engine has 2 outputs",
-                        self.output.len()
+                        "--output names {}; the engine has 2 outputs",
+                        crate::text::count(self.output.len(), "port")
                     ));
                 }
                 BackendChoice::Jack {
@@ -198,7 +198,7 @@ impl BackendArgs {
         if run.seconds > MAX_REAL_SECONDS {
             return refuse(format!(
                 "{} seconds on --backend {name}; expected at most {MAX_REAL_SECONDS}",
-                run.seconds
+                crate::text::number(run.seconds)
             ));
         }
         Ok(choice)

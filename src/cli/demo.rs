@@ -163,7 +163,11 @@ pub fn render_demo(rows: &[DemoRow]) -> String {
         s,
         "allocgate demo: the reference engine before (prefix) and after (fixed) its fix, \
          {} ch at {} Hz / {} frames, {} s simulated, preset {}, convolution, integrity checked\n",
-        c.engine.channels, c.engine.sample_rate, c.frames, c.seconds, c.preset_name
+        c.engine.channels,
+        c.engine.sample_rate,
+        c.frames,
+        c.seconds,
+        c.preset_name.as_deref().unwrap_or("none")
     );
     let header: Vec<&str> = rows.iter().map(|r| r.config.variant.name()).collect();
     let _ = writeln!(s, "| | {} |", header.join(" | "));

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use super::UsageError;
 use crate::engine::preset::sofa::{self, ImportOptions, ImportedSet, SofaError};
 use crate::files::{OutputError, Outputs, write_atomically};
+use crate::text::count;
 
 /// The SOFA file read when none is given (relative to the repository root).
 pub const DEFAULT_SOFA: &str = "data/MIT_KEMAR_normal_pinna.sofa";
@@ -178,18 +179,18 @@ pub fn render_import(report: &ImportReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "wrote {}: {} channels (HeSuVi 7.1 order), {} taps, {} Hz, 32-bit float, {} bytes",
+        "wrote {}: {} (HeSuVi 7.1 order), {}, {} Hz, 32-bit float, {}",
         report.out.display(),
-        set.channels.len(),
-        set.taps(),
+        count(set.channels.len(), "channel"),
+        count(set.taps(), "tap"),
         set.sample_rate,
-        report.bytes
+        count(report.bytes, "byte")
     );
     let _ = writeln!(
         out,
-        "from {} ({} measurements), nearest measurement per speaker, no interpolation:",
+        "from {} ({}), nearest measurement per speaker, no interpolation:",
         report.sofa.display(),
-        set.measurements
+        count(set.measurements, "measurement")
     );
     let _ = writeln!(
         out,

@@ -46,10 +46,12 @@ fn prepare(c: &RunConfig, channels: usize, rate: u32, checked: bool) -> Result<P
         ..c.engine.clone()
     };
     let mut engine = Engine::new(&config).map_err(|e| RunError::Sim(SimError::Engine(e)))?;
-    engine
-        .control
-        .activate(&c.preset)
-        .map_err(|e| RunError::Sim(SimError::Preset(e)))?;
+    if let Some(preset) = &c.preset {
+        engine
+            .control
+            .activate(preset)
+            .map_err(|e| RunError::Sim(SimError::Preset(e)))?;
+    }
     let checker = if c.integrity && checked {
         let mut checker = Checker::new(
             ConvolutionReference::default(),
@@ -60,9 +62,11 @@ fn prepare(c: &RunConfig, channels: usize, rate: u32, checked: bool) -> Result<P
             config.ring_bytes,
             config.convolution,
         );
-        checker
-            .publish(&c.preset)
-            .map_err(|e| RunError::Sim(SimError::Preset(e)))?;
+        if let Some(preset) = &c.preset {
+            checker
+                .publish(preset)
+                .map_err(|e| RunError::Sim(SimError::Preset(e)))?;
+        }
         Some(checker)
     } else {
         None

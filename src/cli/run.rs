@@ -37,6 +37,7 @@ use crate::report::{
 use super::RunConfig;
 use super::heap_profile::HeapProfile;
 use super::run_args::DHAT_BUILD_HINT;
+use crate::text::{allocator_calls, count};
 
 /// The `backend` of reports the simulated clock produced.
 pub const BACKEND: &str = "sim";
@@ -174,13 +175,16 @@ pub fn sim_config(c: &RunConfig) -> SimConfig {
             FrameSequence::Fixed(u32::try_from(c.frames).unwrap_or(u32::MAX)),
             Duration::from_secs_f64(c.seconds),
         )
-        .with_preset(c.preset.clone())
         .with_drift(c.drift)
         .with_seed(c.seed)
         .with_mode(c.mode)
         .with_integrity(integrity)
         .with_rusage(c.rusage),
     };
+    if c.scenario.is_none() {
+        // No preset when the layout maps no speaker (passthrough only).
+        config.preset = c.preset.clone();
+    }
     config.stop = c.stop.clone();
     config
 }
@@ -202,7 +206,7 @@ pub fn report_config(c: &RunConfig) -> ReportConfig {
         }
         .to_owned(),
         convolution: c.engine.convolution,
-        preset: Some(c.preset_name.clone()),
+        preset: c.preset_name.clone(),
         warm_up_callbacks: WARM_UP_CALLBACKS,
         scenario: c.scenario.as_ref().map(|s| s.name.clone()),
         trace_sites: c.trace.is_some(),
@@ -434,15 +438,16 @@ pub fn failures(c: &RunConfig, report: &Report) -> Vec<String> {
     let t = &report.totals;
     if c.sites.is_empty() && t.callbacks_touching_allocator > 0 {
         why.push(format!(
-            "{} callbacks touched the allocator with no site switched on \
-             ({} allocations, {} deallocations, {} reallocations)",
-            t.callbacks_touching_allocator, t.allocations, t.deallocations, t.reallocations
+            "{} touched the allocator with no site switched on ({})",
+            count(t.callbacks_touching_allocator, "callback"),
+            allocator_calls(t.allocations, t.deallocations, t.reallocations)
         ));
     }
     let locks = t.input.hazards.lock_acquisitions + t.output.hazards.lock_acquisitions;
     if c.sites.is_empty() && locks > 0 {
         why.push(format!(
-            "{locks} tracked locks were taken in callbacks with no site switched on"
+            "{} taken in callbacks with no site switched on",
+            count(locks, "tracked lock")
         ));
     }
     why
@@ -466,10 +471,10 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
             sc.name, sc.source, sc.description
         );
     }
-    let rendering = if c.engine.convolution {
-        "convolution"
-    } else {
-        "passthrough"
+    let rendering = match (c.engine.convolution, &c.preset_name) {
+        (true, Some(preset)) => format!("convolution with preset {preset}"),
+        (true, None) => "convolution, no preset (channels 0 and 1 copied through)".to_owned(),
+        (false, _) => "passthrough".to_owned(),
     };
     match &r.backend {
         None => {
@@ -500,8 +505,12 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
     );
     let _ = writeln!(
         s,
-        "  allocator      {} allocations ({:.1}/s), {} deallocations, {} reallocations, {} bytes",
-        t.allocations, r.rates.allocations_per_second, t.deallocations, t.reallocations, t.bytes
+        "  allocator      {} ({:.1}/s), {}, {}, {}",
+        count(t.allocations, "allocation"),
+        r.rates.allocations_per_second,
+        count(t.deallocations, "deallocation"),
+        count(t.reallocations, "reallocation"),
+        count(t.bytes, "byte")
     );
     for (kind, l, load, misses) in [
         (
@@ -519,12 +528,13 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
     ] {
         let _ = writeln!(
             s,
-            "  {kind:<6} latency p50 {} / p99 {} / max {}; load mean {:.2} %, max {:.2} %; {misses} deadline misses",
+            "  {kind:<6} latency p50 {} / p99 {} / max {}; load mean {:.2} %, max {:.2} %; {}",
             micros(l.p50_ns),
             micros(l.p99_ns),
             micros(l.max_ns),
             load.mean * 100.0,
             load.max * 100.0,
+            count(misses, "deadline miss"),
         );
     }
     for (kind, h) in [
@@ -535,39 +545,43 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
             "faults and switches not sampled (--rusage)".to_owned()
         } else {
             format!(
-                "{} minor / {} major faults, {} voluntary / {} involuntary switches ({} callbacks sampled)",
+                "faults {} minor / {} major, context switches {} voluntary / {} involuntary \
+                 ({} sampled)",
                 h.minor_faults,
                 h.major_faults,
                 h.voluntary_switches,
                 h.involuntary_switches,
-                h.callbacks_sampled
+                count(h.callbacks_sampled, "callback")
             )
         };
         let _ = writeln!(
             s,
-            "  {kind:<6} hazards {} lock acquisitions ({} contended); {usage}",
-            h.lock_acquisitions, h.lock_contentions
+            "  {kind:<6} hazards {} ({} contended); {usage}",
+            count(h.lock_acquisitions, "lock acquisition"),
+            h.lock_contentions
         );
     }
     let x = &r.xruns;
     let _ = writeln!(
         s,
-        "  xruns          {} underruns, {} overruns ({} bytes dropped)",
-        x.underruns, x.overruns, x.bytes_dropped
+        "  xruns          {}, {} ({} dropped)",
+        count(x.underruns, "underrun"),
+        count(x.overruns, "overrun"),
+        count(x.bytes_dropped, "byte")
     );
     let i = &r.integrity;
     let verdict = match i.verdict {
-        Verdict::Pass => format!("pass ({} frames checked)", i.frames_checked),
+        Verdict::Pass => format!("pass ({} checked)", count(i.frames_checked, "frame")),
         v => format!("{} ({})", v.word(), i.reason.as_deref().unwrap_or("")),
     };
     let _ = writeln!(s, "  integrity      {verdict}");
     if let Some(p) = &r.pacing {
         let _ = writeln!(
             s,
-            "  pacing         {}; {} of {} wake-ups late, latest {}",
+            "  pacing         {}; {} of {} late, latest {}",
             p.realtime,
             p.late_wakeups,
-            p.wakeups,
+            count(p.wakeups, "wake-up"),
             micros(p.max_late_ns)
         );
     }
@@ -576,9 +590,9 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
             let o = &r.harness.driver_outside_callbacks;
             let _ = writeln!(
                 s,
-                "  harness        {:.1} simulated s per wall s; driver thread outside callbacks: \
-                 {} allocations, {} deallocations, {} reallocations",
-                r.harness.speed, o.allocations, o.deallocations, o.reallocations
+                "  harness        {:.1} simulated s per wall s; driver thread outside callbacks: {}",
+                r.harness.speed,
+                allocator_calls(o.allocations, o.deallocations, o.reallocations)
             );
         }
         Some(b) => s.push_str(&render_backend(b)),
@@ -623,30 +637,27 @@ fn render_backend(b: &BackendReport) -> String {
     };
     let _ = writeln!(
         s,
-        "  backend        {} '{}': {} Hz, {} frames, audio thread {realtime}; {} xruns \
-         reported; {} idle cycles before the run; {} measurements and {} blocks lost",
+        "  backend        {} '{}': {} Hz, {} frames, audio thread {realtime}; {} \
+         reported; {} before the run; {} and {} lost",
         b.name,
         b.input,
         b.sample_rate,
         b.period,
-        b.backend_xruns,
-        b.idle_cycles,
-        b.measurements_lost,
-        b.blocks_lost
+        count(b.backend_xruns, "xrun"),
+        count(b.idle_cycles, "idle cycle"),
+        count(b.measurements_lost, "measurement"),
+        count(b.blocks_lost, "block")
     );
     let outside = match &b.audio_thread_outside_callbacks {
-        Some(o) => format!(
-            "{} allocations, {} deallocations, {} reallocations",
-            o.allocations, o.deallocations, o.reallocations
-        ),
+        Some(o) => allocator_calls(o.allocations, o.deallocations, o.reallocations),
         None => "unknown (the stream did not stop cleanly)".to_owned(),
     };
     let k = &b.collector_thread;
     let _ = writeln!(
         s,
         "  harness        audio thread outside callbacks: {outside}; collector thread: {} \
-         allocations (never in a callback's figures)",
-        k.allocations
+         (never in a callback's figures)",
+        count(k.allocations, "allocation")
     );
     if let Some(why) = &b.ended_early {
         let _ = writeln!(s, "  ended early    {why}");
@@ -662,8 +673,12 @@ pub fn render_sites(r: &Report, t: &TraceSummary) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "  site trace     {} calls, {} stacks ({} overflowed, {} truncated, {} nested)",
-        t.calls, t.stacks, t.overflowed, t.truncated, t.nested
+        "  site trace     {}, {} ({} overflowed, {} truncated, {} nested)",
+        count(t.calls, "call"),
+        count(t.stacks, "stack"),
+        t.overflowed,
+        t.truncated,
+        t.nested
     );
     if r.sites.is_empty() {
         let _ = writeln!(s, "  (no allocator call in any callback)");
@@ -696,8 +711,8 @@ pub fn render_sites(r: &Report, t: &TraceSummary) -> String {
     if r.sites.len() > SUMMARY_SITES {
         let _ = writeln!(
             s,
-            "  … {} more rows in the report",
-            r.sites.len() - SUMMARY_SITES
+            "  … {} more in the report",
+            count(r.sites.len() - SUMMARY_SITES, "row")
         );
     }
     s

@@ -6,12 +6,14 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::drive::sim::{Drift, Mode};
+use crate::engine::layout::{CONVOLVED_CHANNELS, Layout, MAX_CHANNELS};
 use crate::engine::preset::Preset;
 use crate::engine::setup::SAMPLE_RATES;
 use crate::engine::sites::{Site, SiteSet, Variant};
 use crate::engine::{EngineConfig, MAX_FRAMES};
 use crate::interrupt::Stop;
 use crate::scenario::Scenario;
+use crate::text::{count, number};
 
 use super::backend_args::{BackendArgs, BackendChoice};
 
@@ -34,10 +36,14 @@ pub struct RunArgs {
     /// Frames per callback (1 to 4096).
     #[arg(long, value_name = "N", default_value_t = 512)]
     pub frames: usize,
-    /// Input channels (1 to 16).
+    /// Input channels: 2 (stereo), 6 (5.1), 8 (7.1) or 12 (7.1.4) with
+    /// convolution, the layouts whose speakers a HeSuVi preset maps; any
+    /// count from 1 to 16 with --no-convolution (channel 0 plays left,
+    /// channel 1 right; a mono channel plays on both).
     #[arg(long, value_name = "C", default_value_t = 8)]
     pub channels: usize,
-    /// Simulated seconds.
+    /// Simulated seconds (at most 86400, a day; with a real backend, at
+    /// most 3600).
     #[arg(long, value_name = "S", default_value_t = 10.0)]
     pub seconds: f64,
     /// Seed for every random choice (signals, varying frame counts).
@@ -49,7 +55,8 @@ pub struct RunArgs {
     /// A HeSuVi WAV preset (7 or 14 channels); default: the embedded KEMAR set.
     #[arg(long, value_name = "FILE")]
     pub preset: Option<PathBuf>,
-    /// Passthrough instead of convolution.
+    /// Passthrough instead of convolution: input channels 0 and 1 go
+    /// straight to the two outputs, and any channel count is accepted.
     #[arg(long)]
     pub no_convolution: bool,
     /// How much faster the output device's clock runs than the input's,
@@ -143,11 +150,12 @@ pub struct RunConfig {
     pub seed: u64,
     /// Clock mode.
     pub mode: Mode,
-    /// The preset, loaded and validated.
-    pub preset: Preset,
-    /// The preset's name for the report: its file, or the embedded set's
-    /// name.
-    pub preset_name: String,
+    /// The preset activated before the run, loaded and validated; none
+    /// for a passthrough run whose layout has no speaker a preset maps.
+    pub preset: Option<Preset>,
+    /// The preset's name for the summary and the report: its file, or the
+    /// embedded set's name; none without a preset.
+    pub preset_name: Option<String>,
     /// The output clock's drift.
     pub drift: Drift,
     /// Whether to check the output's integrity.
@@ -270,17 +278,25 @@ impl RunArgs {
                 self.frames
             ));
         }
-        if !(1..=crate::engine::layout::MAX_CHANNELS).contains(&self.channels) {
+        if !(1..=MAX_CHANNELS).contains(&self.channels) {
             return refuse(format!(
-                "{} channels; expected 1 to {}",
-                self.channels,
-                crate::engine::layout::MAX_CHANNELS
+                "{}; expected 1 to {MAX_CHANNELS}",
+                count(self.channels, "channel")
+            ));
+        }
+        let mapped = Layout::for_channels(self.channels).has_mapped_speaker();
+        if !mapped && !self.no_convolution {
+            return refuse(format!(
+                "--channels {}: convolution needs a layout whose speakers a HeSuVi preset maps, \
+                 {CONVOLVED_CHANNELS} channels; --no-convolution plays any count from 1 to \
+                 {MAX_CHANNELS} through",
+                self.channels
             ));
         }
         if !(self.seconds.is_finite() && self.seconds > 0.0 && self.seconds <= MAX_SECONDS) {
             return refuse(format!(
                 "{} seconds; expected more than 0 and at most {MAX_SECONDS}",
-                self.seconds
+                number(self.seconds)
             ));
         }
         let ppb = self.drift_ppm * 1000.0;
@@ -288,7 +304,7 @@ impl RunArgs {
         if !(ppb.is_finite() && ppb.abs() <= limit) {
             return refuse(format!(
                 "drift of {} ppm; expected -{} to {} ppm",
-                self.drift_ppm,
+                number(self.drift_ppm),
                 limit / 1000.0,
                 limit / 1000.0
             ));
@@ -303,6 +319,13 @@ impl RunArgs {
                 Preset::from_wav_file(path).map_err(|e| UsageError(e.to_string()))?,
                 path.display().to_string(),
             ),
+        };
+        // A passthrough layout with no mapped speaker has nothing a preset
+        // could render: none is activated.
+        let (preset, preset_name) = if mapped {
+            (Some(preset), Some(preset_name))
+        } else {
+            (None, None)
         };
         let engine = EngineConfig::new(self.channels, self.rate)
             .with_variant(variant, sites)
@@ -350,8 +373,8 @@ impl RunArgs {
             seconds: c.duration.as_secs_f64(),
             seed: c.seed,
             mode: self.mode,
-            preset: c.preset.clone().unwrap_or_else(Preset::kemar),
-            preset_name: s.preset_name.clone(),
+            preset: c.preset.clone(),
+            preset_name: c.preset.is_some().then(|| s.preset_name.clone()),
             drift: c.devices.drift,
             integrity: !self.no_integrity,
             out: self.out.clone(),
@@ -401,7 +424,20 @@ mod tests {
         );
         assert_eq!(c.seconds, 10.0);
         assert!(c.engine.convolution);
-        assert_eq!(c.preset.channel_count(), 14);
+        assert_eq!(c.preset.as_ref().map(Preset::channel_count), Some(14));
+    }
+
+    #[test]
+    fn passthrough_takes_any_channel_count_and_a_preset_only_where_it_maps_a_speaker() {
+        for channels in 1..=MAX_CHANNELS {
+            let c = parse(&["--no-convolution", "--channels", &channels.to_string()])
+                .validate()
+                .unwrap_or_else(|e| panic!("{channels} channels: {e}"));
+            assert_eq!(c.engine.channels, channels);
+            let mapped = [2, 6, 8, 12].contains(&channels);
+            assert_eq!(c.preset.is_some(), mapped, "{channels} channels");
+            assert_eq!(c.preset_name.is_some(), mapped, "{channels} channels");
+        }
     }
 
     #[test]
@@ -445,6 +481,21 @@ mod tests {
                 "drift of 200000 ppm; expected -100000 to 100000 ppm",
             ),
             (&["--drift-ppm", "inf"], "drift of inf ppm"),
+            (
+                &["--seconds", "1e308"],
+                "1e308 seconds; expected more than 0 and at most 86400",
+            ),
+            (&["--drift-ppm", "-1e300"], "drift of -1e300 ppm"),
+            (
+                &["--channels", "1"],
+                "--channels 1: convolution needs a layout",
+            ),
+            (
+                &["--channels", "3"],
+                "--channels 3: convolution needs a layout whose speakers a HeSuVi preset maps, \
+                 2 (stereo), 6 (5.1), 8 (7.1) or 12 (7.1.4) channels; --no-convolution plays any \
+                 count from 1 to 16 through",
+            ),
         ];
         for (args, want) in cases {
             let msg = refused(args);

@@ -1,9 +1,10 @@
 //! `allocgate soak`: a long simulated run that exercises everything a
 //! session of real use does, at once. The output clock drifts, the
-//! preset changes every simulated minute (alternating the embedded KEMAR
-//! set and a synthetic one), and half a minute after each switch both
-//! devices change their frame count (with `optimized`, also to counts
-//! that vary callback by callback). It passes when no callback touched the
+//! preset changes at every whole simulated minute (alternating the
+//! embedded KEMAR set and a synthetic one), and half a minute into every
+//! minute both devices change their frame count (`fixed`: 512 and 1024
+//! in turn; `optimized`: also counts off the block size, some varying
+//! callback by callback). It passes when no callback touched the
 //! allocator, the integrity check passed (it follows every underrun and
 //! dropped write, so each recovery is checked), every xrun the checker
 //! followed is in the report's xrun counts, and the process's resident
@@ -21,6 +22,7 @@ use crate::engine::EngineConfig;
 use crate::engine::preset::Preset;
 use crate::report::Verdict;
 use crate::scenario::{Scenario, synthetic_preset};
+use crate::text::count;
 
 /// Longest soak, in simulated minutes (a day).
 pub const MAX_SOAK_MINUTES: u64 = 24 * 60;
@@ -84,7 +86,7 @@ impl SoakArgs {
         if !self.drift_ppm.is_finite() || self.drift_ppm.abs() > 100_000.0 {
             return Err(UsageError::new(format!(
                 "--drift-ppm {}; expected -100000 to 100000",
-                self.drift_ppm
+                crate::text::number(self.drift_ppm)
             )));
         }
         // Frame counts the 65 536-byte ring holds at 7.1 (2 047 frames):
@@ -141,8 +143,10 @@ impl SoakArgs {
         let scenario = Scenario {
             name: "soak".to_owned(),
             description: format!(
-                "{} simulated minutes: {} ppm drift, a preset switch each minute, a frame-count change half a minute after each",
-                self.minutes, self.drift_ppm
+                "{}: {} ppm drift, a preset switch at every whole minute, new frame counts \
+                 half a minute into every minute",
+                count(self.minutes, "simulated minute"),
+                crate::text::number(self.drift_ppm)
             ),
             source: "allocgate soak".to_owned(),
             preset_name: "kemar, synthetic (alternating)".to_owned(),
@@ -158,8 +162,8 @@ impl SoakArgs {
                 seconds: seconds as f64,
                 seed: self.seed,
                 mode: Mode::Virtual,
-                preset: Preset::kemar(),
-                preset_name: scenario.preset_name.clone(),
+                preset: Some(Preset::kemar()),
+                preset_name: Some(scenario.preset_name.clone()),
                 drift,
                 integrity: true,
                 out: self.out.clone(),
@@ -262,15 +266,16 @@ pub fn soak_failures(plan: &SoakPlan, soaked: &Soaked) -> Vec<String> {
     let xruns = r.xruns.underruns + r.xruns.overruns;
     if xruns != r.integrity.cuts {
         why.push(format!(
-            "the report counts {xruns} xruns, the checker followed {} discontinuities",
-            r.integrity.cuts
+            "the report counts {}, the checker followed {}",
+            count(xruns, "xrun"),
+            count(r.integrity.cuts, "discontinuity")
         ));
     }
     let m = &soaked.memory;
     if m.settled.is_some() && m.growth() > RSS_GROWTH_LIMIT {
         why.push(format!(
-            "resident memory grew by {} bytes after the first minute (limit {RSS_GROWTH_LIMIT})",
-            m.growth()
+            "resident memory grew by {} after the first minute (limit {RSS_GROWTH_LIMIT})",
+            count(m.growth(), "byte")
         ));
     }
     why
@@ -282,18 +287,18 @@ pub fn render_soak(plan: &SoakPlan, soaked: &Soaked) -> String {
     let m = &soaked.memory;
     let mib = |b: u64| b as f64 / (1 << 20) as f64;
     format!(
-        "  soak           {} preset switches, {} underruns and {} overruns counted, {} discontinuities followed by the check\n  \
-         memory         resident {} after the first minute, peak {} after, {} at the end ({} samples; growth {} bytes)\n",
-        plan.switches,
-        r.xruns.underruns,
-        r.xruns.overruns,
-        r.integrity.cuts,
+        "  soak           {}, {} and {} counted, {} followed by the check\n  \
+         memory         resident {} after the first minute, peak {} after, {} at the end ({}; growth {})\n",
+        count(plan.switches, "preset switch"),
+        count(r.xruns.underruns, "underrun"),
+        count(r.xruns.overruns, "overrun"),
+        count(r.integrity.cuts, "discontinuity"),
         m.settled
             .map_or("not sampled".to_owned(), |s| format!("{:.1} MiB", mib(s))),
         format_args!("{:.1} MiB", mib(m.peak_after)),
         format_args!("{:.1} MiB", mib(m.last)),
-        m.samples,
-        m.growth(),
+        count(m.samples, "sample"),
+        count(m.growth(), "byte"),
     )
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::engine::MAX_FRAMES;
-use crate::engine::layout::MAX_CHANNELS;
+use crate::engine::layout::{CONVOLVED_CHANNELS, MAX_CHANNELS};
 use crate::engine::preset::Preset;
 use crate::engine::setup::SAMPLE_RATES;
 use crate::engine::sites::Variant;
@@ -37,7 +37,7 @@ pub struct SweepArgs {
     /// 8 7.1, 12 7.1.4).
     #[arg(long, value_name = "C,C", default_value = "2,8,12")]
     pub channels: String,
-    /// Simulated seconds per run.
+    /// Simulated seconds per run (at most 3600).
     #[arg(long, value_name = "S", default_value_t = 2.0)]
     pub seconds: f64,
     /// Seed of the input signal.
@@ -116,11 +116,15 @@ impl SweepArgs {
         let preset_channels = preset.channel_count();
         let channels = list("channels", &self.channels, "a channel count", |c: usize| {
             if !(1..=MAX_CHANNELS).contains(&c) {
-                Err(format!("{c} channels; expected 1 to {MAX_CHANNELS}"))
+                Err(format!(
+                    "{}; expected 1 to {MAX_CHANNELS}",
+                    crate::text::count(c, "channel")
+                ))
             } else if renderers(c, preset_channels) == 0 {
                 Err(format!(
-                    "{c} channels: the preset maps none of their speakers; \
-                     expected a layout (2, 6, 8 or 12)"
+                    "{}: the preset maps no speaker of that layout, and the sweep convolves; \
+                     expected {CONVOLVED_CHANNELS}",
+                    crate::text::count(c, "channel")
                 ))
             } else {
                 Ok(())
@@ -129,7 +133,7 @@ impl SweepArgs {
         if !(self.seconds.is_finite() && self.seconds > 0.0 && self.seconds <= MAX_SWEEP_SECONDS) {
             return Err(UsageError::new(format!(
                 "--seconds {}; expected more than 0 and at most {MAX_SWEEP_SECONDS}",
-                self.seconds
+                crate::text::number(self.seconds)
             )));
         }
         let preset_name = preset.name().to_owned();
@@ -201,8 +205,23 @@ mod tests {
             ),
             (&["--frames", "5000"], "5000 frames per callback"),
             (&["--frames=-3"], "'-3' is not a frame count"),
-            (&["--channels", "16"], "16 channels: the preset maps none"),
-            (&["--channels", "3"], "3 channels: the preset maps none"),
+            (
+                &["--channels", "16"],
+                "16 channels: the preset maps no speaker",
+            ),
+            (
+                &["--channels", "3"],
+                "3 channels: the preset maps no speaker",
+            ),
+            (
+                &["--channels", "1"],
+                "1 channel: the preset maps no speaker of that layout, and the sweep convolves; \
+                 expected 2 (stereo), 6 (5.1), 8 (7.1) or 12 (7.1.4)",
+            ),
+            (
+                &["--seconds", "1e308"],
+                "--seconds 1e308; expected more than 0 and at most 3600",
+            ),
             (&["--channels", "17"], "17 channels; expected 1 to 16"),
             (&["--seconds", "0"], "--seconds 0"),
             (&["--seconds", "inf"], "--seconds inf"),

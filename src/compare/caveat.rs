@@ -154,13 +154,21 @@ pub fn differences(before: &Report, after: &Report) -> Vec<Difference> {
     if b.frames != a.frames {
         d.push(Difference::new(
             Caveat::Configuration,
-            format!("{} frames per callback against {}", b.frames, a.frames),
+            format!(
+                "{} per callback against {}",
+                crate::text::count(b.frames, "frame"),
+                a.frames
+            ),
         ));
     }
     if b.channels != a.channels {
         d.push(Difference::new(
             Caveat::Configuration,
-            format!("{} channels against {}", b.channels, a.channels),
+            format!(
+                "{} against {}",
+                crate::text::count(b.channels, "channel"),
+                a.channels
+            ),
         ));
     }
     if b.seconds != a.seconds {

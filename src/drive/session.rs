@@ -107,10 +107,10 @@ pub fn collect(
             }
             if begun.elapsed() > plan.timeout {
                 break Some(format!(
-                    "the run did not finish within {:.1} s of wall time ({played} of {} frames \
+                    "the run did not finish within {:.1} s of wall time ({played} of {} \
                      played)",
                     plan.timeout.as_secs_f64(),
-                    plan.frames
+                    crate::text::count(plan.frames, "frame")
                 ));
             }
             thread::sleep(POLL);

@@ -99,7 +99,20 @@ impl Layout {
     pub fn speakers(&self) -> &[Speaker] {
         &self.speakers[..self.len]
     }
+
+    /// True when a HeSuVi preset holds impulse responses for at least one
+    /// of the speakers, so convolution has something to render (both maps
+    /// cover the same speakers). Passthrough needs no speaker at all.
+    pub fn has_mapped_speaker(&self) -> bool {
+        self.speakers()
+            .iter()
+            .any(|&s| HesuviMap::Fourteen.indices(s).is_some())
+    }
 }
+
+/// The channel counts whose layout convolution can render (those of
+/// [`Layout::has_mapped_speaker`]), for messages.
+pub const CONVOLVED_CHANNELS: &str = "2 (stereo), 6 (5.1), 8 (7.1) or 12 (7.1.4)";
 
 /// Which HeSuVi file layout a preset has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +189,35 @@ mod tests {
         assert!(sixteen.speakers().iter().all(|s| matches!(s, Generic(_))));
         assert_eq!(Layout::for_channels(40).speakers().len(), MAX_CHANNELS);
         assert_eq!(sixteen.name(), "16 channel");
+    }
+
+    #[test]
+    fn only_stereo_5_1_7_1_and_7_1_4_have_a_speaker_a_preset_maps() {
+        let mapped: Vec<usize> = (1..=MAX_CHANNELS)
+            .filter(|&c| Layout::for_channels(c).has_mapped_speaker())
+            .collect();
+        assert_eq!(mapped, [2, 6, 8, 12], "as CONVOLVED_CHANNELS says");
+        for speaker in [
+            FL,
+            FR,
+            FC,
+            LFE,
+            BL,
+            BR,
+            SL,
+            SR,
+            TFL,
+            TFR,
+            TBL,
+            TBR,
+            Generic(1),
+        ] {
+            assert_eq!(
+                HesuviMap::Fourteen.indices(speaker).is_some(),
+                HesuviMap::Seven.indices(speaker).is_some(),
+                "{speaker}: both maps cover the same speakers"
+            );
+        }
     }
 
     #[test]

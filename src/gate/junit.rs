@@ -10,6 +10,7 @@ use std::io;
 use std::path::Path;
 
 use super::GateOutcome;
+use crate::text::{allocator_calls, count};
 
 /// `text` with XML's special characters escaped and characters XML 1.0
 /// cannot carry (control characters but tab, newline, return) dropped.
@@ -69,15 +70,16 @@ pub fn render(o: &GateOutcome) -> String {
             s,
             r#"      <failure message="{message}" type="allocgate.gate">{}</failure>"#,
             escape(&format!(
-                "callbacks: {} input, {} output; {} allocations, {} deallocations, {} reallocations; \
-                 {} underruns, {} overruns; integrity {}\n{}",
+                "callbacks: {} input, {} output; {}; {}, {}; integrity {}\n{}",
                 r.callbacks.0,
                 r.callbacks.1,
-                r.counts.allocations,
-                r.counts.deallocations,
-                r.counts.reallocations,
-                r.xruns.underruns,
-                r.xruns.overruns,
+                allocator_calls(
+                    r.counts.allocations,
+                    r.counts.deallocations,
+                    r.counts.reallocations
+                ),
+                count(r.xruns.underruns, "underrun"),
+                count(r.xruns.overruns, "overrun"),
                 r.integrity,
                 failed.join("\n")
             ))

@@ -31,6 +31,7 @@ use crate::engine::sites::{SiteSet, Variant};
 use crate::hazard::{HazardTotals, RUSAGE_SUPPORTED};
 use crate::interrupt::{Interrupt, Stop};
 use crate::scenario::Scenario;
+use crate::text::{allocator_calls, count};
 
 use expect::{Formulas, measured};
 
@@ -85,17 +86,13 @@ impl fmt::Display for Offender {
         let r = &self.record;
         write!(
             f,
-            "{} callback #{} ({} frames{}): {} allocations, {} deallocations, {} reallocations",
-            match r.kind {
-                crate::engine::sites::CallbackKind::Input => "input",
-                crate::engine::sites::CallbackKind::Output => "output",
-            },
-            r.index,
-            r.frames,
-            if r.warm_up { ", warm-up" } else { "" },
-            r.counts.allocations,
-            r.counts.deallocations,
-            r.counts.reallocations
+            "{}: {}",
+            describe(r),
+            allocator_calls(
+                r.counts.allocations,
+                r.counts.deallocations,
+                r.counts.reallocations
+            )
         )
     }
 }
@@ -178,12 +175,13 @@ impl ScenarioResult {
         let mut why = Vec::new();
         if let Some(o) = &self.first_offender {
             why.push(format!(
-                "{} callbacks touched the allocator ({} allocations, {} deallocations, \
-                 {} reallocations); first: {o}",
-                self.callbacks_touching,
-                self.counts.allocations,
-                self.counts.deallocations,
-                self.counts.reallocations
+                "{} touched the allocator ({}); first: {o}",
+                count(self.callbacks_touching, "callback"),
+                allocator_calls(
+                    self.counts.allocations,
+                    self.counts.deallocations,
+                    self.counts.reallocations
+                )
             ));
         }
         if let Some(m) = &self.mismatch {
@@ -202,8 +200,8 @@ impl ScenarioResult {
         let mut why = Vec::new();
         if let Some(first) = &self.first_hazard {
             why.push(format!(
-                "{} callbacks met a real-time hazard; first: {first}",
-                self.callbacks_hazardous
+                "{} met a real-time hazard; first: {first}",
+                count(self.callbacks_hazardous, "callback")
             ));
         }
         if let Some(h) = &self.hazard_violation {
@@ -212,8 +210,9 @@ impl ScenarioResult {
         let total = self.callbacks.0 + self.callbacks.1;
         if self.rusage && self.hazards.sampled != total {
             why.push(format!(
-                "faults and context switches were read in {} of {total} callbacks",
-                self.hazards.sampled
+                "faults and context switches were read in {} of {}",
+                self.hazards.sampled,
+                count(total, "callback")
             ));
         }
         why
@@ -294,8 +293,10 @@ pub fn run_scenario_until(
                 let m = measured(&r.counts);
                 if m != e && mismatch.is_none() {
                     mismatch = Some(format!(
-                        "{:?} callback #{} ({} frames, buffering {}, underrun {}): measured {m:?}, expected {e:?}",
-                        r.kind, r.index, r.frames, r.buffering, r.underrun
+                        "{} (buffering {}, underrun {}): measured {m}, expected {e}",
+                        describe(r),
+                        r.buffering,
+                        r.underrun
                     ));
                 }
                 if hazard_violation.is_none()
@@ -428,8 +429,8 @@ pub fn render_table(o: &GateOutcome) -> String {
     }
     let _ = writeln!(
         s,
-        "allocgate gate: {} scenarios, {}, every callback checked (warm-up included)\n",
-        o.results.len(),
+        "allocgate gate: {}, {}, every callback checked (warm-up included)\n",
+        count(o.results.len(), "scenario"),
         o.config.label()
     );
     let _ = writeln!(
@@ -477,8 +478,8 @@ pub fn render_table(o: &GateOutcome) -> String {
     } else if o.passed() {
         let _ = writeln!(
             s,
-            "gate passed: no allocation, deallocation or reallocation in any callback of {} scenarios{}",
-            o.results.len(),
+            "gate passed: no allocation, deallocation or reallocation in any callback of {}{}",
+            count(o.results.len(), "scenario"),
             if o.config.rusage {
                 "; no lock, voluntary context switch or page fault the site formulas do not expect (faults judged past warm-up)"
             } else {
@@ -488,9 +489,9 @@ pub fn render_table(o: &GateOutcome) -> String {
     } else {
         let _ = writeln!(
             s,
-            "gate FAILED: {} of {} scenarios",
+            "gate FAILED: {} of {}",
             o.failed(),
-            o.results.len()
+            count(o.results.len(), "scenario")
         );
         for r in o.results.iter().filter(|r| !r.passed()) {
             for f in r.failures() {

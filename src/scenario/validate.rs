@@ -7,11 +7,12 @@ use std::time::Duration;
 use super::file::{EventFile, ScenarioFile};
 use super::{Scenario, ScenarioError};
 use crate::drive::sim::{Action, Drift, FrameSequence, SimConfig};
-use crate::engine::layout::MAX_CHANNELS;
+use crate::engine::layout::{CONVOLVED_CHANNELS, Layout, MAX_CHANNELS};
 use crate::engine::preset::Preset;
 use crate::engine::setup::SAMPLE_RATES;
 use crate::engine::synthetic::decaying_noise;
 use crate::engine::{EngineConfig, MAX_FRAMES};
+use crate::text::number;
 
 /// Longest scenario accepted, in simulated seconds (one hour).
 pub const MAX_SECONDS: f64 = 3600.0;
@@ -204,7 +205,7 @@ pub(super) fn validate(
             "seconds",
             format_args!(
                 "{}; expected more than 0 and at most {MAX_SECONDS}",
-                f.seconds
+                number(f.seconds)
             ),
         );
     }
@@ -213,7 +214,10 @@ pub(super) fn validate(
     if !(drift_ppm.is_finite() && drift_ppm.abs() <= limit) {
         return cx.err(
             "drift_ppm",
-            format_args!("{drift_ppm} ppm; expected -{limit} to {limit} ppm"),
+            format_args!(
+                "{} ppm; expected -{limit} to {limit} ppm",
+                number(drift_ppm)
+            ),
         );
     }
     let frames = cx.frames("frames", &f.frames)?;
@@ -223,8 +227,8 @@ pub(super) fn validate(
     };
     let preset_name = f.preset.clone().unwrap_or_else(|| "kemar".to_owned());
     let preset = cx.preset("preset", &preset_name)?;
-    let engine =
-        EngineConfig::new(f.channels, rate).with_convolution(f.convolution.unwrap_or(true));
+    let convolution = f.convolution.unwrap_or(true);
+    let engine = EngineConfig::new(f.channels, rate).with_convolution(convolution);
     let duration = Duration::from_secs_f64(f.seconds);
     let mut config = SimConfig::new(engine, frames, duration)
         .with_output(crate::drive::sim::DeviceClock {
@@ -235,9 +239,31 @@ pub(super) fn validate(
         .with_seed(cx.seed)
         .with_preset(preset);
     let end_ms = f.seconds * 1000.0;
+    let mut needs_renderers = convolution;
     for (i, e) in f.events.iter().enumerate() {
         let action = cx.event(i, e, end_ms)?;
+        needs_renderers |= matches!(
+            action,
+            Action::SetConvolution(true) | Action::SwitchPreset(_)
+        );
         config = config.at(Duration::from_millis(e.at_ms), action);
+    }
+    // Convolution renders the speakers a preset maps; passthrough needs
+    // none, so a layout without one runs with no preset.
+    if !Layout::for_channels(f.channels).has_mapped_speaker() {
+        if needs_renderers {
+            return cx.err(
+                "channels",
+                format_args!(
+                    "{}: convolution and preset switches need a layout whose speakers a HeSuVi \
+                     preset maps, {CONVOLVED_CHANNELS} channels; with `convolution = false` and \
+                     neither convolution-on nor switch-preset events any count from 1 to \
+                     {MAX_CHANNELS} plays through",
+                    f.channels
+                ),
+            );
+        }
+        config.preset = None;
     }
     config
         .validate()

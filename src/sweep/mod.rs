@@ -103,8 +103,8 @@ impl SweepSpec {
             seconds: self.seconds,
             seed: self.seed,
             mode: Mode::Virtual,
-            preset: self.preset.clone(),
-            preset_name: self.preset_name.clone(),
+            preset: Some(self.preset.clone()),
+            preset_name: Some(self.preset_name.clone()),
             drift: Drift::NONE,
             integrity: false,
             trace: None,
@@ -434,8 +434,8 @@ pub fn render_markdown(report: &SweepReport) -> String {
     }
     let _ = writeln!(
         s,
-        "allocgate sweep: {} runs of {} s simulated, preset {}, convolution, allocations per second measured (meas) and predicted by the site formulas (pred)\n",
-        report.rows.len(),
+        "allocgate sweep: {} of {} s simulated, preset {}, convolution, allocations per second measured (meas) and predicted by the site formulas (pred)\n",
+        crate::text::count(report.rows.len(), "run"),
         report.seconds,
         report.preset
     );

@@ -6,6 +6,7 @@ use std::io;
 use std::path::PathBuf;
 
 use super::wav::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
+use crate::text::count;
 
 /// Why a preset could not be loaded, used or written.
 ///
@@ -198,13 +199,15 @@ impl fmt::Display for PresetError {
                 complete_frames,
             } => write!(
                 f,
-                "preset '{name}' is truncated: its header declares {declared_frames} frames \
-                 but the data ends after {complete_frames}"
+                "preset '{name}' is truncated: its header declares {} but the data ends \
+                 after {complete_frames}",
+                count(*declared_frames, "frame")
             ),
             PresetError::ChannelCount { name, channels } => {
                 write!(
                     f,
-                    "preset '{name}' has {channels} channels; expected 7 or 14"
+                    "preset '{name}' has {}; expected 7 or 14",
+                    count(*channels, "channel")
                 )
             }
             PresetError::Empty { name } => {
@@ -217,8 +220,9 @@ impl fmt::Display for PresetError {
                 expected_frames,
             } => write!(
                 f,
-                "preset '{name}' channel {channel} has {frames} frames; expected \
-                 {expected_frames} like channel 0"
+                "preset '{name}' channel {channel} has {}; expected {expected_frames} like \
+                 channel 0",
+                count(*frames, "frame")
             ),
             PresetError::TooLong {
                 name,

@@ -10,6 +10,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
+use crate::text::count;
 use sofar::reader::{Filter, OpenOptions, Sofar};
 
 use crate::files::{InputKind, read_input};
@@ -170,7 +171,7 @@ pub enum SofaError {
     NotSofa {
         /// The file.
         path: PathBuf,
-        /// What the reader said.
+        /// What is wrong with it, in words.
         detail: String,
     },
     /// The file parsed as SOFA but cannot give the impulse responses
@@ -219,7 +220,7 @@ impl fmt::Display for SofaError {
             }
             SofaError::NotSofa { path, detail } => write!(
                 f,
-                "'{}' is not a sofa file (sofar: {detail}); expected an aes69 sofa (hdf5) file",
+                "'{}' is not a sofa file: {detail}; expected an aes69 sofa (hdf5) file",
                 path.display()
             ),
             SofaError::Unusable { path, detail } => {
@@ -232,7 +233,8 @@ impl fmt::Display for SofaError {
             ),
             SofaError::ChannelCount { found } => write!(
                 f,
-                "impulse-response set has {found} channels; expected {HESUVI_CHANNELS}"
+                "impulse-response set has {}; expected {HESUVI_CHANNELS}",
+                count(*found, "channel")
             ),
             SofaError::ChannelLength {
                 channel,
@@ -240,7 +242,8 @@ impl fmt::Display for SofaError {
                 expected,
             } => write!(
                 f,
-                "channel {channel} has {found} taps; expected {expected} like channel 0"
+                "channel {channel} has {}; expected {expected} like channel 0",
+                count(*found, "tap")
             ),
             SofaError::NonFinite { channel, tap } => write!(
                 f,
@@ -299,13 +302,14 @@ pub fn import_bytes(
     };
     // sofar's HDF5 parser is hand-written; a file crafted to trip it must
     // end in an error, not a panic of the caller (nor a panic message).
+    let not_sofa = |reader_said: Option<&sofar::reader::Error>| SofaError::NotSofa {
+        path: path.to_path_buf(),
+        detail: unreadable(bytes, reader_said),
+    };
     let read = catch_quietly(|| {
         let sofa = open(bytes, rate).map_err(|e| match e {
             sofar::reader::Error::Parse(_) | sofar::reader::Error::InvalidFormat => {
-                SofaError::NotSofa {
-                    path: path.to_path_buf(),
-                    detail: e.to_string(),
-                }
+                not_sofa(Some(&e))
             }
             other => unusable(other.to_string()),
         })?;
@@ -313,13 +317,8 @@ pub fn import_bytes(
     });
     let (filters, positions, measurements) = match read {
         Ok(result) => result?,
-        Err(_) => {
-            return Err(SofaError::NotSofa {
-                path: path.to_path_buf(),
-                detail: "its reader failed on the contents, which are truncated or malformed"
-                    .to_owned(),
-            });
-        }
+        // A file crafted or cut to trip the parser.
+        Err(_) => return Err(not_sofa(None)),
     };
     let set = bake(filters, positions, measurements, rate).map_err(unusable)?;
     check(&set)?;
@@ -350,6 +349,75 @@ fn catch_quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
     let result = panic::catch_unwind(AssertUnwindSafe(f));
     QUIET.with(|q| q.set(was));
     result
+}
+
+/// The eight bytes every HDF5 file starts with (the HDF5 file format
+/// specification, "Format Signature" of the superblock).
+const HDF5_SIGNATURE: [u8; 8] = [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n'];
+
+/// What is wrong with `bytes`, which `sofar` could not read as SOFA (it
+/// said `reader_said`, or panicked), in words for the user: empty, not
+/// HDF5 at all, shorter than its own superblock says, or HDF5 that is
+/// not SOFA or is damaged. `sofar`'s own parse errors are debug dumps of
+/// its parser's state, so they are never shown.
+fn unreadable(bytes: &[u8], reader_said: Option<&sofar::reader::Error>) -> String {
+    if bytes.is_empty() {
+        return "the file is empty".to_owned();
+    }
+    if !bytes.starts_with(&HDF5_SIGNATURE) {
+        return "it does not start with the hdf5 signature, so it is not an hdf5 file".to_owned();
+    }
+    if let Some(declared) = hdf5_declared_len(bytes)
+        && declared > bytes.len() as u64
+    {
+        return format!(
+            "it is truncated: its hdf5 superblock declares {}, the file has {}",
+            count(declared, "byte"),
+            count(bytes.len(), "byte")
+        );
+    }
+    let sofa_said = match reader_said {
+        Some(sofar::reader::Error::Parse(inner)) => inner.to_string(),
+        _ => String::new(),
+    };
+    // The variants of sofar's SOFA-level error that are written in words
+    // (a missing attribute, array or dimension); its parse errors start
+    // with "Parse error" and carry the parser's internals.
+    if sofa_said.is_empty() || sofa_said.starts_with("Parse error") {
+        "its hdf5 structure is damaged or uses a layout sofar cannot read".to_owned()
+    } else {
+        let mut said = sofa_said.chars();
+        let first = said.next().map(|c| c.to_lowercase().to_string());
+        format!(
+            "it is hdf5 but not sofa as sofar reads it ({}{})",
+            first.unwrap_or_default(),
+            said.as_str()
+        )
+    }
+}
+
+/// The length an HDF5 file's superblock declares (its base address plus
+/// its end-of-file address), when the superblock's start can be read.
+/// Superblock versions 0 and 1 hold the sizes at byte 13 and the
+/// addresses from byte 24 (28 in version 1); versions 2 and 3 at 9 and
+/// 12; in each the end-of-file address is the third address.
+fn hdf5_declared_len(bytes: &[u8]) -> Option<u64> {
+    let (size_at, addresses_at) = match *bytes.get(HDF5_SIGNATURE.len())? {
+        0 => (13, 24),
+        1 => (13, 28),
+        2 | 3 => (9, 12),
+        _ => return None,
+    };
+    let width = usize::from(*bytes.get(size_at)?);
+    if !matches!(width, 2 | 4 | 8) {
+        return None;
+    }
+    let address = |i: usize| -> Option<u64> {
+        let start = addresses_at + i * width;
+        let field = bytes.get(start..start + width)?;
+        Some(field.iter().rev().fold(0, |a, &b| a << 8 | u64::from(b)))
+    };
+    address(0)?.checked_add(address(2)?)
 }
 
 fn open(bytes: &[u8], rate: u32) -> Result<Sofar, sofar::reader::Error> {

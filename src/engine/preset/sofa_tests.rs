@@ -179,6 +179,76 @@ fn a_truncated_copy_of_the_committed_file_is_refused_as_not_sofa_without_a_panic
 }
 
 #[test]
+fn a_file_sofar_cannot_read_is_described_in_words_never_in_parser_internals() {
+    let real = std::fs::read(manifest("data/MIT_KEMAR_normal_pinna.sofa")).unwrap();
+    let edited = |at: usize, with: &[u8]| {
+        let mut b = real.clone();
+        b[at..at + with.len()].copy_from_slice(with);
+        b
+    };
+    let conventions = real
+        .windows(4)
+        .position(|w| w == b"SOFA")
+        .expect("the file names its conventions");
+    let n = real.len();
+    let cases: [(&str, Vec<u8>, String); 6] = [
+        ("empty", Vec::new(), "the file is empty".to_owned()),
+        (
+            "text",
+            b"name = \"not hdf5\"\n".to_vec(),
+            "it does not start with the hdf5 signature, so it is not an hdf5 file".to_owned(),
+        ),
+        (
+            "4 KiB of it",
+            real[..4096].to_vec(),
+            format!(
+                "it is truncated: its hdf5 superblock declares {n} bytes, the file has 4096 bytes"
+            ),
+        ),
+        (
+            "half of it",
+            real[..n / 2].to_vec(),
+            format!(
+                "it is truncated: its hdf5 superblock declares {n} bytes, the file has {} bytes",
+                n / 2
+            ),
+        ),
+        (
+            "an unknown superblock version",
+            edited(8, &[7]),
+            "its hdf5 structure is damaged or uses a layout sofar cannot read".to_owned(),
+        ),
+        (
+            "other conventions",
+            edited(conventions, b"NOPE"),
+            "it is hdf5 but not sofa as sofar reads it (invalid SOFA format: missing \
+             'Conventions: SOFA' attribute)"
+                .to_owned(),
+        ),
+    ];
+    for (what, bytes, detail) in cases {
+        let err =
+            import_bytes(&bytes, Path::new("x.sofa"), &ImportOptions::default()).expect_err(what);
+        assert_eq!(
+            err.to_string(),
+            format!("'x.sofa' is not a sofa file: {detail}; expected an aes69 sofa (hdf5) file"),
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn the_committed_files_superblock_declares_its_own_length() {
+    let real = std::fs::read(manifest("data/MIT_KEMAR_normal_pinna.sofa")).unwrap();
+    assert_eq!(super::hdf5_declared_len(&real), Some(real.len() as u64));
+    assert_eq!(
+        super::hdf5_declared_len(&real[..20]),
+        None,
+        "too short to say"
+    );
+}
+
+#[test]
 fn the_quiet_guard_restores_this_threads_panic_messages() {
     assert!(catch_quietly(|| panic!("quiet")).is_err());
     assert!(!QUIET.with(Cell::get));

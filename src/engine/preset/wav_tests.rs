@@ -172,9 +172,10 @@ fn wrong_channel_counts_are_refused_with_the_count() {
             matches!(err, PresetError::ChannelCount { channels: c, .. } if c == usize::from(channels)),
             "{err:?}"
         );
+        let noun = if channels == 1 { "channel" } else { "channels" };
         assert_eq!(
             err.to_string(),
-            format!("preset 'x.wav' has {channels} channels; expected 7 or 14")
+            format!("preset 'x.wav' has {channels} {noun}; expected 7 or 14")
         );
     }
     for channels in [0, 2, 9] {

@@ -9,6 +9,7 @@ use super::hazards::FRESH_PAGES;
 use super::{CallbackKind, Site, SiteSet};
 use crate::engine::convolver::DEBUG_PRINT_STEPS;
 use crate::hazard::Hazards;
+use crate::text::count;
 
 /// Allocator calls one callback is expected to make.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -33,6 +34,16 @@ impl Expected {
     /// True when nothing is expected.
     pub fn is_zero(&self) -> bool {
         *self == Expected::default()
+    }
+}
+
+impl std::fmt::Display for Expected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::text::allocator_calls(
+            self.allocations,
+            self.deallocations,
+            self.reallocations,
+        ))
     }
 }
 
@@ -255,7 +266,7 @@ impl ExpectedHazards {
             u64::from(h.lock_contentions),
         );
         if (a, c) != (self.lock_acquisitions, self.lock_contentions) {
-            let found = format!("{} ({c} contended)", plural(a, "lock acquisition"));
+            let found = format!("{} ({c} contended)", count(a, "lock acquisition"));
             why.push(
                 if (self.lock_acquisitions, self.lock_contentions) == (0, 0) {
                     found
@@ -273,9 +284,9 @@ impl ExpectedHazards {
         let mut judge = |measured: u32, floor: u64, what: &str| {
             let m = u64::from(measured);
             match floor {
-                0 if m > 0 => why.push(plural(m, what)),
+                0 if m > 0 => why.push(count(m, what).to_string()),
                 f if f > 0 && m < f => {
-                    why.push(format!("{}, expected at least {f}", plural(m, what)))
+                    why.push(format!("{}, expected at least {f}", count(m, what)))
                 }
                 _ => {}
             }
@@ -295,15 +306,6 @@ impl ExpectedHazards {
     /// The first of [`deviations`](Self::deviations), if any.
     pub fn violation(&self, h: &Hazards, judge_faults: bool) -> Option<String> {
         self.deviations(h, judge_faults).into_iter().next()
-    }
-}
-
-/// `1 lock acquisition`, `2 voluntary context switches`.
-fn plural(n: u64, what: &str) -> String {
-    match (n, what.ends_with("ch")) {
-        (1, _) => format!("1 {what}"),
-        (_, true) => format!("{n} {what}es"),
-        _ => format!("{n} {what}s"),
     }
 }
 

@@ -23,8 +23,9 @@ fn unusable_because(device: &DeviceInfo, side: Side) -> Option<String> {
     Some(match side {
         Side::Input => format!("{side} device '{}' has no input channels", device.name),
         Side::Output => format!(
-            "{side} device '{}' has {} output channels; expected at least {OUTPUT_CHANNELS}",
-            device.name, device.output_channels
+            "{side} device '{}' has {}; expected at least {OUTPUT_CHANNELS}",
+            device.name,
+            crate::text::count(device.output_channels, "output channel")
         ),
     })
 }
@@ -223,7 +224,7 @@ mod tests {
         let e = choose(&all, Some("Mono_UID"), Side::Output, None).unwrap_err();
         assert_eq!(
             e.message,
-            "output device 'Mono Out' has 1 output channels; expected at least 2"
+            "output device 'Mono Out' has 1 output channel; expected at least 2"
         );
     }
 
@@ -240,7 +241,7 @@ mod tests {
         let e = choose(&all, None, Side::Output, Some("Mono_UID")).unwrap_err();
         assert!(
             e.message
-                .starts_with("the default output device 'Mono Out' has 1 output channels"),
+                .starts_with("the default output device 'Mono Out' has 1 output channel;"),
             "{}",
             e.message
         );

@@ -92,8 +92,8 @@ pub(super) fn start(prepared: &Prepared, callbacks: Callbacks) -> Result<Started
         return Err(BackendError::new(
             ErrorKind::Format,
             format!(
-                "the engine was built for {} input channels; input device '{}' has {}",
-                callbacks.input.channels(),
+                "the engine was built for {}; input device '{}' has {}",
+                crate::text::count(callbacks.input.channels(), "input channel"),
                 input.name,
                 plan.input_channels
             ),

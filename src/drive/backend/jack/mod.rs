@@ -137,9 +137,9 @@ pub fn connect(options: &JackOptions) -> Result<Connection, BackendError> {
         return Err(BackendError::new(
             ErrorKind::DeviceNotFound,
             format!(
-                "--input names {} ports for {} channels; expected one per channel",
-                options.input_ports.len(),
-                options.channels
+                "--input names {} for {}; expected one per channel",
+                crate::text::count(options.input_ports.len(), "port"),
+                crate::text::count(options.channels, "channel")
             ),
         ));
     }

@@ -119,8 +119,10 @@ impl fmt::Display for NotChecked {
             NotChecked::Disabled => f.write_str("integrity check off"),
             NotChecked::UnrenderedFrames { frames } => write!(
                 f,
-                "{frames} frames past the last whole 512-frame block were left unrendered; \
-                 the output is not a render of the input"
+                "{} past the last whole 512-frame block {} left unrendered; the output is \
+                 not a render of the input",
+                crate::text::count(*frames, "frame"),
+                if *frames == 1 { "was" } else { "were" }
             ),
             NotChecked::Misaligned => f.write_str(
                 "a partial-frame write misaligned the stream under convolution; \
