@@ -188,6 +188,16 @@ pub fn differences(before: &Report, after: &Report) -> Vec<Difference> {
                 ),
             ));
         }
+        if let Some(signal) = r.interrupted.as_deref() {
+            d.push(Difference::new(
+                Caveat::Length,
+                format!(
+                    "the {which} run was interrupted by {signal} after {} s of {} s",
+                    (r.rates.seconds * 1000.0).round() / 1000.0,
+                    r.config.seconds
+                ),
+            ));
+        }
     }
     if let Some(text) = only(
         traced,

@@ -303,6 +303,20 @@ fn a_run_that_ended_early_is_refused_saying_how_long_it_ran() {
 }
 
 #[test]
+fn an_interrupted_run_is_refused_saying_which_signal_and_how_long_it_ran() {
+    let mut before = report("prefix", 32, 100);
+    before.config.seconds = 5.0;
+    let mut after = before.clone();
+    after.interrupted = Some("SIGINT".to_owned());
+    after.rates.seconds = 2.5;
+    let why = refusal(&before, &after);
+    assert!(
+        why.contains("the after run was interrupted by SIGINT after 2.5 s of 5 s"),
+        "{why}"
+    );
+}
+
+#[test]
 fn reports_written_before_the_config_named_tracing_and_sampling_are_judged_by_their_contents() {
     let plain = report("prefix", 32, 100);
     // Only tracing fills in sites; only sampling counts sampled callbacks.
