@@ -12,6 +12,7 @@ mod bad_input;
 mod baselines;
 mod cli;
 mod convolver_peer;
+mod figures;
 mod gate;
 mod hazards;
 #[cfg(feature = "dhat-heap")]

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::drive::sim::{Drift, Mode};
 use crate::engine::preset::Preset;
@@ -143,7 +144,7 @@ pub struct RunConfig {
     /// Clock mode.
     pub mode: Mode,
     /// The preset, loaded and validated.
-    pub preset: Preset,
+    pub preset: Arc<Preset>,
     /// The preset's name for the report: its file, or the embedded set's
     /// name.
     pub preset_name: String,
@@ -293,10 +294,10 @@ impl RunArgs {
             None => {
                 let p = Preset::kemar();
                 let name = p.name().to_owned();
-                (p, name)
+                (Arc::new(p), name)
             }
             Some(path) => (
-                Preset::from_wav_file(path).map_err(|e| UsageError(e.to_string()))?,
+                Arc::new(Preset::from_wav_file(path).map_err(|e| UsageError(e.to_string()))?),
                 path.display().to_string(),
             ),
         };
@@ -345,7 +346,10 @@ impl RunArgs {
             seconds: c.duration.as_secs_f64(),
             seed: c.seed,
             mode: self.mode,
-            preset: c.preset.clone().unwrap_or_else(Preset::kemar),
+            preset: c
+                .preset
+                .clone()
+                .unwrap_or_else(|| Arc::new(Preset::kemar())),
             preset_name: s.preset_name.clone(),
             drift: c.devices.drift,
             integrity: !self.no_integrity,

@@ -96,7 +96,7 @@ impl SweepSpec {
             seconds: self.seconds,
             seed: self.seed,
             mode: Mode::Virtual,
-            preset: self.preset.clone(),
+            preset: std::sync::Arc::new(self.preset.clone()),
             preset_name: self.preset_name.clone(),
             drift: Drift::NONE,
             integrity: false,

@@ -13,6 +13,7 @@
 //! depends on rounding: events at the same instant go scheduled actions
 //! first, then the input callback, then the output callback.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::drive::sim::frames::{FrameSequence, FrameSource};
@@ -81,8 +82,10 @@ impl Devices {
 /// Something that happens at a scheduled time, on the control side.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// Build renderers for this preset and publish them.
-    SwitchPreset(Preset),
+    /// Build renderers for this preset and publish them (when the action
+    /// is applied, not before). Shared: a schedule that switches to the
+    /// same preset many times holds it once.
+    SwitchPreset(Arc<Preset>),
     /// Stop both callbacks, restart the engine (ring emptied, output
     /// buffering again), start them.
     Restart,

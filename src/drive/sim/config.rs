@@ -2,6 +2,7 @@
 //! seed, the preset, the schedule, how fast, and what to check.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::alloc::Error as AllocError;
@@ -58,7 +59,7 @@ pub struct SimConfig {
     pub seed: u64,
     /// The preset activated before the start (none: the renderer copies
     /// channels 0 and 1 through).
-    pub preset: Option<Preset>,
+    pub preset: Option<Arc<Preset>>,
     /// Actions at given times.
     pub schedule: Vec<Scheduled>,
     /// Virtual or paced.
@@ -184,8 +185,8 @@ impl SimConfig {
     }
 
     /// The same with `preset` activated before the start.
-    pub fn with_preset(mut self, preset: Preset) -> Self {
-        self.preset = Some(preset);
+    pub fn with_preset(mut self, preset: impl Into<Arc<Preset>>) -> Self {
+        self.preset = Some(preset.into());
         self
     }
 
