@@ -215,3 +215,184 @@ fn one_event_past_the_cap_or_one_preset_too_many_is_refused() {
     assert!(!out.exists(), "no report for a refused scenario");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The shortest run holding one callback of `frames` frames at `rate`,
+/// as the refusal names it: `frames / rate` seconds in whole nanoseconds
+/// rounded up, then in whole microseconds rounded up.
+fn shortest(frames: u64, rate: u64) -> String {
+    let ns = (frames * 1_000_000_000).div_ceil(rate);
+    let us = ns.div_ceil(1000);
+    let text = format!("{}.{:06}", us / 1_000_000, us % 1_000_000);
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+#[test]
+fn a_run_or_scenario_shorter_than_one_callback_of_each_device_is_refused() {
+    let dir = scratch("short");
+    let out = dir.join("run.json");
+    let out_s = out.to_str().unwrap();
+    // 512 frames at 48 kHz: 10 666 667 ns.
+    let at_48k = shortest(512, 48_000);
+    assert_eq!(at_48k, "0.010667");
+    refused(
+        &["run", "--seconds", "1e-10", "--out", out_s],
+        &format!(
+            "a run of 0 ns is shorter than one callback of each device; expected at least \
+             {at_48k} s (512 frames of the input device at 48000 Hz)"
+        ),
+    );
+    // 4 096 frames at 8 kHz: 0.512 s.
+    refused(
+        &[
+            "run",
+            "--rate",
+            "8000",
+            "--frames",
+            "4096",
+            "--seconds",
+            "0.5",
+            "--channels",
+            "2",
+            "--out",
+            out_s,
+        ],
+        &format!(
+            "a run of 0.5 s is shorter than one callback of each device; expected at least \
+             {} s (4096 frames of the input device at 8000 Hz)",
+            shortest(4096, 8000)
+        ),
+    );
+    // The output's first callback is the longer: 2 048 frames at
+    // 44 100 Hz, its cycle's first count.
+    let file = dir.join("output-longer.toml");
+    std::fs::write(
+        &file,
+        "name = \"short\"\ndescription = \"d\"\nchannels = 8\nrate = 48000\nframes = 512\n\
+         output_rate = 44100\noutput_frames = [2048, 64]\nseconds = 0.02\n",
+    )
+    .unwrap();
+    let line = refused(
+        &["run", "--scenario", file.to_str().unwrap(), "--out", out_s],
+        &format!(
+            "`seconds`: a run of 0.02 s is shorter than one callback of each device; expected \
+             at least {} s (2048 frames of the output device at 44100 Hz)",
+            shortest(2048, 44_100)
+        ),
+    );
+    assert!(line.contains("output-longer.toml"), "{line}");
+    // The gate refuses such a scenario before running any.
+    let gate_dir = dir.join("gate");
+    std::fs::create_dir_all(&gate_dir).unwrap();
+    std::fs::write(
+        gate_dir.join("tiny.toml"),
+        "name = \"tiny\"\ndescription = \"d\"\nchannels = 8\nrate = 48000\nframes = 512\n\
+         seconds = 1e-300\n",
+    )
+    .unwrap();
+    refused(
+        &[
+            "gate",
+            "--scenarios",
+            gate_dir.to_str().unwrap(),
+            "--sites",
+            "scale-array",
+        ],
+        &format!(
+            "tiny.toml: `seconds`: a run of 0 ns is shorter than one callback of each device; expected at least {at_48k} s"
+        ),
+    );
+    // A sweep checks every point before the first runs: the 4 096-frame
+    // point at 8 kHz is too short for 0.1 s, and nothing is written.
+    let sweep_out = dir.join("sweep");
+    refused(
+        &[
+            "sweep",
+            "--variants",
+            "fixed",
+            "--rates",
+            "8000",
+            "--frames",
+            "128,4096",
+            "--channels",
+            "2",
+            "--seconds",
+            "0.1",
+            "--out",
+            sweep_out.to_str().unwrap(),
+        ],
+        &format!(
+            "fixed 8000 Hz / 4096 / 2 ch: a run of 0.1 s is shorter than one callback of each \
+             device; expected at least {} s",
+            shortest(4096, 8000)
+        ),
+    );
+    assert!(!sweep_out.join("sweep.json").exists());
+    assert!(!out.exists(), "no report for a refused run");
+    // The length the refusal names runs: one callback of each device
+    // fits (and the next starts before the end).
+    let o = Command::new(env!("CARGO_BIN_EXE_allocgate"))
+        .args(["run", "--seconds", &at_48k, "--out", out_s])
+        .output()
+        .expect("the binary runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = allocgate::report::read_json(&out).expect("the report");
+    assert!(r.totals.callbacks.input >= 1 && r.totals.callbacks.output >= 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn rates_of_a_run_shorter_than_a_second_are_marked_extrapolated_beside_the_counts() {
+    let dir = scratch("rates");
+    let run = |seconds: &str| {
+        let out = dir.join(format!("{seconds}.json"));
+        let o = Command::new(env!("CARGO_BIN_EXE_allocgate"))
+            .args(["run", "--variant", "prefix", "--seconds", seconds, "--out"])
+            .arg(&out)
+            .output()
+            .expect("the binary runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with("allocator"))
+            .expect("an allocator line")
+            .to_owned();
+        (
+            allocgate::report::read_json(&out).expect("the report"),
+            line,
+        )
+    };
+    let (short, line) = run("0.02");
+    let r = &short.rates;
+    assert!(r.extrapolated && r.is_extrapolated());
+    assert_eq!(r.seconds, 0.02);
+    let n = short.totals.allocations;
+    assert!(n > 0, "prefix allocates");
+    assert_eq!(r.allocations_per_second, n as f64 / 0.02);
+    assert!(
+        line.contains(&format!(
+            "{n} allocations in 0.02 s ({:.1}/s, extrapolated from a run shorter than 1 s)",
+            n as f64 / 0.02
+        )),
+        "{line}"
+    );
+    let (long, line) = run("1");
+    assert!(!long.rates.extrapolated && !long.rates.is_extrapolated());
+    let n = long.totals.allocations;
+    assert!(
+        line.contains(&format!("{n} allocations ({:.1}/s)", n as f64)),
+        "{line}"
+    );
+    // compare labels the per-second row of a short run.
+    let o = Command::new(env!("CARGO_BIN_EXE_allocgate"))
+        .arg("compare")
+        .args([dir.join("0.02.json"), dir.join("0.02.json")])
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("| allocations per second (extrapolated from a run shorter than 1 s) |"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -207,9 +207,14 @@ pub fn compare(
         return Err(CompareError::Incomparable(forced));
     }
     let (b, a) = (before, after);
+    let per_second = if b.rates.is_extrapolated() || a.rates.is_extrapolated() {
+        "allocations per second (extrapolated from a run shorter than 1 s)"
+    } else {
+        "allocations per second"
+    };
     let mut rows = vec![
         Row::number(
-            "allocations per second",
+            per_second,
             "/s",
             1,
             b.rates.allocations_per_second,

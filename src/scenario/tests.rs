@@ -64,6 +64,17 @@ fn bad_values_are_refused_with_the_key_and_the_range() {
         ("frames", "[]", "`frames`: an empty list"),
         ("frames", "\"jack\"", "`frames`: \"jack\""),
         ("seconds", "0.0", "`seconds`: 0; expected more than 0"),
+        (
+            "seconds",
+            "1e-300",
+            "`seconds`: a run of 0 ns is shorter than one callback of each device; \
+             expected at least 0.010667 s (512 frames of the input device at 48000 Hz)",
+        ),
+        (
+            "seconds",
+            "0.01",
+            "`seconds`: a run of 0.01 s is shorter than one callback",
+        ),
         ("drift_ppm", "200000.0", "`drift_ppm`: 200000 ppm"),
         ("output_rate", "900000", "`output_rate`: 900000 Hz"),
         ("preset", "\"synthetic:x\"", "`preset`: 'synthetic:x'"),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::file::{EventFile, ScenarioFile};
 use super::{Scenario, ScenarioError};
-use crate::drive::sim::{Action, Drift, FrameSequence, SimConfig};
+use crate::drive::sim::{Action, Drift, FrameSequence, SimConfig, SimError};
 use crate::engine::layout::MAX_CHANNELS;
 use crate::engine::preset::Preset;
 use crate::engine::setup::SAMPLE_RATES;
@@ -284,9 +284,10 @@ pub(super) fn validate(
         let action = cx.event(i, e, end_ms)?;
         config = config.at(Duration::from_millis(e.at_ms), action);
     }
-    config
-        .validate()
-        .map_err(|e| ScenarioError::new(source, e))?;
+    config.validate().map_err(|e| match e {
+        SimError::TooShort { .. } => ScenarioError::new(source, format_args!("`seconds`: {e}")),
+        e => ScenarioError::new(source, e),
+    })?;
     Ok(Scenario {
         name: f.name,
         description: f.description,
