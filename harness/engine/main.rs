@@ -13,6 +13,7 @@ mod baselines;
 mod cli;
 mod compare_pairs;
 mod convolver_peer;
+mod figures;
 mod gate;
 mod hazards;
 // Feature-gated suites: a build without them says so

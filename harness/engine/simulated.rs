@@ -51,7 +51,7 @@ fn fixed_allocates_nothing_in_any_callback_through_every_scheduled_event() {
         .with_drift(Drift::ppm(2000))
         .at(
             Duration::from_millis(500),
-            Action::SwitchPreset(Preset::kemar()),
+            Action::SwitchPreset(Preset::kemar().into()),
         )
         .at(Duration::from_millis(1000), Action::Restart)
         .at(
@@ -216,7 +216,7 @@ fn prefix_counts_per_callback_equal_the_site_formulas_at_48k_512() {
         .at(Duration::from_millis(1500), Action::SetConvolution(true))
         .at(
             Duration::from_millis(2000),
-            Action::SwitchPreset(Preset::kemar()),
+            Action::SwitchPreset(Preset::kemar().into()),
         )
         .at(Duration::from_millis(2500), Action::Restart);
     check_against_formulas(sites, &config, (1000, 1500), Some(2000));

@@ -425,6 +425,14 @@ fn drive(simulation: &mut Simulation, shared: &Shared) -> Result<Driven, RunErro
 /// `--sites`) touched the allocator or took a tracked lock in a callback.
 pub fn failures(c: &RunConfig, report: &Report) -> Vec<String> {
     let mut why = Vec::new();
+    let ran = &report.totals.callbacks;
+    for (kind, n) in [("input", ran.input), ("output", ran.output)] {
+        if n == 0 {
+            why.push(format!(
+                "no {kind} callback ran, so nothing of that kind was measured or checked"
+            ));
+        }
+    }
     if report.integrity.verdict == Verdict::Fail {
         why.push(format!(
             "integrity check failed: {}",
@@ -503,11 +511,18 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
         "  callbacks      input {}, output {} ({} touched the allocator)",
         t.callbacks.input, t.callbacks.output, t.callbacks_touching_allocator
     );
+    let rate = if r.rates.is_extrapolated() {
+        format!(
+            "in {} s ({:.1}/s, extrapolated from a run shorter than 1 s)",
+            r.rates.seconds, r.rates.allocations_per_second
+        )
+    } else {
+        format!("({:.1}/s)", r.rates.allocations_per_second)
+    };
     let _ = writeln!(
         s,
-        "  allocator      {} ({:.1}/s), {}, {}, {}",
+        "  allocator      {} {rate}, {}, {}, {}",
         count(t.allocations, "allocation"),
-        r.rates.allocations_per_second,
         count(t.deallocations, "deallocation"),
         count(t.reallocations, "reallocation"),
         count(t.bytes, "byte")
@@ -728,4 +743,49 @@ fn region_name(region: MacosRegion) -> &'static str {
 
 fn micros(ns: u64) -> String {
     format!("{:.1} µs", ns as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::RunArgs;
+    use crate::drive::sim::IntegrityReport;
+    use crate::metrics::Aggregator;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Wrapper {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    #[test]
+    fn a_run_in_which_no_callback_of_a_kind_ran_fails_whatever_else_it_says() {
+        let c = Wrapper::try_parse_from(["run"])
+            .expect("flags parse")
+            .run
+            .validate()
+            .expect("the defaults");
+        let outcome = Outcome {
+            input: Default::default(),
+            output: Default::default(),
+            xruns: Default::default(),
+            integrity: IntegrityReport {
+                verdict: crate::drive::sim::Verdict::Pass,
+                ..IntegrityReport::disabled()
+            },
+            simulated: Duration::ZERO,
+            wall: Duration::ZERO,
+            pacing: None,
+        };
+        let (report, _) = assemble(report_config(&c), &outcome, Aggregator::new());
+        assert_eq!(report.integrity.verdict, Verdict::Pass, "what it says");
+        assert_eq!(
+            failures(&c, &report),
+            [
+                "no input callback ran, so nothing of that kind was measured or checked",
+                "no output callback ran, so nothing of that kind was measured or checked",
+            ]
+        );
+    }
 }

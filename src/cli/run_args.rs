@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::drive::sim::{Drift, Mode};
 use crate::engine::layout::{CONVOLVED_CHANNELS, Layout, MAX_CHANNELS};
@@ -152,7 +153,7 @@ pub struct RunConfig {
     pub mode: Mode,
     /// The preset activated before the run, loaded and validated; none
     /// for a passthrough run whose layout has no speaker a preset maps.
-    pub preset: Option<Preset>,
+    pub preset: Option<Arc<Preset>>,
     /// The preset's name for the summary and the report: its file, or the
     /// embedded set's name; none without a preset.
     pub preset_name: Option<String>,
@@ -313,10 +314,10 @@ impl RunArgs {
             None => {
                 let p = Preset::kemar();
                 let name = p.name().to_owned();
-                (p, name)
+                (Arc::new(p), name)
             }
             Some(path) => (
-                Preset::from_wav_file(path).map_err(|e| UsageError(e.to_string()))?,
+                Arc::new(Preset::from_wav_file(path).map_err(|e| UsageError(e.to_string()))?),
                 path.display().to_string(),
             ),
         };

@@ -11,6 +11,7 @@
 //! memory stayed flat after the first simulated minute.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::run_args::{RunConfig, UsageError, variant_and_sites};
@@ -119,15 +120,17 @@ impl SoakArgs {
                 .with_seed(self.seed)
                 .with_drift(drift);
         let switches = (self.minutes - 1) as usize;
+        // Two presets, each held once and shared by every switch to it.
+        let kemar = config
+            .preset
+            .clone()
+            .unwrap_or_else(|| Preset::kemar().into());
+        let synthetic = Arc::new(synthetic_preset(self.seed));
         for minute in 1..self.minutes {
-            let preset = if minute % 2 == 1 {
-                synthetic_preset(minute)
-            } else {
-                Preset::kemar()
-            };
+            let preset = if minute % 2 == 1 { &synthetic } else { &kemar };
             config = config.at(
                 Duration::from_secs(minute * 60),
-                Action::SwitchPreset(preset),
+                Action::SwitchPreset(Arc::clone(preset)),
             );
         }
         // Half a minute later each time, both devices change frame count.
@@ -149,7 +152,7 @@ impl SoakArgs {
                 crate::text::number(self.drift_ppm)
             ),
             source: "allocgate soak".to_owned(),
-            preset_name: "kemar, synthetic (alternating)".to_owned(),
+            preset_name: format!("kemar, synthetic:{} (alternating)", self.seed),
             config,
         };
         Ok(SoakPlan {
@@ -162,7 +165,7 @@ impl SoakArgs {
                 seconds: seconds as f64,
                 seed: self.seed,
                 mode: Mode::Virtual,
-                preset: Some(Preset::kemar()),
+                preset: Some(kemar),
                 preset_name: Some(scenario.preset_name.clone()),
                 drift,
                 integrity: true,

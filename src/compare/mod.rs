@@ -221,9 +221,14 @@ pub fn compare(
 
 /// Every row, with what its figures rest on.
 fn rows(b: &Report, a: &Report) -> Vec<(Row, Basis)> {
+    let per_second = if b.rates.is_extrapolated() || a.rates.is_extrapolated() {
+        "allocations per second (extrapolated from a run shorter than 1 s)"
+    } else {
+        "allocations per second"
+    };
     let mut rows = vec![
         Row::number(
-            "allocations per second",
+            per_second,
             "/s",
             1,
             b.rates.allocations_per_second,

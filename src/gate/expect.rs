@@ -10,6 +10,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::Arc;
 
 use crate::alloc::Counts;
 use crate::drive::record::Record;
@@ -80,13 +81,15 @@ impl Formulas {
     /// expected). Builds each preset's renderer set once, off any audio
     /// thread, to learn its shape.
     pub fn new(config: &SimConfig) -> Result<Formulas, SimError> {
-        let mut shapes: Vec<(String, SetShape)> = Vec::new();
-        let mut shape_of = |p: &Preset| -> Result<SetShape, SimError> {
-            if let Some((_, s)) = shapes.iter().find(|(n, _)| n == p.name()) {
+        // One build per distinct preset (the same one shared, or an equal
+        // copy of it).
+        let mut shapes: Vec<(Arc<Preset>, SetShape)> = Vec::new();
+        let mut shape_of = |p: &Arc<Preset>| -> Result<SetShape, SimError> {
+            if let Some((_, s)) = shapes.iter().find(|(q, _)| Arc::ptr_eq(p, q) || p == q) {
                 return Ok(*s);
             }
             let s = shape(&config.engine, p)?;
-            shapes.push((p.name().to_owned(), s));
+            shapes.push((Arc::clone(p), s));
             Ok(s)
         };
         let mut pending = VecDeque::new();

@@ -1,8 +1,8 @@
 //! `allocgate gate`: every scenario of a matrix run with the same sites
 //! (by default `fixed`, none), every callback checked, warm-up included.
 //!
-//! A scenario passes when no callback made any allocator call
-//! (allocation, deallocation or reallocation), the integrity check did
+//! A scenario passes when callbacks of both kinds ran, no callback
+//! made any allocator call (allocation, deallocation or reallocation), the integrity check did
 //! not fail, and every callback's counts equal the site formulas
 //! ([`expect::Formulas`]; for `fixed` that is zero). Hazards are judged
 //! the same way: every callback's tracked-lock acquisitions equal the
@@ -173,6 +173,13 @@ impl ScenarioResult {
     /// Why the scenario fails the gate (empty: it passes).
     pub fn failures(&self) -> Vec<String> {
         let mut why = Vec::new();
+        for (kind, n) in [("input", self.callbacks.0), ("output", self.callbacks.1)] {
+            if n == 0 {
+                why.push(format!(
+                    "no {kind} callback ran, so nothing of that kind was gated"
+                ));
+            }
+        }
         if let Some(o) = &self.first_offender {
             why.push(format!(
                 "{} touched the allocator ({}); first: {o}",
@@ -500,4 +507,41 @@ pub fn render_table(o: &GateOutcome) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scenario_in_which_no_callback_of_a_kind_ran_fails() {
+        let result = ScenarioResult {
+            name: "empty".to_owned(),
+            callbacks: (3, 0),
+            counts: Counts::new(),
+            callbacks_touching: 0,
+            expected: Expected::default(),
+            mismatch: None,
+            first_offender: None,
+            xruns: Xruns::default(),
+            integrity: Verdict::Pass,
+            wall: Duration::ZERO,
+            sites: Vec::new(),
+            hazards: HazardTotals::default(),
+            rusage: false,
+            hazard_violation: None,
+            callbacks_hazardous: 0,
+            first_hazard: None,
+        };
+        assert_eq!(
+            result.failures(),
+            ["no output callback ran, so nothing of that kind was gated"]
+        );
+        assert!(!result.passed());
+        let ran = ScenarioResult {
+            callbacks: (3, 3),
+            ..result
+        };
+        assert!(ran.passed());
+    }
 }

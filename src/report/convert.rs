@@ -14,6 +14,7 @@ use crate::metrics::{
 
 use super::environment::Environment;
 use super::integrity::Integrity;
+use super::schema::MEASURED_RATE_SECONDS;
 use super::schema::{
     ByKind, HarnessReport, HazardsReport, KindHistograms, KindLatency, KindRates, KindSizeClasses,
     KindTotals, LatencyBucketRow, LatencyReport, LoadReport, MacosRegion, MacosRow, Pacing,
@@ -152,8 +153,10 @@ fn rates(a: &Aggregates) -> RatesReport {
         allocator_calls_per_second: r.allocator_calls_per_second,
         bytes_per_second: r.bytes_per_second,
     };
+    let seconds = a.duration.as_secs_f64();
     RatesReport {
-        seconds: a.duration.as_secs_f64(),
+        seconds,
+        extrapolated: seconds < MEASURED_RATE_SECONDS,
         callbacks_per_second: r.callbacks_per_second,
         allocations_per_second: r.allocations_per_second,
         deallocations_per_second: r.deallocations_per_second,

@@ -33,6 +33,7 @@ pub use error::ReportError;
 pub use file::{read_json, write_json};
 pub use hdr_log::{HdrLogError, encode_hdr_log, hdr_intervals, write_hdr_log};
 pub use integrity::{Integrity, Mismatch, Verdict};
+pub use schema::MEASURED_RATE_SECONDS;
 pub use schema::{
     AllocatorCalls, BackendReport, ByKind, HarnessReport, HazardsReport, KindHistograms,
     KindLatency, KindRates, KindSizeClasses, KindTotals, LatencyBucketRow, LatencyReport,

@@ -232,11 +232,22 @@ pub struct ByKind<T> {
     pub output: T,
 }
 
+/// Runs shorter than this many seconds have their rates marked
+/// [`extrapolated`](RatesReport::extrapolated).
+pub const MEASURED_RATE_SECONDS: f64 = 1.0;
+
 /// Totals per simulated second.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct RatesReport {
     /// The simulated duration the rates divide by, in seconds.
     pub seconds: f64,
+    /// True when `seconds` is under [`MEASURED_RATE_SECONDS`]: each rate
+    /// is a count over less than a second, scaled up to one, not a
+    /// second's measurement (the counts are in `totals`). Absent from
+    /// older reports: read as false ([`is_extrapolated`](Self::is_extrapolated)
+    /// also looks at `seconds`).
+    #[serde(default)]
+    pub extrapolated: bool,
     /// Callbacks of both kinds per second.
     pub callbacks_per_second: f64,
     /// `alloc` and `alloc_zeroed` calls per second.
@@ -253,6 +264,15 @@ pub struct RatesReport {
     pub input: KindRates,
     /// The same for output callbacks alone.
     pub output: KindRates,
+}
+
+impl RatesReport {
+    /// True when the rates are scaled up from a run shorter than
+    /// [`MEASURED_RATE_SECONDS`] (marked so, or read from an older report
+    /// whose `seconds` says so).
+    pub fn is_extrapolated(&self) -> bool {
+        self.extrapolated || self.seconds < MEASURED_RATE_SECONDS
+    }
 }
 
 /// One kind's totals per simulated second.

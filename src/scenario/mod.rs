@@ -22,7 +22,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use defaults::{DEFAULT_SCENARIOS, defaults};
-pub use validate::{MAX_SECONDS, synthetic_preset};
+pub use validate::{MAX_EVENTS, MAX_PRESETS, MAX_SECONDS, synthetic_preset};
 
 use crate::drive::sim::SimConfig;
 use crate::engine::sites::{SiteSet, Variant};

@@ -64,6 +64,17 @@ fn bad_values_are_refused_with_the_key_and_the_range() {
         ("frames", "[]", "`frames`: an empty list"),
         ("frames", "\"jack\"", "`frames`: \"jack\""),
         ("seconds", "0.0", "`seconds`: 0; expected more than 0"),
+        (
+            "seconds",
+            "1e-300",
+            "`seconds`: a run of 0 ns is shorter than one callback of each device; \
+             expected at least 0.010667 s (512 frames of the input device at 48000 Hz)",
+        ),
+        (
+            "seconds",
+            "0.01",
+            "`seconds`: a run of 0.01 s is shorter than one callback",
+        ),
         ("drift_ppm", "200000.0", "`drift_ppm`: 200000 ppm"),
         ("output_rate", "900000", "`output_rate`: 900000 Hz"),
         ("preset", "\"synthetic:x\"", "`preset`: 'synthetic:x'"),
@@ -146,4 +157,60 @@ fn the_directory_on_disk_holds_exactly_the_embedded_scenarios() {
     on_disk.sort();
     embedded.sort();
     assert_eq!(on_disk, embedded);
+}
+
+#[test]
+fn a_preset_named_again_is_the_one_loaded_first() {
+    let text = format!(
+        "{BASE}preset = \"synthetic:3\"\n\
+         [[events]]\nat_ms = 100\naction = \"switch-preset\"\npreset = \"kemar\"\n\
+         [[events]]\nat_ms = 200\naction = \"switch-preset\"\npreset = \"synthetic:3\"\n\
+         [[events]]\nat_ms = 300\naction = \"switch-preset\"\npreset = \"kemar\"\n"
+    );
+    let s = parse(&text, "t.toml", Path::new(".")).unwrap();
+    let switched: Vec<&std::sync::Arc<crate::engine::preset::Preset>> = s
+        .config
+        .schedule
+        .iter()
+        .filter_map(|e| match &e.action {
+            Action::SwitchPreset(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    let first = s.config.preset.as_ref().unwrap();
+    assert!(std::sync::Arc::ptr_eq(first, switched[1]));
+    assert!(std::sync::Arc::ptr_eq(switched[0], switched[2]));
+    assert!(!std::sync::Arc::ptr_eq(first, switched[0]));
+}
+
+#[test]
+fn events_and_distinct_presets_are_capped() {
+    let events = |n: usize, preset: &dyn Fn(usize) -> String| -> String {
+        let mut t = BASE.to_owned();
+        for i in 0..n {
+            t.push_str(&format!(
+                "[[events]]\nat_ms = 1\naction = \"switch-preset\"\npreset = \"{}\"\n",
+                preset(i)
+            ));
+        }
+        t
+    };
+    let kemar = |_: usize| "kemar".to_owned();
+    assert!(parse(&events(MAX_EVENTS, &kemar), "t.toml", Path::new(".")).is_ok());
+    let msg = refused(&events(MAX_EVENTS + 1, &kemar));
+    assert!(
+        msg.ends_with("`events`: 10001 events; expected at most 10000"),
+        "{msg}"
+    );
+    // KEMAR (the start) and 15 synthetic sets: 16.
+    let seeds = |i: usize| format!("synthetic:{}", i % MAX_PRESETS);
+    let last = MAX_PRESETS - 1;
+    assert!(parse(&events(last, &|i| seeds(i + 1)), "t.toml", Path::new(".")).is_ok());
+    let msg = refused(&events(MAX_PRESETS, &|i| seeds(i + 1)));
+    assert!(
+        msg.contains(&format!(
+            "`events[{last}].preset`: 'synthetic:0' would be preset number 17; expected at most 16"
+        )),
+        "{msg}"
+    );
 }

@@ -1,12 +1,14 @@
 //! From the TOML form to a [`Scenario`]: every value range-checked, the
 //! preset loaded, the events turned into the simulated clock's schedule.
 
+use std::cell::RefCell;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::file::{EventFile, ScenarioFile};
 use super::{Scenario, ScenarioError};
-use crate::drive::sim::{Action, Drift, FrameSequence, SimConfig};
+use crate::drive::sim::{Action, Drift, FrameSequence, SimConfig, SimError};
 use crate::engine::layout::{CONVOLVED_CHANNELS, Layout, MAX_CHANNELS};
 use crate::engine::preset::Preset;
 use crate::engine::setup::SAMPLE_RATES;
@@ -16,6 +18,16 @@ use crate::text::number;
 
 /// Longest scenario accepted, in simulated seconds (one hour).
 pub const MAX_SECONDS: f64 = 3600.0;
+
+/// Most `[[events]]` a scenario may hold: ten thousand, about one every
+/// 360 ms over the longest scenario. Each event costs its schedule entry
+/// (a few hundred bytes, copied into each run made from the scenario);
+/// a preset it names is held once however often it is named.
+pub const MAX_EVENTS: usize = 10_000;
+
+/// Most distinct presets (the starting one included) a scenario may
+/// name: each is loaded once and held for the whole run.
+pub const MAX_PRESETS: usize = 16;
 
 /// Taps of a synthetic preset's impulse responses (as long as KEMAR's).
 const SYNTHETIC_TAPS: usize = 558;
@@ -42,6 +54,9 @@ struct Ctx<'a> {
     source: &'a str,
     base: &'a Path,
     seed: u64,
+    /// Every preset loaded so far, by its name as written: loaded once,
+    /// shared by every event that names it.
+    presets: RefCell<Vec<(String, Arc<Preset>)>>,
 }
 
 impl Ctx<'_> {
@@ -83,9 +98,32 @@ impl Ctx<'_> {
         }
     }
 
+    /// The preset named `name` as written, loaded the first time it is
+    /// named and shared after that; at most [`MAX_PRESETS`] distinct ones.
+    fn preset(&self, key: &str, name: &str) -> Result<Arc<Preset>, ScenarioError> {
+        if let Some((_, p)) = self.presets.borrow().iter().find(|(n, _)| n == name) {
+            return Ok(Arc::clone(p));
+        }
+        if self.presets.borrow().len() == MAX_PRESETS {
+            return self.err(
+                key,
+                format_args!(
+                    "'{name}' would be preset number {}; expected at most {MAX_PRESETS} \
+                     distinct presets in a scenario",
+                    MAX_PRESETS + 1
+                ),
+            );
+        }
+        let preset = Arc::new(self.load_preset(key, name)?);
+        self.presets
+            .borrow_mut()
+            .push((name.to_owned(), Arc::clone(&preset)));
+        Ok(preset)
+    }
+
     /// `kemar`, `synthetic:SEED`, or a WAV file (relative to the
     /// scenario's directory).
-    fn preset(&self, key: &str, name: &str) -> Result<Preset, ScenarioError> {
+    fn load_preset(&self, key: &str, name: &str) -> Result<Preset, ScenarioError> {
         if name == "kemar" {
             return Ok(Preset::kemar());
         }
@@ -171,7 +209,14 @@ pub(super) fn validate(
         source,
         base,
         seed: f.seed.unwrap_or(1),
+        presets: RefCell::new(Vec::new()),
     };
+    if f.events.len() > MAX_EVENTS {
+        return cx.err(
+            "events",
+            format_args!("{} events; expected at most {MAX_EVENTS}", f.events.len()),
+        );
+    }
     if f.name.trim().is_empty() || f.name.contains(char::is_whitespace) {
         return cx.err(
             "name",
@@ -265,9 +310,10 @@ pub(super) fn validate(
         }
         config.preset = None;
     }
-    config
-        .validate()
-        .map_err(|e| ScenarioError::new(source, e))?;
+    config.validate().map_err(|e| match e {
+        SimError::TooShort { .. } => ScenarioError::new(source, format_args!("`seconds`: {e}")),
+        e => ScenarioError::new(source, e),
+    })?;
     Ok(Scenario {
         name: f.name,
         description: f.description,

@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::alloc::size_class::MacosClass;
-use crate::cli::{RunConfig, RunError, execute};
+use crate::cli::{RunConfig, RunError, execute, sim_config};
 use crate::drive::sim::{Drift, Mode, Progress};
 use crate::engine::EngineConfig;
 use crate::engine::preset::Preset;
@@ -103,7 +103,7 @@ impl SweepSpec {
             seconds: self.seconds,
             seed: self.seed,
             mode: Mode::Virtual,
-            preset: Some(self.preset.clone()),
+            preset: Some(std::sync::Arc::new(self.preset.clone())),
             preset_name: Some(self.preset_name.clone()),
             drift: Drift::NONE,
             integrity: false,
@@ -360,6 +360,10 @@ pub fn row(
     }
 }
 
+fn point_label(variant: Variant, rate: u32, frames: usize, channels: usize) -> String {
+    format!("{} {rate} Hz / {frames} / {channels} ch", variant.name())
+}
+
 /// Runs every point of `spec`, calling `progress` with the run's number
 /// (from 1), the number of runs, a label and the run's progress. Once
 /// `spec.stop` is requested, the run under way ends, is dropped, and the
@@ -369,6 +373,18 @@ pub fn run_sweep(
     progress: &mut dyn FnMut(usize, usize, &str, &Progress),
 ) -> Result<SweepReport, SweepError> {
     let points = spec.points();
+    // Every point is checked before the first runs, so a point the
+    // simulation refuses (too short for its frames) stops the sweep at
+    // once rather than after the rows before it.
+    for &(variant, rate, frames, channels) in &points {
+        let config = spec.run_config(variant, rate, frames, channels);
+        sim_config(&config)
+            .validate()
+            .map_err(|e| SweepError::Run {
+                point: point_label(variant, rate, frames, channels),
+                source: RunError::Sim(e),
+            })?;
+    }
     let mut rows = Vec::with_capacity(points.len());
     let mut interrupted = None;
     for (i, &(variant, rate, frames, channels)) in points.iter().enumerate() {
@@ -376,7 +392,7 @@ pub fn run_sweep(
             interrupted = Some(why);
             break;
         }
-        let label = format!("{} {rate} Hz / {frames} / {channels} ch", variant.name());
+        let label = point_label(variant, rate, frames, channels);
         let config = spec.run_config(variant, rate, frames, channels);
         let r = renderers(channels, spec.preset.channel_count());
         let prediction = predict(&Point {

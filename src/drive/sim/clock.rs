@@ -13,6 +13,7 @@
 //! depends on rounding: events at the same instant go scheduled actions
 //! first, then the input callback, then the output callback.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::drive::sim::frames::{FrameSequence, FrameSource};
@@ -81,8 +82,10 @@ impl Devices {
 /// Something that happens at a scheduled time, on the control side.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// Build renderers for this preset and publish them.
-    SwitchPreset(Preset),
+    /// Build renderers for this preset and publish them (when the action
+    /// is applied, not before). Shared: a schedule that switches to the
+    /// same preset many times holds it once.
+    SwitchPreset(Arc<Preset>),
     /// Stop both callbacks, restart the engine (ring emptied, output
     /// buffering again), start them.
     Restart,
@@ -105,6 +108,16 @@ pub struct Scheduled {
     pub at: Duration,
     /// What happens.
     pub action: Action,
+}
+
+/// A device's first callback: its frames and how long they last.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FirstCallback {
+    /// Frames it asks for.
+    pub frames: u32,
+    /// Nanoseconds those frames last at the device's real rate, rounded
+    /// up.
+    pub nanos: u64,
 }
 
 /// One callback the clock fires.
@@ -277,6 +290,32 @@ impl SimClock {
             at: callback_at,
             tick: Tick::Callback(tick),
         })
+    }
+
+    /// Each device's first callback, input then output: its frames (after
+    /// any frame change scheduled at time zero) and how long it lasts at
+    /// the device's real rate, in nanoseconds rounded up. A run shorter
+    /// than either does not hold one whole callback of that device.
+    pub fn first_callbacks(
+        devices: &Devices,
+        schedule: &[Scheduled],
+        seed: u64,
+    ) -> [FirstCallback; 2] {
+        let mut first = [FirstCallback::default(); 2];
+        // Both first callbacks fire at time zero, after the actions
+        // scheduled then: a clock ending a nanosecond later has them all.
+        let clock = SimClock::new(devices, schedule, Duration::from_nanos(1), seed);
+        for event in clock {
+            if let Tick::Callback(t) = event.tick {
+                let (num, den) = devices.rate(t.kind);
+                let ns = (u128::from(t.frames) * den * NANOS_PER_SECOND).div_ceil(num.max(1));
+                first[usize::from(t.kind == CallbackKind::Output)] = FirstCallback {
+                    frames: t.frames,
+                    nanos: u64::try_from(ns).unwrap_or(u64::MAX),
+                };
+            }
+        }
+        first
     }
 
     /// The most callbacks of `kind` that a run of `duration` can fire with
@@ -468,6 +507,54 @@ mod tests {
         for n in COREAUDIO_FRAMES {
             assert!(inputs.contains(&n), "{n} drawn");
         }
+    }
+
+    #[test]
+    fn first_callbacks_last_their_frames_over_the_devices_real_rates() {
+        // 512 / 48 000 s = 10 666 666.67 ns, rounded up; the output at
+        // 44 100 Hz − 1 000 ppm = 44 055.9 Hz takes 1 024 frames in
+        // 1 024 / 44 055.9 s = 23 243 197.8 ns.
+        let mut devices = Devices::matched(48_000, FrameSequence::Fixed(512));
+        devices.output = DeviceClock {
+            sample_rate: 44_100,
+            frames: FrameSequence::Cycle(vec![1024, 64]),
+        };
+        devices.drift = Drift::ppm(-1000);
+        let first = SimClock::first_callbacks(&devices, &[], 0);
+        assert_eq!(
+            first,
+            [
+                FirstCallback {
+                    frames: 512,
+                    nanos: 10_666_667
+                },
+                FirstCallback {
+                    frames: 1024,
+                    nanos: 23_243_198
+                }
+            ]
+        );
+        // A frame change at time zero comes before both first callbacks.
+        let schedule = [Scheduled {
+            at: Duration::ZERO,
+            action: Action::SetFrames {
+                input: Some(FrameSequence::Fixed(4096)),
+                output: None,
+            },
+        }];
+        let first = SimClock::first_callbacks(&devices, &schedule, 0);
+        assert_eq!(first[0].frames, 4096);
+        assert_eq!(first[0].nanos, 85_333_334);
+        // A seeded draw: the frames the run's own first callback takes.
+        let devices = Devices::matched(48_000, FrameSequence::coreaudio_seeded(5));
+        let first = SimClock::first_callbacks(&devices, &[], 7);
+        let drawn: Vec<u32> = SimClock::new(&devices, &[], Duration::from_millis(1), 7)
+            .filter_map(|e| match e.tick {
+                Tick::Callback(t) => Some(t.frames),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(drawn, [first[0].frames, first[1].frames]);
     }
 
     #[test]

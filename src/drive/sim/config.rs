@@ -2,6 +2,7 @@
 //! seed, the preset, the schedule, how fast, and what to check.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::alloc::Error as AllocError;
@@ -59,7 +60,7 @@ pub struct SimConfig {
     pub seed: u64,
     /// The preset activated before the start (none: the renderer copies
     /// channels 0 and 1 through).
-    pub preset: Option<Preset>,
+    pub preset: Option<Arc<Preset>>,
     /// Actions at given times.
     pub schedule: Vec<Scheduled>,
     /// Virtual or paced.
@@ -111,6 +112,50 @@ pub enum SimError {
     Alloc(AllocError),
     /// Usage readings were asked for, and they cannot be made here.
     Usage(UsageError),
+    /// The run is shorter than one callback of a device: it would end
+    /// before that device's first callback had played its frames (or
+    /// before any callback, at zero length).
+    TooShort {
+        /// The run's length.
+        duration: Duration,
+        /// The shortest run that holds one callback of each device.
+        shortest: Duration,
+        /// The device whose first callback lasts that long.
+        device: CallbackKind,
+        /// Its frames.
+        frames: u32,
+        /// Its nominal rate, in Hz.
+        rate: u32,
+    },
+}
+
+/// `d` as the simulated clock holds it: whole nanoseconds, in seconds
+/// (or nanoseconds below a microsecond, so that a length rounded to
+/// nothing shows as 0 ns).
+fn length(d: Duration) -> String {
+    if d < Duration::from_micros(1) {
+        return format!("{} ns", d.as_nanos());
+    }
+    let s = format!("{:.9}", d.as_secs_f64());
+    format!("{} s", s.trim_end_matches('0').trim_end_matches('.'))
+}
+
+/// `d` rounded up to whole microseconds, in seconds, such that those
+/// seconds read back (`Duration::from_secs_f64`, as `--seconds` and a
+/// scenario's `seconds` are) as at least `d`.
+fn seconds_at_least(d: Duration) -> String {
+    let mut micros = d.as_nanos().div_ceil(1000);
+    loop {
+        let text = format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000);
+        let text = text.trim_end_matches('0').trim_end_matches('.').to_owned();
+        let back = text
+            .parse::<f64>()
+            .map_or(Duration::ZERO, Duration::from_secs_f64);
+        if back >= d {
+            return text;
+        }
+        micros += 1;
+    }
 }
 
 impl fmt::Display for SimError {
@@ -138,6 +183,20 @@ impl fmt::Display for SimError {
             SimError::Preset(e) => write!(f, "{e}"),
             SimError::Alloc(e) => write!(f, "{e}"),
             SimError::Usage(e) => write!(f, "{e}"),
+            SimError::TooShort {
+                duration,
+                shortest,
+                device,
+                frames,
+                rate,
+            } => write!(
+                f,
+                "a run of {} is shorter than one callback of each device; expected at least {} s \
+                 ({frames} frames of the {} device at {rate} Hz)",
+                length(*duration),
+                seconds_at_least(*shortest),
+                device.name(),
+            ),
         }
     }
 }
@@ -189,8 +248,8 @@ impl SimConfig {
     }
 
     /// The same with `preset` activated before the start.
-    pub fn with_preset(mut self, preset: Preset) -> Self {
-        self.preset = Some(preset);
+    pub fn with_preset(mut self, preset: impl Into<Arc<Preset>>) -> Self {
+        self.preset = Some(preset.into());
         self
     }
 
@@ -281,6 +340,34 @@ impl SimConfig {
                 }
             }
         }
+        self.check_length()
+    }
+
+    /// Refuses a run shorter than one callback of each device: with
+    /// fewer frames than the first callback asks for, a device's callback
+    /// would not play out (at zero length, none would fire) and the run
+    /// would measure and check next to nothing.
+    fn check_length(&self) -> Result<(), SimError> {
+        let first = SimClock::first_callbacks(&self.devices, &self.schedule, self.seed);
+        let longest = if first[1].nanos > first[0].nanos {
+            CallbackKind::Output
+        } else {
+            CallbackKind::Input
+        };
+        let f = first[usize::from(longest == CallbackKind::Output)];
+        let shortest = Duration::from_nanos(f.nanos);
+        if self.duration < shortest {
+            return Err(SimError::TooShort {
+                duration: self.duration,
+                shortest,
+                device: longest,
+                frames: f.frames,
+                rate: match longest {
+                    CallbackKind::Input => self.devices.input.sample_rate,
+                    CallbackKind::Output => self.devices.output.sample_rate,
+                },
+            });
+        }
         Ok(())
     }
 
@@ -346,6 +433,53 @@ mod tests {
         );
         assert!(matches!(c.validate(), Err(SimError::Engine(_))));
         assert!(base().validate().is_ok());
+    }
+
+    #[test]
+    fn a_run_shorter_than_one_callback_of_each_device_is_refused_with_the_shortest_that_works() {
+        let at = |secs: f64| {
+            let mut c = base();
+            c.duration = Duration::from_secs_f64(secs);
+            c.validate()
+        };
+        // 512 frames at 48 kHz: 10 666 667 ns, 0.010667 s in whole µs.
+        assert_eq!(
+            at(1e-10).unwrap_err().to_string(),
+            "a run of 0 ns is shorter than one callback of each device; expected at least \
+             0.010667 s (512 frames of the input device at 48000 Hz)"
+        );
+        assert_eq!(
+            at(0.01).unwrap_err().to_string(),
+            "a run of 0.01 s is shorter than one callback of each device; expected at least \
+             0.010667 s (512 frames of the input device at 48000 Hz)"
+        );
+        assert!(at(0.010667).is_ok(), "the length the message names works");
+        // The output's longer first callback sets the minimum: 2 048
+        // frames at 44 100 Hz = 46 439 910 ns.
+        let mut c = base().with_output(DeviceClock {
+            sample_rate: 44_100,
+            frames: FrameSequence::Cycle(vec![2048, 64]),
+        });
+        c.duration = Duration::from_millis(20);
+        let msg = c.validate().unwrap_err().to_string();
+        assert!(
+            msg.ends_with(
+                "expected at least 0.04644 s (2048 frames of the output device at 44100 Hz)"
+            ),
+            "{msg}"
+        );
+        c.duration = Duration::from_secs_f64(0.04644);
+        assert!(c.validate().is_ok());
+        // Every length the message can name reads back as at least the
+        // shortest.
+        for ns in [1, 999, 1000, 1001, 10_666_667, 46_439_910, 999_999_999] {
+            let d = Duration::from_nanos(ns);
+            let text = seconds_at_least(d);
+            assert!(
+                Duration::from_secs_f64(text.parse().unwrap()) >= d,
+                "{ns}: {text}"
+            );
+        }
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub mod time;
 #[cfg(test)]
 mod tests;
 
-pub use clock::{Action, DeviceClock, Devices, Scheduled, SimClock};
+pub use clock::{Action, DeviceClock, Devices, FirstCallback, Scheduled, SimClock};
 pub use config::{Mode, SimConfig, SimError};
 pub use driver::{
     KindTotals, Outcome, PROGRESS_INTERVAL, Progress, Simulation, WARM_UP_CALLBACKS, Xruns, run,

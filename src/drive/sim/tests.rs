@@ -258,7 +258,10 @@ fn the_direct_reference_follows_a_preset_switch_and_a_toggle() {
     .unwrap();
     let config = kemar(Duration::from_millis(400))
         .with_integrity(IntegrityMode::Check(ConvolutionReference::Direct))
-        .at(Duration::from_millis(100), Action::SwitchPreset(short))
+        .at(
+            Duration::from_millis(100),
+            Action::SwitchPreset(short.into()),
+        )
         .at(Duration::from_millis(200), Action::SetConvolution(false))
         .at(Duration::from_millis(250), Action::SetConvolution(true));
     let (o, _) = run_logged(&config);
@@ -275,7 +278,10 @@ fn switches_toggles_restarts_and_frame_changes_keep_convolution_checked() {
     .unwrap();
     let config = kemar(Duration::from_secs(3))
         .with_drift(Drift::ppm(800))
-        .at(Duration::from_millis(500), Action::SwitchPreset(other))
+        .at(
+            Duration::from_millis(500),
+            Action::SwitchPreset(other.into()),
+        )
         .at(Duration::from_millis(900), Action::SetConvolution(false))
         .at(Duration::from_millis(1300), Action::SetConvolution(true))
         .at(Duration::from_millis(1700), Action::Restart)
@@ -288,7 +294,7 @@ fn switches_toggles_restarts_and_frame_changes_keep_convolution_checked() {
         )
         .at(
             Duration::from_millis(2500),
-            Action::SwitchPreset(Preset::kemar()),
+            Action::SwitchPreset(Preset::kemar().into()),
         );
     let (o, _) = run_logged(&config);
     assert!(o.integrity.verdict.passed(), "{}", o.integrity.verdict);

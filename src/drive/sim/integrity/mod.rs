@@ -111,6 +111,9 @@ pub enum NotChecked {
     /// What an output callback played never reached the checker (a real
     /// backend's recording of it was lost). Checking stopped there.
     Unobserved,
+    /// No output callback reached the checker: there was nothing to
+    /// check, and nothing passed.
+    NothingPlayed,
 }
 
 impl fmt::Display for NotChecked {
@@ -135,6 +138,9 @@ impl fmt::Display for NotChecked {
             NotChecked::Unobserved => f.write_str(
                 "what an output callback played was not recorded, so checking stopped there",
             ),
+            NotChecked::NothingPlayed => {
+                f.write_str("no output callback was checked, so there was nothing to pass")
+            }
         }
     }
 }
@@ -211,6 +217,8 @@ pub struct Checker {
     frames_checked: u64,
     frames_silent: u64,
     cuts: u64,
+    /// Output callbacks handed to [`output`](Self::output).
+    outputs: u64,
 }
 
 impl Checker {
@@ -250,6 +258,7 @@ impl Checker {
             frames_checked: 0,
             frames_silent: 0,
             cuts: 0,
+            outputs: 0,
         }
     }
 
@@ -317,6 +326,7 @@ impl Checker {
         left: &[f32],
         right: &[f32],
     ) {
+        self.outputs += 1;
         if report.underrun {
             self.cuts += 1;
         }
@@ -420,6 +430,8 @@ impl Checker {
             Verdict::Fail { first_mismatch: m }
         } else if let Some(why) = self.stopped {
             Verdict::NotChecked(why)
+        } else if self.outputs == 0 {
+            Verdict::NotChecked(NotChecked::NothingPlayed)
         } else if self.unrendered > 0 {
             Verdict::NotChecked(NotChecked::UnrenderedFrames {
                 frames: self.unrendered,
@@ -445,5 +457,29 @@ impl IntegrityReport {
             frames_silent: 0,
             cuts: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checker_that_saw_no_output_callback_passes_nothing() {
+        let checker = Checker::new(
+            ConvolutionReference::default(),
+            RenderMode::default(),
+            Signal::new(1),
+            2,
+            48_000,
+            1 << 16,
+            false,
+        );
+        let r = checker.report();
+        assert_eq!(r.verdict, Verdict::NotChecked(NotChecked::NothingPlayed));
+        assert_eq!(
+            r.verdict.to_string(),
+            "not checked: no output callback was checked, so there was nothing to pass"
+        );
     }
 }
