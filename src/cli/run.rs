@@ -777,6 +777,7 @@ mod tests {
             simulated: Duration::ZERO,
             wall: Duration::ZERO,
             pacing: None,
+            interrupted: None,
         };
         let (report, _) = assemble(report_config(&c), &outcome, Aggregator::new());
         assert_eq!(report.integrity.verdict, Verdict::Pass, "what it says");

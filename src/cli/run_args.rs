@@ -425,7 +425,7 @@ mod tests {
         );
         assert_eq!(c.seconds, 10.0);
         assert!(c.engine.convolution);
-        assert_eq!(c.preset.as_ref().map(Preset::channel_count), Some(14));
+        assert_eq!(c.preset.as_ref().map(|p| p.channel_count()), Some(14));
     }
 
     #[test]
