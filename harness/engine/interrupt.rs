@@ -155,7 +155,8 @@ fn assert_partial(r: &Report, signal: &str, rate: u32, frames: u32) {
         "{input} input callbacks of {whole}"
     );
     assert!(r.rates.seconds > 0.0 && r.rates.seconds < r.config.seconds);
-    let before = (r.rates.seconds * f64::from(rate) / f64::from(frames)).floor() as u64;
+    // A whole number of periods up to rounding in the report's seconds.
+    let before = (r.rates.seconds * f64::from(rate) / f64::from(frames) + 1e-6).floor() as u64;
     assert!(
         (before..=before + 1).contains(&input),
         "{input} input callbacks in {} s",

@@ -210,7 +210,8 @@ fn counts_of_one_are_singular_and_the_summary_names_the_preset() {
     assert_eq!((r.totals.allocations, r.totals.deallocations), (1, 0));
     assert!(
         summary.contains(&format!(
-            "  allocator      1 allocation ({:.1}/s), 0 deallocations, 0 reallocations, {} bytes",
+            "  allocator      1 allocation in 0.5 s ({:.1}/s, extrapolated from a run shorter \
+             than 1 s), 0 deallocations, 0 reallocations, {} bytes",
             r.rates.allocations_per_second, r.totals.bytes
         )),
         "{summary}"
