@@ -80,7 +80,8 @@ struct FakeDevice {
 
 /// What one cycle produced.
 struct Cycle<'a> {
-    device_time: u64,
+    /// The cycle's output callback index (its input's too).
+    index: u64,
     input: Measurement,
     output: Measurement,
     left: &'a [f32],
@@ -141,7 +142,7 @@ impl FakeDevice {
             left[frame] += 1.0;
         }
         Cycle {
-            device_time,
+            index,
             input,
             output,
             left: self.playback.channel(0, frames),
@@ -217,7 +218,7 @@ fn play(
         let c = device.cycle();
         measurements.push(c.input);
         measurements.push(c.output);
-        blocks.push(c.device_time, c.left, c.right);
+        blocks.push(c.index, c.left, c.right);
         flags.cycles.fetch_add(1, Ordering::Release);
         // Loose pacing: a real device would wait a period here.
         thread::sleep(Duration::from_micros(5));
@@ -455,7 +456,7 @@ fn queue_cycle(device: &mut FakeDevice, q: &mut Queues, record: bool) {
     q.measurements.push(c.input);
     q.measurements.push(c.output);
     if record {
-        q.blocks.push(c.device_time, c.left, c.right);
+        q.blocks.push(c.index, c.left, c.right);
     }
 }
 
@@ -466,7 +467,7 @@ fn the_collector_waits_for_a_played_block_that_has_not_arrived_yet() {
     let mut collector = Collector::new(Some(checker));
     let mut q = queues();
     let c = device.cycle();
-    let (device_time, left, right) = (c.device_time, c.left.to_vec(), c.right.to_vec());
+    let (index, left, right) = (c.index, c.left.to_vec(), c.right.to_vec());
     q.measurements.push(c.input);
     q.measurements.push(c.output);
 
@@ -482,7 +483,7 @@ fn the_collector_waits_for_a_played_block_that_has_not_arrived_yet() {
     let again = collector.drain(&mut q.measurement_queue, Some(&mut q.block_queue), false);
     assert_eq!(again, 0, "still waiting");
 
-    q.blocks.push(device_time, &left, &right);
+    q.blocks.push(index, &left, &right);
     let taken = collector.drain(&mut q.measurement_queue, Some(&mut q.block_queue), false);
     assert_eq!(taken, 1);
     assert!(q.measurement_queue.peek().is_none());
@@ -496,7 +497,7 @@ fn the_collector_waits_for_a_played_block_that_has_not_arrived_yet() {
 }
 
 #[test]
-fn a_later_block_arriving_first_stops_the_check_as_unobserved_and_keeps_the_records() {
+fn a_later_block_arriving_first_leaves_the_missing_one_unheard_and_checking_goes_on() {
     let (engine, checker) = engine_and_checker();
     let (mut device, _control) = FakeDevice::new(engine, None);
     let mut collector = Collector::new(Some(checker));
@@ -514,19 +515,17 @@ fn a_later_block_arriving_first_stops_the_check_as_unobserved_and_keeps_the_reco
     let collected = collector.finish(Duration::ZERO, Duration::ZERO);
     assert_eq!(collected.aggregator.callbacks(), 6);
     let integrity = collected.outcome.integrity;
-    assert_eq!(
-        integrity.verdict,
-        Verdict::NotChecked(NotChecked::Unobserved)
-    );
+    assert_eq!(integrity.verdict, Verdict::Pass, "{}", integrity.verdict);
+    assert_eq!(integrity.unheard, 1, "cycle 1's output was not heard");
     assert_eq!(
         integrity.frames_checked,
-        u64::from(PERIOD),
-        "checked up to the gap"
+        2 * u64::from(PERIOD),
+        "cycles 0 and 2 compared: the model followed cycle 1 unheard"
     );
 }
 
 #[test]
-fn closing_with_no_played_block_stops_the_check_as_unobserved_and_keeps_the_records() {
+fn closing_with_no_played_block_leaves_it_unheard_and_passes_nothing() {
     let (engine, checker) = engine_and_checker();
     let (mut device, _control) = FakeDevice::new(engine, None);
     let mut collector = Collector::new(Some(checker));
@@ -547,8 +546,10 @@ fn closing_with_no_played_block_stops_the_check_as_unobserved_and_keeps_the_reco
     assert_eq!(collected.outcome.output.callbacks, 1);
     assert_eq!(
         collected.outcome.integrity.verdict,
-        Verdict::NotChecked(NotChecked::Unobserved)
+        Verdict::NotChecked(NotChecked::NothingPlayed),
+        "its only output callback was not heard: nothing was compared"
     );
+    assert_eq!(collected.outcome.integrity.unheard, 1);
 }
 
 #[test]
@@ -593,7 +594,7 @@ fn a_lost_output_measurement_stops_the_check_rather_than_failing_it() {
         let c = device.cycle();
         tx.push(c.input);
         tx.push(c.output);
-        blocks.push(c.device_time, c.left, c.right);
+        blocks.push(c.index, c.left, c.right);
     }
     assert_eq!(
         rx.lost(),
@@ -604,7 +605,7 @@ fn a_lost_output_measurement_stops_the_check_rather_than_failing_it() {
     let c = device.cycle();
     tx.push(c.input);
     tx.push(c.output);
-    blocks.push(c.device_time, c.left, c.right);
+    blocks.push(c.index, c.left, c.right);
     assert_eq!(collector.drain(&mut rx, Some(&mut block_queue), true), 2);
 
     let collected = collector.finish(Duration::ZERO, Duration::ZERO);
