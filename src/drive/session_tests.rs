@@ -700,7 +700,10 @@ fn a_server_xrun_is_followed_and_only_a_real_mismatch_fails() {
             collector.drain(&mut q.measurement_queue, Some(&mut q.block_queue), false);
         }
         collector.drain(&mut q.measurement_queue, Some(&mut q.block_queue), true);
-        collector.finish(Duration::ZERO, Duration::ZERO).outcome.integrity
+        collector
+            .finish(Duration::ZERO, Duration::ZERO)
+            .outcome
+            .integrity
     };
     let clean = run(None);
     assert_eq!(clean.verdict, Verdict::Pass, "{}", clean.verdict);
@@ -732,7 +735,10 @@ fn an_input_the_player_cannot_vouch_for_stops_the_check_without_failing_it() {
     let mut q = queues();
     queue_cycles(&mut device, &mut q, 6, |_| Recorded::Intact);
     collector.drain(&mut q.measurement_queue, Some(&mut q.block_queue), true);
-    let integrity = collector.finish(Duration::ZERO, Duration::ZERO).outcome.integrity;
+    let integrity = collector
+        .finish(Duration::ZERO, Duration::ZERO)
+        .outcome
+        .integrity;
     assert_eq!(
         integrity.verdict,
         Verdict::NotChecked(NotChecked::InputUnknown)
