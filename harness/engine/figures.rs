@@ -45,6 +45,10 @@ fn refused(args: &[&str], want: &str) -> String {
 /// from `wait4`'s usage of that child alone), in bytes, and its exit code.
 #[cfg(target_os = "linux")]
 fn peak_rss(args: &[&str], dir: &Path) -> (u64, Option<i32>) {
+    #[expect(
+        clippy::zombie_processes,
+        reason = "reaped by wait4 below, which reads the child's own peak memory"
+    )]
     let child = Command::new(env!("CARGO_BIN_EXE_allocgate"))
         .args(args)
         .stdin(Stdio::null())

@@ -59,24 +59,36 @@ fn run_on(server: &JackServer, flags: &[&str], out: &std::path::Path) -> Output 
 
 /// [`run_on`], run again (up to three times in all) while JACK reports
 /// xruns: an xrun from the machine's load (parallel tests on two cores)
-/// can cost a cycle, which changes the callback count and leaves a gap
-/// in what the recorder heard. Every attempt must succeed; the report and
-/// output of the first run without xruns (or of the last) are returned.
+/// can cost a cycle, which changes the callback count and leaves output
+/// callbacks unheard. An attempt with xruns is run again whatever its
+/// result; the first attempt without xruns, or the last, must succeed and
+/// its report and output are returned.
 fn run_clean(server: &JackServer, flags: &[&str], out: &std::path::Path) -> (Report, Output) {
     for attempt in 1..=3 {
+        // No report of an earlier attempt may stand in for this one's.
+        let _ = std::fs::remove_file(out);
         let o = run_on(server, flags, out);
+        let report = read_json(out);
+        let xruns = report
+            .as_ref()
+            .ok()
+            .and_then(|r| r.backend.as_ref())
+            .map_or(0, |b| b.backend_xruns);
+        if xruns > 0 && attempt < 3 {
+            eprintln!(
+                "attempt {attempt}: jack reported {xruns} xruns under load (exit {:?}); \
+                 running again",
+                o.status
+            );
+            continue;
+        }
         assert!(
             o.status.success(),
-            "exit {:?}: {}",
+            "attempt {attempt}, exit {:?}: {}",
             o.status,
             text(&o.stderr)
         );
-        let r: Report = read_json(out).expect("the report reads back");
-        let xruns = r.backend.as_ref().map_or(0, |b| b.backend_xruns);
-        if xruns == 0 || attempt == 3 {
-            return (r, o);
-        }
-        eprintln!("attempt {attempt}: jack reported {xruns} xruns under load; running again");
+        return (report.expect("the report reads back"), o);
     }
     unreachable!("the third attempt returns")
 }
@@ -244,6 +256,100 @@ fn seed_on_jack_is_caught_with_its_exact_count_in_every_input_callback() {
     );
     let b = r.backend.as_ref().expect("a backend section");
     assert_eq!(b.audio_thread_outside_callbacks, Some(ZERO));
+}
+
+/// A best-effort check on a real server: `fixed` with a foreign client
+/// burning 95 % of every period (`jack_cpu`, shipped with jackd2) on the
+/// same dummy server, whose xruns run the three clients out of step.
+/// Each run must pass integrity with the xruns reported beside the
+/// verdict and every output callback either compared or counted unheard.
+/// It must not pass vacuously: it fails when the hog caused no xrun in
+/// any of three runs. The mechanism itself is checked deterministically,
+/// fed an xrun as this backend reports it, by the collector test
+/// `a_server_xrun_is_followed_and_only_a_real_mismatch_fails`.
+#[test]
+fn fixed_with_a_cpu_hog_on_the_server_passes_integrity_with_the_xruns_reported() {
+    let Some(server) = server_for("hog", 48_000, 512) else {
+        return;
+    };
+    if !server::on_path("jack_cpu") {
+        assert!(
+            !crate::rig::on_ci(),
+            "jack_cpu is not on PATH, and CI=true: jackd2 ships it"
+        );
+        eprintln!("skipped the cpu-hog test: jack_cpu is not installed (it comes with jackd2)");
+        return;
+    }
+    let mut hog = Command::new("jack_cpu")
+        .args(["-c", "95"])
+        .env("JACK_DEFAULT_SERVER", server.name())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("jack_cpu starts");
+    let joined = Instant::now();
+    while !text(
+        &Command::new("jack_lsp")
+            .args(["-s", server.name()])
+            .output()
+            .expect("jack_lsp runs")
+            .stdout,
+    )
+    .contains("jack-cpu")
+    {
+        assert!(
+            joined.elapsed() < Duration::from_secs(10),
+            "jack_cpu never joined the server"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dir = scratch("hog");
+    let out = dir.join("hog.json");
+    let n = cycles(4.0, 48_000, 512);
+    let mut xruns_seen = 0;
+    for attempt in 1..=3 {
+        let _ = std::fs::remove_file(&out);
+        let o = run_on(&server, &["--variant", "fixed", "--seconds", "4"], &out);
+        assert!(
+            o.status.success(),
+            "attempt {attempt}, exit {:?}: {}",
+            o.status,
+            text(&o.stderr)
+        );
+        let r: Report = read_json(&out).expect("the report reads back");
+        let b = r.backend.as_ref().expect("a backend section");
+        let i = &r.integrity;
+        assert_eq!(i.verdict, Verdict::Pass, "{:?}", i.reason);
+        assert_eq!(r.totals.callbacks.output, n);
+        assert_eq!(
+            i.frames_checked,
+            (n - i.unheard) * 512,
+            "every output callback compared or counted unheard"
+        );
+        let stdout = text(&o.stdout);
+        assert!(
+            stdout.contains(&format!(
+                "; {} server xruns, {} output callbacks not heard intact",
+                b.backend_xruns, i.unheard
+            )),
+            "{stdout}"
+        );
+        eprintln!(
+            "attempt {attempt}: {} server xruns, {} output callbacks unheard",
+            b.backend_xruns, i.unheard
+        );
+        xruns_seen += b.backend_xruns;
+        if xruns_seen > 0 {
+            break;
+        }
+    }
+    let _ = hog.kill();
+    let _ = hog.wait();
+    assert!(
+        xruns_seen > 0,
+        "jack_cpu -c 95 caused no server xrun in 3 runs: this test showed nothing"
+    );
 }
 
 #[test]

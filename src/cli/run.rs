@@ -589,7 +589,16 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
         Verdict::Pass => format!("pass ({} checked)", count(i.frames_checked, "frame")),
         v => format!("{} ({})", v.word(), i.reason.as_deref().unwrap_or("")),
     };
-    let _ = writeln!(s, "  integrity      {verdict}");
+    // On a real backend, beside the verdict: the server's xruns, and the
+    // output callbacks they (or a lost recording) kept from being heard.
+    let beside = match &r.backend {
+        Some(b) => format!(
+            "; {} server xruns, {} output callbacks not heard intact (followed, not compared)",
+            b.backend_xruns, i.unheard
+        ),
+        None => String::new(),
+    };
+    let _ = writeln!(s, "  integrity      {verdict}{beside}");
     if let Some(p) = &r.pacing {
         let _ = writeln!(
             s,

@@ -57,6 +57,24 @@ pub struct Measurement {
     pub stats: Stats,
     /// What the engine reported.
     pub report: EngineReport,
+    /// Which frames of the known signal an input callback pulled.
+    pub captured: Captured,
+}
+
+/// Which frames of the known signal an input callback's buffers held.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Captured {
+    /// Those from the callback's device time (the simulated clock's and
+    /// a device's own capture; the default).
+    #[default]
+    AtDeviceTime,
+    /// Those from this signal frame: the player vouched for what it
+    /// wrote, and a server xrun had run it out of step with the engine's
+    /// device time.
+    From(u64),
+    /// Not known: the player had not finished writing, or wrote while the
+    /// engine read.
+    Unknown,
 }
 
 /// What to measure around each callback.
@@ -151,6 +169,7 @@ where
         },
         stats: m.stats,
         report: EngineReport::Input(report),
+        captured: Captured::AtDeviceTime,
     }
 }
 
@@ -176,6 +195,7 @@ pub fn output(
         },
         stats: m.stats,
         report: EngineReport::Output(report),
+        captured: Captured::AtDeviceTime,
     }
 }
 

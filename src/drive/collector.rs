@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use crate::drive::callback::{EngineReport, Measurement};
+use crate::drive::callback::{Captured, EngineReport, Measurement};
 use crate::drive::queue::{BlockConsumer, MeasurementConsumer};
 use crate::drive::sim::integrity::{Checker, IntegrityReport};
 use crate::drive::sim::{KindTotals, Outcome, Xruns};
@@ -74,11 +74,16 @@ impl Collector {
     /// Takes every measurement `queue` holds, in order; returns how many.
     ///
     /// With a checker, an output measurement is taken only once its
-    /// played block is in `blocks`; unless `closing`, the collector
-    /// waits for it (returns, to be called again). When `closing`, or
-    /// when a later block shows that this one was lost, checking stops
-    /// there (the verdict says why), as it does at a gap in a kind's
-    /// callback indices (a measurement the queue lost). Never allocates.
+    /// played block (the block the recorder vouches for as that output
+    /// callback's, by index) is in `blocks`; unless `closing`, the
+    /// collector waits for it (returns, to be called again). When
+    /// `closing`, or when a later block shows that this one will not come
+    /// (a server xrun ran the recorder out of step with the engine, or the
+    /// queue lost it), the callback is [unheard](Checker::output_unheard):
+    /// the model follows it and its frames are not compared. Checking
+    /// stops (the verdict says why) at a gap in a kind's callback indices
+    /// (a measurement the queue lost: the model cannot follow that), or
+    /// when no block queue was given. Never allocates.
     pub fn drain(
         &mut self,
         queue: &mut MeasurementConsumer,
@@ -98,9 +103,10 @@ impl Collector {
             }
             match (m.report, self.checker.as_mut()) {
                 (EngineReport::Output(report), Some(checker)) => {
+                    let (index, time) = (m.record.index, m.record.device_time);
                     let played = match blocks.as_deref_mut() {
-                        Some(b) => find_block(b, m.record.device_time, closing),
-                        None => Played::Never,
+                        Some(b) => find_block(b, index, closing),
+                        None => Played::Nothing,
                     };
                     match played {
                         Played::NotYet => break,
@@ -110,21 +116,24 @@ impl Collector {
                             let frames = report.frames.min(MAX_FRAMES);
                             match got {
                                 Some(h) if h.frames as usize >= frames => checker.output(
-                                    m.record.index,
-                                    m.record.device_time,
+                                    index,
+                                    time,
                                     &report,
                                     &self.left[..frames],
                                     &self.right[..frames],
                                 ),
-                                _ => checker.unobserved(),
+                                _ => checker.output_unheard(index, time, &report),
                             }
                         }
-                        Played::Never => checker.unobserved(),
+                        Played::Never => checker.output_unheard(index, time, &report),
+                        Played::Nothing => checker.unobserved(),
                     }
                 }
-                (EngineReport::Input(report), Some(checker)) => {
-                    checker.input(m.record.device_time, &report);
-                }
+                (EngineReport::Input(report), Some(checker)) => match m.captured {
+                    Captured::AtDeviceTime => checker.input(m.record.device_time, &report),
+                    Captured::From(frame) => checker.input(frame, &report),
+                    Captured::Unknown => checker.input_unknown(),
+                },
                 (_, None) => {}
             }
             queue.pop();
@@ -188,18 +197,21 @@ enum Played {
     NotYet,
     /// It will not come.
     Never,
+    /// Nothing is recorded at all.
+    Nothing,
 }
 
-/// Looks for the block played from `device_time`, discarding older ones.
-fn find_block(blocks: &mut BlockConsumer, device_time: u64, closing: bool) -> Played {
+/// Looks for the block of output callback `callback`, discarding older
+/// ones and blocks the recorder could not vouch for.
+fn find_block(blocks: &mut BlockConsumer, callback: u64, closing: bool) -> Played {
     loop {
         match blocks.peek() {
             None if closing => return Played::Never,
             None => return Played::NotYet,
-            Some(h) if h.device_time < device_time => {
+            Some(h) if h.callback.is_none_or(|c| c < callback) => {
                 blocks.skip();
             }
-            Some(h) if h.device_time == device_time => return Played::Found,
+            Some(h) if h.callback == Some(callback) => return Played::Found,
             Some(_) => return Played::Never,
         }
     }

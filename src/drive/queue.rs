@@ -94,11 +94,13 @@ impl MeasurementConsumer {
     }
 }
 
-/// Where one played block starts and how long it is.
+/// Which output callback played a block, and how long it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlockHeader {
-    /// Output device frame of the block's first frame.
-    pub device_time: u64,
+    /// The index of the output callback whose output the block holds;
+    /// `None` when the recording cannot vouch for it (the callback's
+    /// output changed while it was being copied).
+    pub callback: Option<u64>,
     /// Frames in the block.
     pub frames: u32,
 }
@@ -135,10 +137,25 @@ pub struct BlockProducer {
 }
 
 impl BlockProducer {
-    /// Queues the block `left`/`right` (equal lengths) played from
-    /// `device_time`, or counts it lost when there is no room for all of
-    /// it. Audio thread: never allocates, locks or blocks.
-    pub fn push(&mut self, device_time: u64, left: &[f32], right: &[f32]) {
+    /// Queues the block `left`/`right` (equal lengths) that output
+    /// callback `callback` played, or counts it lost when there is no
+    /// room for all of it. Audio thread: never allocates, locks or blocks.
+    pub fn push(&mut self, callback: u64, left: &[f32], right: &[f32]) {
+        self.push_checked(callback, left, right, || true);
+    }
+
+    /// [`push`](Self::push), with `intact` asked once the samples are
+    /// copied: false queues the block as not vouched for (its header's
+    /// `callback` is `None`), for a recorder that reads buffers another
+    /// thread may be writing. Audio thread: never allocates, locks or
+    /// blocks.
+    pub fn push_checked(
+        &mut self,
+        callback: u64,
+        left: &[f32],
+        right: &[f32],
+        intact: impl FnOnce() -> bool,
+    ) {
         let frames = left.len().min(right.len());
         if self.headers.slots() == 0 || self.samples.slots() < 2 * frames {
             self.lost.add();
@@ -153,7 +170,7 @@ impl BlockProducer {
         let written = chunk.fill_from_iter(left[..frames].iter().chain(&right[..frames]).copied());
         debug_assert_eq!(written, 2 * frames);
         let header = BlockHeader {
-            device_time,
+            callback: intact().then_some(callback),
             frames: u32::try_from(frames).unwrap_or(u32::MAX),
         };
         if self.headers.push(header).is_err() {
@@ -228,12 +245,26 @@ mod tests {
         tx.push(15, &[0.0, 0.0], &[0.0, 0.0]);
         assert_eq!(rx.lost(), 1, "a third block does not fit in 6 frames");
         let (mut l, mut r) = ([0.0; 4], [0.0; 4]);
-        assert_eq!(rx.peek().map(|h| h.device_time), Some(10));
+        assert_eq!(rx.peek().map(|h| h.callback), Some(Some(10)));
         let h = rx.pop_into(&mut l, &mut r).unwrap();
-        assert_eq!((h.device_time, h.frames), (10, 2));
+        assert_eq!((h.callback, h.frames), (Some(10), 2));
         assert_eq!((&l[..2], &r[..2]), (&[1.0, 2.0][..], &[3.0, 4.0][..]));
         let h = rx.skip().unwrap();
-        assert_eq!((h.device_time, h.frames), (12, 3));
+        assert_eq!((h.callback, h.frames), (Some(12), 3));
         assert!(rx.pop_into(&mut l, &mut r).is_none());
+    }
+
+    #[test]
+    fn a_block_not_vouched_for_comes_out_without_its_callback() {
+        let (mut tx, mut rx) = blocks(8);
+        tx.push_checked(4, &[1.0], &[2.0], || false);
+        tx.push_checked(5, &[3.0], &[4.0], || true);
+        assert_eq!(rx.skip().map(|h| h.callback), Some(None));
+        let (mut l, mut r) = ([0.0; 1], [0.0; 1]);
+        assert_eq!(
+            rx.pop_into(&mut l, &mut r).map(|h| h.callback),
+            Some(Some(5))
+        );
+        assert_eq!((l, r), ([3.0], [4.0]));
     }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::{Plan, SessionEnd, collect};
 use crate::drive::backend::{BackendError, Started, Stopped, Stream, StreamInfo};
-use crate::drive::callback::{self, Measurement, Slot, period_ns};
+use crate::drive::callback::{self, Captured, Measurement, Slot, period_ns};
 use crate::drive::collector::Collector;
 use crate::drive::queue::{self, BlockConsumer, BlockProducer, MeasurementProducer};
 use crate::drive::sim::integrity::{Checker, ConvolutionReference, NotChecked, Verdict};
@@ -75,12 +75,18 @@ struct FakeDevice {
     capture: OwnedBufferList,
     playback: OwnedBufferList,
     fault: Option<Fault>,
+    /// A cycle in which the player is out of step, as a JACK server xrun
+    /// leaves it: it wrote the next period's frames, and vouched for them.
+    out_of_step: Option<u64>,
+    /// A cycle whose input the player cannot vouch for.
+    unvouched: Option<u64>,
     cycle: u64,
 }
 
 /// What one cycle produced.
 struct Cycle<'a> {
-    device_time: u64,
+    /// The cycle's output callback index (its input's too).
+    index: u64,
     input: Measurement,
     output: Measurement,
     left: &'a [f32],
@@ -101,6 +107,8 @@ impl FakeDevice {
             capture: OwnedBufferList::new(CHANNELS, PERIOD as usize),
             playback: OwnedBufferList::new(2, PERIOD as usize),
             fault,
+            out_of_step: None,
+            unvouched: None,
             cycle: 0,
         };
         (device, control)
@@ -120,10 +128,18 @@ impl FakeDevice {
             warm_up: index < WARM_UP_CALLBACKS,
         };
         let frames = PERIOD as usize;
-        self.signal.fill(device_time, frames, &mut self.capture);
+        let (written, captured) = if self.out_of_step == Some(index) {
+            let next = device_time + u64::from(PERIOD);
+            (next, Captured::From(next))
+        } else if self.unvouched == Some(index) {
+            (device_time, Captured::Unknown)
+        } else {
+            (device_time, Captured::AtDeviceTime)
+        };
+        self.signal.fill(written, frames, &mut self.capture);
         let delivers = self.fault != Some(Fault::NoInput { cycle: index });
         let capture = &self.capture;
-        let input = callback::input(&mut self.input, false, slot, |list| {
+        let mut input = callback::input(&mut self.input, false, slot, |list| {
             delivers
                 && (0..CHANNELS).all(|c| match list.channel_mut(c) {
                     Some(dst) if dst.len() >= frames => {
@@ -133,6 +149,7 @@ impl FakeDevice {
                     _ => false,
                 })
         });
+        input.captured = captured;
         let output = callback::output(&mut self.output, false, slot, &mut self.playback.view());
         if let Some(Fault::WrongSample { cycle, frame }) = self.fault
             && cycle == index
@@ -141,7 +158,7 @@ impl FakeDevice {
             left[frame] += 1.0;
         }
         Cycle {
-            device_time,
+            index,
             input,
             output,
             left: self.playback.channel(0, frames),
@@ -217,7 +234,7 @@ fn play(
         let c = device.cycle();
         measurements.push(c.input);
         measurements.push(c.output);
-        blocks.push(c.device_time, c.left, c.right);
+        blocks.push(c.index, c.left, c.right);
         flags.cycles.fetch_add(1, Ordering::Release);
         // Loose pacing: a real device would wait a period here.
         thread::sleep(Duration::from_micros(5));
@@ -456,7 +473,7 @@ fn queue_cycle(device: &mut FakeDevice, q: &mut Queues, record: bool) {
     q.measurements.push(c.input);
     q.measurements.push(c.output);
     if record {
-        q.blocks.push(c.device_time, c.left, c.right);
+        q.blocks.push(c.index, c.left, c.right);
     }
 }
 
@@ -467,7 +484,7 @@ fn the_collector_waits_for_a_played_block_that_has_not_arrived_yet() {
     let mut collector = Collector::new(Some(checker));
     let mut q = queues();
     let c = device.cycle();
-    let (device_time, left, right) = (c.device_time, c.left.to_vec(), c.right.to_vec());
+    let (index, left, right) = (c.index, c.left.to_vec(), c.right.to_vec());
     q.measurements.push(c.input);
     q.measurements.push(c.output);
 
@@ -483,7 +500,7 @@ fn the_collector_waits_for_a_played_block_that_has_not_arrived_yet() {
     let again = collector.drain(&mut q.measurement_queue, Some(&mut q.block_queue), false);
     assert_eq!(again, 0, "still waiting");
 
-    q.blocks.push(device_time, &left, &right);
+    q.blocks.push(index, &left, &right);
     let taken = collector.drain(&mut q.measurement_queue, Some(&mut q.block_queue), false);
     assert_eq!(taken, 1);
     assert!(q.measurement_queue.peek().is_none());
@@ -497,7 +514,7 @@ fn the_collector_waits_for_a_played_block_that_has_not_arrived_yet() {
 }
 
 #[test]
-fn a_later_block_arriving_first_stops_the_check_as_unobserved_and_keeps_the_records() {
+fn a_later_block_arriving_first_leaves_the_missing_one_unheard_and_checking_goes_on() {
     let (engine, checker) = engine_and_checker();
     let (mut device, _control) = FakeDevice::new(engine, None);
     let mut collector = Collector::new(Some(checker));
@@ -515,19 +532,17 @@ fn a_later_block_arriving_first_stops_the_check_as_unobserved_and_keeps_the_reco
     let collected = collector.finish(Duration::ZERO, Duration::ZERO);
     assert_eq!(collected.aggregator.callbacks(), 6);
     let integrity = collected.outcome.integrity;
-    assert_eq!(
-        integrity.verdict,
-        Verdict::NotChecked(NotChecked::Unobserved)
-    );
+    assert_eq!(integrity.verdict, Verdict::Pass, "{}", integrity.verdict);
+    assert_eq!(integrity.unheard, 1, "cycle 1's output was not heard");
     assert_eq!(
         integrity.frames_checked,
-        u64::from(PERIOD),
-        "checked up to the gap"
+        2 * u64::from(PERIOD),
+        "cycles 0 and 2 compared: the model followed cycle 1 unheard"
     );
 }
 
 #[test]
-fn closing_with_no_played_block_stops_the_check_as_unobserved_and_keeps_the_records() {
+fn closing_with_no_played_block_leaves_it_unheard_and_passes_nothing() {
     let (engine, checker) = engine_and_checker();
     let (mut device, _control) = FakeDevice::new(engine, None);
     let mut collector = Collector::new(Some(checker));
@@ -548,8 +563,10 @@ fn closing_with_no_played_block_stops_the_check_as_unobserved_and_keeps_the_reco
     assert_eq!(collected.outcome.output.callbacks, 1);
     assert_eq!(
         collected.outcome.integrity.verdict,
-        Verdict::NotChecked(NotChecked::Unobserved)
+        Verdict::NotChecked(NotChecked::NothingPlayed),
+        "its only output callback was not heard: nothing was compared"
     );
+    assert_eq!(collected.outcome.integrity.unheard, 1);
 }
 
 #[test]
@@ -594,7 +611,7 @@ fn a_lost_output_measurement_stops_the_check_rather_than_failing_it() {
         let c = device.cycle();
         tx.push(c.input);
         tx.push(c.output);
-        blocks.push(c.device_time, c.left, c.right);
+        blocks.push(c.index, c.left, c.right);
     }
     assert_eq!(
         rx.lost(),
@@ -605,7 +622,7 @@ fn a_lost_output_measurement_stops_the_check_rather_than_failing_it() {
     let c = device.cycle();
     tx.push(c.input);
     tx.push(c.output);
-    blocks.push(c.device_time, c.left, c.right);
+    blocks.push(c.index, c.left, c.right);
     assert_eq!(collector.drain(&mut rx, Some(&mut block_queue), true), 2);
 
     let collected = collector.finish(Duration::ZERO, Duration::ZERO);
@@ -655,4 +672,114 @@ fn a_stop_ends_the_session_and_marks_its_outcome_even_when_the_stream_does_not_e
         "stopped after the grace, not the timeout: {took:?}"
     );
     assert!(end.collected.outcome.output.callbacks <= 10);
+}
+
+/// Cycles of the fake device, each queued as the JACK backend would queue
+/// it: both measurements, then the block its recorder vouched for, if
+/// any. `blocks(index)` says what the recorder queued in that cycle.
+fn queue_cycles(
+    device: &mut FakeDevice,
+    q: &mut Queues,
+    cycles: u64,
+    blocks: impl Fn(u64) -> Recorded,
+) {
+    for _ in 0..cycles {
+        let c = device.cycle();
+        q.measurements.push(c.input);
+        q.measurements.push(c.output);
+        match blocks(c.index) {
+            Recorded::Intact => q.blocks.push(c.index, c.left, c.right),
+            Recorded::Twice => {
+                q.blocks.push(c.index, c.left, c.right);
+                q.blocks.push(c.index, c.left, c.right);
+            }
+            Recorded::Torn => q.blocks.push_checked(c.index, c.left, c.right, || false),
+            Recorded::Nothing => {}
+        }
+    }
+}
+
+/// What the recorder queued in one cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recorded {
+    Intact,
+    Twice,
+    /// The engine's stamp changed while it copied.
+    Torn,
+    Nothing,
+}
+
+/// A server xrun as the JACK backend reports it, fed to the collector and
+/// the checker deterministically: in cycle 5 the player had written the
+/// next period's frames (and says so), the recorder's copy of output
+/// callback 5 is not vouched for, callback 6 is not recorded at all and
+/// callback 7 twice. The check follows every callback, compares the 10 it
+/// heard, and passes; a wrong sample after the xrun still fails it.
+#[test]
+fn a_server_xrun_is_followed_and_only_a_real_mismatch_fails() {
+    let heard = |i: u64| match i {
+        5 => Recorded::Torn,
+        6 => Recorded::Nothing,
+        7 => Recorded::Twice,
+        _ => Recorded::Intact,
+    };
+    let run = |fault: Option<Fault>| {
+        let (engine, checker) = engine_and_checker();
+        let (mut device, _control) = FakeDevice::new(engine, fault);
+        device.out_of_step = Some(5);
+        let mut collector = Collector::new(Some(checker));
+        let mut q = queues();
+        for _ in 0..3 {
+            queue_cycles(&mut device, &mut q, 4, heard);
+            collector.drain(&mut q.measurement_queue, Some(&mut q.block_queue), false);
+        }
+        collector.drain(&mut q.measurement_queue, Some(&mut q.block_queue), true);
+        collector
+            .finish(Duration::ZERO, Duration::ZERO)
+            .outcome
+            .integrity
+    };
+    let clean = run(None);
+    assert_eq!(clean.verdict, Verdict::Pass, "{}", clean.verdict);
+    assert_eq!(clean.unheard, 2, "callbacks 5 and 6");
+    assert_eq!(
+        clean.frames_checked + clean.frames_silent,
+        10 * u64::from(PERIOD),
+        "12 callbacks, 2 not heard"
+    );
+    assert!(clean.frames_checked > 0);
+    let wrong = run(Some(Fault::WrongSample {
+        cycle: 9,
+        frame: 100,
+    }));
+    match wrong.verdict {
+        Verdict::Fail { first_mismatch } => {
+            assert_eq!((first_mismatch.callback, first_mismatch.frame), (9, 100));
+        }
+        v => panic!("a wrong sample after the xrun must fail the check: {v}"),
+    }
+}
+
+#[test]
+fn an_input_the_player_cannot_vouch_for_stops_the_check_without_failing_it() {
+    let (engine, checker) = engine_and_checker();
+    let (mut device, _control) = FakeDevice::new(engine, None);
+    device.unvouched = Some(3);
+    let mut collector = Collector::new(Some(checker));
+    let mut q = queues();
+    queue_cycles(&mut device, &mut q, 6, |_| Recorded::Intact);
+    collector.drain(&mut q.measurement_queue, Some(&mut q.block_queue), true);
+    let integrity = collector
+        .finish(Duration::ZERO, Duration::ZERO)
+        .outcome
+        .integrity;
+    assert_eq!(
+        integrity.verdict,
+        Verdict::NotChecked(NotChecked::InputUnknown)
+    );
+    assert_eq!(
+        integrity.frames_checked + integrity.frames_silent,
+        3 * u64::from(PERIOD),
+        "checked up to the input it could not vouch for"
+    );
 }

@@ -24,6 +24,11 @@ pub struct Integrity {
     /// Discontinuities followed: underruns and dropped writes.
     #[serde(default)]
     pub cuts: u64,
+    /// Output callbacks whose played audio was not heard intact (on a
+    /// real backend, around a server xrun or a lost recording): followed,
+    /// not compared.
+    #[serde(default)]
+    pub unheard: u64,
 }
 
 impl Integrity {
@@ -36,6 +41,7 @@ impl Integrity {
             frames_checked: 0,
             frames_silent: 0,
             cuts: 0,
+            unheard: 0,
         }
     }
 
@@ -48,6 +54,7 @@ impl Integrity {
             frames_checked: 0,
             frames_silent: 0,
             cuts: 0,
+            unheard: 0,
         }
     }
 
@@ -60,6 +67,7 @@ impl Integrity {
             frames_checked: 0,
             frames_silent: 0,
             cuts: 0,
+            unheard: 0,
         }
     }
 }
@@ -104,6 +112,7 @@ impl From<&sim::IntegrityReport> for Integrity {
             frames_checked: r.frames_checked,
             frames_silent: r.frames_silent,
             cuts: r.cuts,
+            unheard: r.unheard,
             ..verdict
         }
     }
@@ -195,6 +204,7 @@ mod tests {
             frames_checked: 1536,
             frames_silent: 0,
             cuts: 2,
+            unheard: 0,
         };
         let i = Integrity::from(&r);
         assert_eq!(i.verdict, Verdict::Fail);

@@ -291,6 +291,7 @@ pub fn start(
                 count: callbacks.count,
                 shared: Arc::clone(&shared),
                 outside: Default::default(),
+                last: 0,
             },
         )
         .map_err(|e| jack_error("cannot activate the recorder client", &server, &e))?;

@@ -16,26 +16,48 @@
 //! ends the run after a set number of cycles. Before and after, the
 //! engine writes silence and runs no callback.
 //!
+//! A server xrun can run the three out of step: a client woken late
+//! reads the next cycle's frame time, so two clients' cycles of one frame
+//! time need not be the same cycle. The integrity check therefore does
+//! not pair them by frame time. The signal client says which frames it
+//! last finished writing, and the engine reads that around its input
+//! callback ([`Captured`]); the engine says which output callback last
+//! finished writing its ports, and the recorder reads that around its
+//! copy, so each recorded block names the output callback it holds, or
+//! is not vouched for. Each is a sequence stamp: [`WRITING`] while the
+//! writer writes, what it wrote once done; a reader whose stamp changed
+//! meanwhile vouches for nothing.
+//!
 //! On the process threads nothing allocates, locks or blocks: port
 //! buffers are JACK's, queues are pre-allocated, and every figure the
 //! control side reads is an atomic stored by its one writer. libjack
 //! itself allocates with C `malloc`, which a Rust global allocator never
 //! sees.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering, fence};
 use std::sync::{Arc, Mutex};
 
 use jack::{AudioIn, AudioOut, Client, Control, Port, ProcessHandler, ProcessScope};
 
 use crate::alloc::{Counts, measure};
 use crate::drive::backend::{OutsideCalls, StreamInfo};
-use crate::drive::callback::{self, Meter, Slot, period_ns};
+use crate::drive::callback::{self, Captured, Meter, Slot, period_ns};
 use crate::drive::queue::{BlockProducer, MeasurementProducer};
 use crate::drive::sim::WARM_UP_CALLBACKS;
 use crate::drive::sim::signal::Signal;
 use crate::engine::buffers::{AudioBuffer, BufferList};
 use crate::engine::input::InputCallback;
 use crate::engine::output::OutputCallback;
+
+/// A sequence stamp while its writer writes.
+const WRITING: u64 = u64::MAX;
+
+/// What a sequence stamp read before and after a copy vouches for: the
+/// value written (stamps hold it + 1), when the stamp held one and did not
+/// change.
+fn vouched(before: u64, after: u64) -> Option<u64> {
+    (before == after && before != 0 && before != WRITING).then(|| before - 1)
+}
 
 /// Indices of [`Shared::outside`].
 const ENGINE: usize = 0;
@@ -155,6 +177,12 @@ pub(crate) struct Shared {
     finished: AtomicBool,
     /// Xruns JACK reported (its notification thread).
     xruns: AtomicU64,
+    /// The signal client's stamp: the device time of the frames it last
+    /// finished writing, + 1.
+    signal_written: AtomicU64,
+    /// The engine client's stamp: the index of the output callback whose
+    /// output its ports last held, + 1 (0: no callback's, silence).
+    played: AtomicU64,
     /// The server shut down (its notification thread).
     gone: AtomicBool,
     /// Why, as JACK said (written once, off the audio thread).
@@ -291,9 +319,17 @@ impl EngineHandler {
             warm_up: index < WARM_UP_CALLBACKS,
         };
         let ins = &self.ins;
-        let m = callback::input(&mut self.input, self.meter, slot(self.index[0]), |list| {
+        let written = &self.shared.signal_written;
+        let before = written.load(Ordering::Acquire);
+        let mut m = callback::input(&mut self.input, self.meter, slot(self.index[0]), |list| {
             pull(list, ins, ps)
         });
+        fence(Ordering::Acquire);
+        m.captured = match vouched(before, written.load(Ordering::Relaxed)) {
+            Some(from) if from == t => Captured::AtDeviceTime,
+            Some(from) => Captured::From(from),
+            None => Captured::Unknown,
+        };
         self.index[0] += 1;
         inside.merge(&m.stats.counts);
         self.queue.push(m);
@@ -304,7 +340,11 @@ impl EngineHandler {
         // port buffers, valid for this cycle only.
         let mut descriptors = [AudioBuffer::EMPTY; 2];
         if let Some(mut list) = BufferList::over(&mut descriptors, channels) {
-            let m = callback::output(&mut self.output, self.meter, slot(self.index[1]), &mut list);
+            let index = self.index[1];
+            self.shared.played.store(WRITING, Ordering::Relaxed);
+            fence(Ordering::Release);
+            let m = callback::output(&mut self.output, self.meter, slot(index), &mut list);
+            self.shared.played.store(index + 1, Ordering::Release);
             self.index[1] += 1;
             inside.merge(&m.stats.counts);
             self.queue.push(m);
@@ -312,9 +352,12 @@ impl EngineHandler {
     }
 
     fn silence(&mut self, ps: &ProcessScope) {
+        self.shared.played.store(WRITING, Ordering::Relaxed);
+        fence(Ordering::Release);
         for port in &mut self.outs {
             port.as_mut_slice(ps).fill(0.0);
         }
+        self.shared.played.store(0, Ordering::Release);
     }
 }
 
@@ -380,6 +423,11 @@ impl ProcessHandler for SignalHandler {
     fn process(&mut self, _: &Client, ps: &ProcessScope) -> Control {
         let t = self.window.device_time(ps.last_frame_time());
         let (outs, signal) = (&mut self.outs, &self.signal);
+        let written = &self.shared.signal_written;
+        if t.is_some() {
+            written.store(WRITING, Ordering::Relaxed);
+            fence(Ordering::Release);
+        }
         let extra = measure_cycle(self.count, |_| {
             for (c, port) in outs.iter_mut().enumerate() {
                 let out = port.as_mut_slice(ps);
@@ -393,14 +441,19 @@ impl ProcessHandler for SignalHandler {
                 }
             }
         });
+        if let Some(t) = t {
+            written.store(t + 1, Ordering::Release);
+        }
         self.outside.publish(extra, &self.shared.outside[SIGNAL]);
         Control::Continue
     }
 }
 
 /// The recorder client's process handler: queues what the engine played
-/// once the window has opened (blocks past the engine's last cycle are
-/// never asked for, and dropped).
+/// once the window has opened, each block named by the output callback
+/// the engine vouches its ports held (a callback already recorded is not
+/// recorded again; blocks past the engine's last callback are never asked
+/// for, and dropped).
 pub(crate) struct RecordHandler {
     pub(crate) ins: [Port<AudioIn>; 2],
     pub(crate) blocks: BlockProducer,
@@ -408,6 +461,8 @@ pub(crate) struct RecordHandler {
     pub(crate) count: bool,
     pub(crate) shared: Arc<Shared>,
     pub(crate) outside: OutsideCalls,
+    /// The stamp of the last block recorded.
+    pub(crate) last: u64,
 }
 
 impl std::fmt::Debug for RecordHandler {
@@ -418,12 +473,21 @@ impl std::fmt::Debug for RecordHandler {
 
 impl ProcessHandler for RecordHandler {
     fn process(&mut self, _: &Client, ps: &ProcessScope) -> Control {
-        let Some(t) = self.window.device_time(ps.last_frame_time()) else {
+        if self.window.device_time(ps.last_frame_time()).is_none() {
+            return Control::Continue;
+        }
+        let played = &self.shared.played;
+        let before = played.load(Ordering::Acquire);
+        let Some(callback) = vouched(before, before).filter(|_| before != self.last) else {
             return Control::Continue;
         };
+        self.last = before;
         let ([l, r], blocks) = (&self.ins, &mut self.blocks);
         let extra = measure_cycle(self.count, |_| {
-            blocks.push(t, l.as_slice(ps), r.as_slice(ps));
+            blocks.push_checked(callback, l.as_slice(ps), r.as_slice(ps), || {
+                fence(Ordering::Acquire);
+                played.load(Ordering::Relaxed) == before
+            });
         });
         self.outside.publish(extra, &self.shared.outside[RECORDER]);
         Control::Continue

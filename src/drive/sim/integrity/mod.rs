@@ -111,9 +111,13 @@ pub enum NotChecked {
     /// What an output callback played never reached the checker (a real
     /// backend's recording of it was lost). Checking stopped there.
     Unobserved,
-    /// No output callback reached the checker: there was nothing to
+    /// No output callback was heard and compared: there was nothing to
     /// check, and nothing passed.
     NothingPlayed,
+    /// What an input callback pulled was not known (a real backend's
+    /// player could not vouch for its buffers around a server xrun).
+    /// Checking stopped there.
+    InputUnknown,
 }
 
 impl fmt::Display for NotChecked {
@@ -138,9 +142,13 @@ impl fmt::Display for NotChecked {
             NotChecked::Unobserved => f.write_str(
                 "what an output callback played was not recorded, so checking stopped there",
             ),
-            NotChecked::NothingPlayed => {
-                f.write_str("no output callback was checked, so there was nothing to pass")
-            }
+            NotChecked::InputUnknown => f.write_str(
+                "what an input callback pulled is not known (the signal's player could not \
+                 vouch for it), so checking stopped there",
+            ),
+            NotChecked::NothingPlayed => f.write_str(
+                "no output callback was heard and compared, so there was nothing to pass",
+            ),
         }
     }
 }
@@ -192,6 +200,11 @@ pub struct IntegrityReport {
     pub frames_silent: u64,
     /// Discontinuities the model followed: underruns and dropped writes.
     pub cuts: u64,
+    /// Output callbacks whose played audio was not heard intact (a real
+    /// backend's server ran its clients out of step, or the recording of
+    /// it was lost): the model followed them, their frames were not
+    /// compared.
+    pub unheard: u64,
 }
 
 /// Follows a run callback by callback and says whether its output is
@@ -217,8 +230,7 @@ pub struct Checker {
     frames_checked: u64,
     frames_silent: u64,
     cuts: u64,
-    /// Output callbacks handed to [`output`](Self::output).
-    outputs: u64,
+    unheard: u64,
 }
 
 impl Checker {
@@ -258,7 +270,7 @@ impl Checker {
             frames_checked: 0,
             frames_silent: 0,
             cuts: 0,
-            outputs: 0,
+            unheard: 0,
         }
     }
 
@@ -298,6 +310,13 @@ impl Checker {
         self.stopped.get_or_insert(NotChecked::Unobserved);
     }
 
+    /// What an input callback pulled is not known (a real backend's
+    /// player could not vouch for it): the model no longer knows what the
+    /// ring holds, and checking stops here.
+    pub fn input_unknown(&mut self) {
+        self.stopped.get_or_insert(NotChecked::InputUnknown);
+    }
+
     /// An input callback that fired at `device_time` did `report`.
     pub fn input(&mut self, device_time: u64, report: &InputReport) {
         if report.dropped_bytes > 0 {
@@ -326,7 +345,28 @@ impl Checker {
         left: &[f32],
         right: &[f32],
     ) {
-        self.outputs += 1;
+        self.play(index, device_time, report, Some((left, right)));
+    }
+
+    /// Output callback `index` did `report`, and what it played was not
+    /// heard intact (a real backend's server ran its clients out of step
+    /// with an xrun, or the recording was lost): the model follows it
+    /// (the ring read, the renderers fed) exactly as if it had been heard,
+    /// and its frames are not compared, so checking resumes with the next
+    /// callback heard. Counted in [`IntegrityReport::unheard`].
+    pub fn output_unheard(&mut self, index: u64, device_time: u64, report: &OutputReport) {
+        self.unheard += 1;
+        self.play(index, device_time, report, None);
+    }
+
+    /// Follows one output callback; compares what it played when heard.
+    fn play(
+        &mut self,
+        index: u64,
+        device_time: u64,
+        report: &OutputReport,
+        played: Option<(&[f32], &[f32])>,
+    ) {
         if report.underrun {
             self.cuts += 1;
         }
@@ -352,6 +392,9 @@ impl Checker {
             got,
         };
         if report.rejected || report.buffering {
+            let Some((left, right)) = played else {
+                return;
+            };
             for (ch, played) in [left, right].into_iter().enumerate() {
                 if let Some(n) = played[..frames].iter().position(|x| x.to_bits() != 0) {
                     self.first_mismatch = Some(mismatch(n, ch as u8, 0.0, played[n]));
@@ -401,6 +444,9 @@ impl Checker {
                 }
             }
         }
+        let Some((left, right)) = played else {
+            return;
+        };
         for (ch, (expected, played)) in [(&self.left, left), (&self.right, right)]
             .into_iter()
             .enumerate()
@@ -430,7 +476,7 @@ impl Checker {
             Verdict::Fail { first_mismatch: m }
         } else if let Some(why) = self.stopped {
             Verdict::NotChecked(why)
-        } else if self.outputs == 0 {
+        } else if self.frames_checked + self.frames_silent == 0 {
             Verdict::NotChecked(NotChecked::NothingPlayed)
         } else if self.unrendered > 0 {
             Verdict::NotChecked(NotChecked::UnrenderedFrames {
@@ -444,6 +490,7 @@ impl Checker {
             frames_checked: self.frames_checked,
             frames_silent: self.frames_silent,
             cuts: self.cuts,
+            unheard: self.unheard,
         }
     }
 }
@@ -456,6 +503,7 @@ impl IntegrityReport {
             frames_checked: 0,
             frames_silent: 0,
             cuts: 0,
+            unheard: 0,
         }
     }
 }
@@ -479,7 +527,7 @@ mod tests {
         assert_eq!(r.verdict, Verdict::NotChecked(NotChecked::NothingPlayed));
         assert_eq!(
             r.verdict.to_string(),
-            "not checked: no output callback was checked, so there was nothing to pass"
+            "not checked: no output callback was heard and compared, so there was nothing to pass"
         );
     }
 }
