@@ -279,7 +279,11 @@ fn a_run_that_ended_early_is_refused_and_forced_marks_every_figure_but_the_verdi
     // averages weigh the warm-up differently, tails see fewer callbacks.
     assert_eq!(marked.len(), rows - 1, "{marked:?}");
     // Labelled as extrapolated when either run is shorter than a second.
-    assert!(marked.iter().any(|m| m.starts_with("allocations per second")));
+    assert!(
+        marked
+            .iter()
+            .any(|m| m.starts_with("allocations per second"))
+    );
     assert!(
         marked
             .iter()

@@ -172,7 +172,8 @@ pub fn run_gate(
     done: &mut dyn FnMut(&ScenarioResult),
 ) -> Result<GateOutcome, GateRunError> {
     gate_outputs(plan).check().map_err(GateRunError::Output)?;
-    run_matrix_until(&plan.scenarios, &plan.config, plan.stop.as_ref(), done).map_err(GateRunError::Run)
+    run_matrix_until(&plan.scenarios, &plan.config, plan.stop.as_ref(), done)
+        .map_err(GateRunError::Run)
 }
 
 /// Writes the JUnit file, if the plan asks for one.
