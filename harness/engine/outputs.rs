@@ -193,10 +193,24 @@ impl Special {
         match self {
             // A copy of /dev/null's node (1, 3), made here; never the
             // system's own.
-            // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
-            Special::CharDevice => unsafe {
-                libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) == 0
-            },
+            Special::CharDevice => {
+                // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+                if unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) }
+                    == 0
+                {
+                    return true;
+                }
+                // Only a refusal of the system counts as "not permitted";
+                // any other failure is the test's own.
+                let e = std::io::Error::last_os_error();
+                assert_eq!(
+                    e.raw_os_error(),
+                    Some(libc::EPERM),
+                    "mknod {}: {e}",
+                    path.display()
+                );
+                false
+            }
             Special::Fifo => {
                 // SAFETY: as above.
                 assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
@@ -212,7 +226,11 @@ impl Special {
                 true
             }
             Special::LinkToDevice => {
-                let node = path.with_extension("node");
+                // Named after the whole file name: two outputs of one
+                // command may share a stem (`x.json`, `x.hlog`).
+                let mut name = path.file_name().unwrap().to_owned();
+                name.push(".node");
+                let node = path.with_file_name(name);
                 if !Special::CharDevice.make(&node) {
                     return false;
                 }
