@@ -3,16 +3,8 @@
 //! problem, never a panic. Each case's file is written to a scratch
 //! directory; the WAV files are built here byte by byte.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-/// A fresh directory under the system's temporary directory.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("allocgate-bad-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temporary directory");
-    dir
-}
 
 /// A plain (not extensible) 32-bit float WAV: `channels` × `frames` samples
 /// of 0.25, `patch` applied to the samples, the data chunk's length field
@@ -70,7 +62,7 @@ fn refused(args: &[&Path], flags: &[&str], want: &str) -> String {
 
 #[test]
 fn bad_wav_presets_exit_2_with_one_line() {
-    let dir = scratch("wav");
+    let dir = crate::rig::scratch("bad", "wav");
     let good = wav(14, 48_000, 4, &[], None);
     let header_only = &good[..44];
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
@@ -160,7 +152,7 @@ fn bad_wav_presets_exit_2_with_one_line() {
 
 #[test]
 fn bad_scenarios_exit_2_with_one_line() {
-    let dir = scratch("scenario");
+    let dir = crate::rig::scratch("bad", "scenario");
     let base = "name = \"bad\"\ndescription = \"d\"\nchannels = 8\nrate = 48000\n\
                 frames = 512\nseconds = 1.0\n";
     let cases = [
@@ -207,7 +199,7 @@ fn bad_scenarios_exit_2_with_one_line() {
 
 #[test]
 fn bad_sofa_files_exit_2_with_one_line() {
-    let dir = scratch("sofa");
+    let dir = crate::rig::scratch("bad", "sofa");
     let real = std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("data/MIT_KEMAR_normal_pinna.sofa"),
     )
@@ -289,7 +281,7 @@ fn refused_in_bounded_memory(args: &[String], want: &str) -> String {
 fn inputs_that_are_not_regular_files_or_too_large_are_refused_at_once() {
     use allocgate::files::InputKind;
 
-    let dir = scratch("inputs");
+    let dir = crate::rig::scratch("bad", "inputs");
     let fifo = dir.join("fifo");
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     // SAFETY: `c` is a valid NUL-terminated path that outlives the call.

@@ -5,29 +5,10 @@
 //! does; with `--force`, the rows the difference affects are marked in
 //! the markdown, the JSON and the HTML, and no other row is.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use allocgate::report::{BackendReport, read_json, write_json};
 use serde_json::Value;
-
-/// A fresh directory under the system's temporary directory.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "allocgate-compare-pairs-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temporary directory");
-    dir
-}
-
-fn allocgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_allocgate"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
 
 fn path(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 path")
@@ -46,13 +27,13 @@ fn run(out: &Path, flags: &[&str]) {
         path(out),
     ];
     args.extend_from_slice(flags);
-    let o = allocgate(&args);
+    let o = crate::rig::allocgate(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 /// The one-line refusal of comparing `before` with `after`.
 fn refused(before: &Path, after: &Path) -> String {
-    let o = allocgate(&["compare", path(before), path(after)]);
+    let o = crate::rig::allocgate(&["compare", path(before), path(after)]);
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(o.stdout.is_empty(), "nothing printed on a refusal");
@@ -75,7 +56,7 @@ struct Forced {
 
 fn forced(dir: &Path, before: &Path, after: &Path) -> Forced {
     let (json, html) = (dir.join("c.json"), dir.join("c.html"));
-    let o = allocgate(&[
+    let o = crate::rig::allocgate(&[
         "compare",
         path(before),
         path(after),
@@ -170,7 +151,7 @@ const TIMING_ROWS: [&str; 14] = [
 
 #[test]
 fn a_traced_run_against_an_untraced_one_is_refused_and_forced_marks_its_timing_rows() {
-    let dir = scratch("tracing");
+    let dir = crate::rig::scratch("compare-pairs", "tracing");
     let (plain, traced) = (dir.join("plain.json"), dir.join("traced.json"));
     run(&plain, &[]);
     run(&traced, &["--trace-sites"]);
@@ -210,7 +191,7 @@ fn usage_sampled_against_unsampled_is_refused_and_forced_marks_the_usage_rows() 
         eprintln!("skipped: --rusage is not available here ({e})");
         return;
     }
-    let dir = scratch("rusage");
+    let dir = crate::rig::scratch("compare-pairs", "rusage");
     let (sampled, plain) = (dir.join("sampled.json"), dir.join("plain.json"));
     run(&sampled, &["--rusage"]);
     run(&plain, &[]);
@@ -250,7 +231,7 @@ fn usage_sampled_against_unsampled_is_refused_and_forced_marks_the_usage_rows() 
 
 #[test]
 fn a_run_that_ended_early_is_refused_and_forced_marks_every_figure_but_the_verdict() {
-    let dir = scratch("ended-early");
+    let dir = crate::rig::scratch("compare-pairs", "ended-early");
     let (full, early) = (dir.join("full.json"), dir.join("early.json"));
     run(&full, &[]);
     // A real backend's run whose server went away after 0.25 s: the

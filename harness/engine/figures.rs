@@ -3,7 +3,7 @@
 //! (exit 2, one `error:` line).
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use allocgate::drive::sim::integrity::{Checker, ConvolutionReference};
@@ -13,14 +13,6 @@ use allocgate::engine::publish::PENDING_SETS;
 use allocgate::engine::{Engine, EngineConfig};
 use allocgate::measure;
 use allocgate::scenario::{MAX_EVENTS, MAX_PRESETS, synthetic_preset};
-
-/// A fresh directory under the system's temporary directory.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("allocgate-figures-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temporary directory");
-    dir
-}
 
 /// Runs the binary and checks the refusal: exit 2, one `error:` line
 /// containing `want`, no panic. Returns that line.
@@ -116,7 +108,7 @@ const EVENT_BYTES: u64 = 3 * 1024;
 #[cfg(target_os = "linux")]
 #[test]
 fn a_scenario_at_the_event_cap_runs_within_its_memory_bound() {
-    let dir = scratch("cap");
+    let dir = crate::rig::scratch("figures", "cap");
     let full = dir.join("cap.toml");
     let empty = dir.join("empty.toml");
     std::fs::write(&full, scenario(MAX_EVENTS, MAX_PRESETS)).unwrap();
@@ -182,7 +174,7 @@ fn a_scenario_at_the_event_cap_runs_within_its_memory_bound() {
 
 #[test]
 fn one_event_past_the_cap_or_one_preset_too_many_is_refused() {
-    let dir = scratch("past-cap");
+    let dir = crate::rig::scratch("figures", "past-cap");
     let out = dir.join("run.json");
     let file = dir.join("past.toml");
     std::fs::write(&file, scenario(MAX_EVENTS + 1, MAX_PRESETS)).unwrap();
@@ -232,7 +224,7 @@ fn shortest(frames: u64, rate: u64) -> String {
 
 #[test]
 fn a_run_or_scenario_shorter_than_one_callback_of_each_device_is_refused() {
-    let dir = scratch("short");
+    let dir = crate::rig::scratch("figures", "short");
     let out = dir.join("run.json");
     let out_s = out.to_str().unwrap();
     // 512 frames at 48 kHz: 10 666 667 ns.
@@ -346,7 +338,7 @@ fn a_run_or_scenario_shorter_than_one_callback_of_each_device_is_refused() {
 
 #[test]
 fn rates_of_a_run_shorter_than_a_second_are_marked_extrapolated_beside_the_counts() {
-    let dir = scratch("rates");
+    let dir = crate::rig::scratch("figures", "rates");
     let run = |seconds: &str| {
         let out = dir.join(format!("{seconds}.json"));
         let o = Command::new(env!("CARGO_BIN_EXE_allocgate"))

@@ -16,14 +16,6 @@ use allocgate::report::{Report, read_json};
 /// Long enough for a loaded machine; a hang fails the test instead.
 const PATIENCE: Duration = Duration::from_secs(120);
 
-fn scratch(test: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("allocgate-interrupt-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temporary directory");
-    dir
-}
-
 /// The binary, running in a process group of its own.
 struct Running {
     child: Child,
@@ -189,7 +181,7 @@ fn long_run(dir: &Path, stdout: Stdio) -> (Running, PathBuf) {
 
 #[test]
 fn sigint_stops_a_run_and_writes_its_partial_report_marked() {
-    let dir = scratch("run-int");
+    let dir = crate::rig::scratch("interrupt", "run-int");
     let (running, out) = long_run(&dir, Stdio::piped());
     running.signal(libc::SIGINT);
     let (status, stdout, stderr) = running.finish(PATIENCE);
@@ -205,7 +197,7 @@ fn sigint_stops_a_run_and_writes_its_partial_report_marked() {
 
 #[test]
 fn sigterm_exits_143_with_the_report_marked() {
-    let dir = scratch("run-term");
+    let dir = crate::rig::scratch("interrupt", "run-term");
     let (running, out) = long_run(&dir, Stdio::null());
     running.signal(libc::SIGTERM);
     let (status, _, stderr) = running.finish(PATIENCE);
@@ -225,7 +217,7 @@ fn a_second_sigint_exits_at_once_while_the_first_is_still_being_handled() {
     let capacity = unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) };
     let capacity = usize::try_from(capacity).expect("the pipe's capacity");
     std::io::Write::write_all(&mut &writer, &vec![b'.'; capacity]).expect("fill the pipe");
-    let dir = scratch("run-twice");
+    let dir = crate::rig::scratch("interrupt", "run-twice");
     let (running, out) = long_run(&dir, Stdio::from(writer));
     running.signal(libc::SIGINT);
     let begun = Instant::now();
@@ -249,7 +241,7 @@ fn a_second_sigint_exits_at_once_while_the_first_is_still_being_handled() {
 
 #[test]
 fn an_interrupted_sweep_keeps_its_finished_rows_marked() {
-    let dir = scratch("sweep");
+    let dir = crate::rig::scratch("interrupt", "sweep");
     // 1 variant × 4 rates × 4 sizes × 3 layouts = 48 runs.
     let args = [
         "sweep",
@@ -293,7 +285,7 @@ fn an_interrupted_sweep_keeps_its_finished_rows_marked() {
 
 #[test]
 fn an_interrupted_soak_writes_its_partial_report() {
-    let dir = scratch("soak");
+    let dir = crate::rig::scratch("interrupt", "soak");
     let mut running = Running::start(&["soak", "--out", "soak.json"], &dir, Stdio::piped());
     running.wait_for_runs(1);
     std::thread::sleep(Duration::from_millis(300));
@@ -313,7 +305,7 @@ fn an_interrupted_soak_writes_its_partial_report() {
 
 #[test]
 fn an_interrupted_gate_shows_what_finished_and_gives_no_verdict() {
-    let dir = scratch("gate");
+    let dir = crate::rig::scratch("interrupt", "gate");
     let scenarios = dir.join("scenarios");
     std::fs::create_dir_all(&scenarios).expect("a directory");
     for (name, seconds) in [("a-short", 2), ("b-long", 3600), ("c-after", 2)] {
@@ -371,7 +363,7 @@ fn an_interrupted_gate_shows_what_finished_and_gives_no_verdict() {
 
 #[test]
 fn an_interrupted_demo_keeps_the_variants_that_ran() {
-    let dir = scratch("demo");
+    let dir = crate::rig::scratch("interrupt", "demo");
     let mut running = Running::start(&[], &dir, Stdio::piped());
     running.wait_for_runs(1);
     // Some callbacks in (a run stopped before its first writes nothing).
@@ -449,7 +441,7 @@ fn an_interrupted_jack_run_stops_the_server_it_started() {
         );
         return;
     }
-    let dir = scratch("jack");
+    let dir = crate::rig::scratch("interrupt", "jack");
     let mut running = Running::start(
         &[
             "run",

@@ -19,14 +19,6 @@ use std::time::{Duration, Instant};
 
 use crate::rig;
 
-/// A fresh directory under the system's temporary directory.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("allocgate-outputs-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("temporary directory");
-    dir
-}
-
 fn repo(path: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join(path)
@@ -284,7 +276,7 @@ fn an_output_that_is_not_a_regular_file_is_refused_by_every_command_and_kept() {
         Special::Directory,
         Special::LinkToDevice,
     ] {
-        let dir = scratch(&format!("special-{special:?}"));
+        let dir = crate::rig::scratch("outputs", &format!("special-{special:?}"));
         for case in cases(&dir) {
             if !special.make(&case.target) {
                 skipped = true;
@@ -326,7 +318,7 @@ fn entries(dir: &Path) -> Vec<String> {
 
 #[test]
 fn a_symlink_to_a_regular_file_is_written_through_and_stays_a_link() {
-    let dir = scratch("links");
+    let dir = crate::rig::scratch("outputs", "links");
     let short = "run --seconds 0.2 --channels 2 --out";
     let tiny_sweep = "--variants fixed --rates 48000 --frames 512 --channels 2 --seconds 0.2";
     // (command, its arguments, where the link is)
@@ -393,7 +385,7 @@ fn a_symlink_to_a_regular_file_is_written_through_and_stays_a_link() {
 
 #[test]
 fn two_outputs_of_one_command_naming_one_file_are_refused() {
-    let dir = scratch("same");
+    let dir = crate::rig::scratch("outputs", "same");
     fs::write(dir.join("x"), "old").unwrap();
     std::os::unix::fs::symlink("x", dir.join("link")).unwrap();
     fs::create_dir(dir.join("sub")).unwrap();
@@ -455,7 +447,7 @@ fn two_outputs_of_one_command_naming_one_file_are_refused() {
 
 #[test]
 fn an_unwritable_output_fails_in_milliseconds_before_the_run() {
-    let dir = scratch("unwritable");
+    let dir = crate::rig::scratch("outputs", "unwritable");
     // Root bypasses permission bits, so these are paths nobody can write:
     // beneath a regular file (its directory cannot be made), and in /proc
     // (which exists, and takes no new files).
@@ -469,7 +461,10 @@ fn an_unwritable_output_fails_in_milliseconds_before_the_run() {
         ),
         (proc_dir, " '/proc/".to_owned()),
     ] {
-        let sub = scratch(&format!("unwritable-cases-{}", place == proc_dir));
+        let sub = crate::rig::scratch(
+            "outputs",
+            &format!("unwritable-cases-{}", place == proc_dir),
+        );
         for case in cases(&sub) {
             // The same command, its output moved under `place`.
             let moved = place.join(case.target.strip_prefix(&sub).unwrap());
@@ -578,7 +573,7 @@ fn simulating(pid: u32) -> bool {
 #[cfg(target_os = "linux")]
 #[test]
 fn when_the_final_write_fails_the_summary_is_printed_first() {
-    let dir = scratch("final");
+    let dir = crate::rig::scratch("outputs", "final");
     // Each output passes the check, then becomes a directory while the
     // work runs: the write at the end is refused.
     let gate_dir = dir.join("scenarios");

@@ -239,3 +239,20 @@ fn assert_counts(e: Expected, s: &Stats, what: &str, index: u64, sites: SiteSet)
 pub fn descriptors() -> [AudioBuffer; 16] {
     [AudioBuffer::EMPTY; 16]
 }
+
+/// A fresh, empty directory for one test, under the system's temporary
+/// directory: `allocgate-{area}-{name}-{pid}`.
+pub fn scratch(area: &str, name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("allocgate-{area}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    dir
+}
+
+/// The binary run to its end with `args`.
+pub fn allocgate(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_allocgate"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}

@@ -3,26 +3,12 @@
 //! come back short, the summary names the preset, and passthrough takes
 //! any channel count the help says it takes.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 use allocgate::engine::sites::Site;
 use allocgate::engine::sites::expected::CallbackContext;
 use allocgate::report::{Report, Verdict, read_json};
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("allocgate-words-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn allocgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_allocgate"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -35,7 +21,7 @@ fn run_ok(dir: &Path, args: &[&str]) -> (String, Report) {
     let mut all = vec!["run"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--out", out.to_str().unwrap()]);
-    let o = allocgate(&all);
+    let o = crate::rig::allocgate(&all);
     let text = stdout(&o);
     assert_eq!(
         o.status.code(),
@@ -48,7 +34,7 @@ fn run_ok(dir: &Path, args: &[&str]) -> (String, Report) {
 
 /// Runs `args`, expecting exit 2 with one line on standard error.
 fn refused(args: &[&str]) -> String {
-    let o = allocgate(args);
+    let o = crate::rig::allocgate(args);
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
     assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
@@ -57,7 +43,7 @@ fn refused(args: &[&str]) -> String {
 
 #[test]
 fn the_run_helps_site_example_makes_the_allocations_it_names() {
-    let help = stdout(&allocgate(&["run", "--help"]));
+    let help = stdout(&crate::rig::allocgate(&["run", "--help"]));
     let lines: Vec<&str> = help.lines().collect();
     let at = lines
         .iter()
@@ -93,7 +79,7 @@ fn the_run_helps_site_example_makes_the_allocations_it_names() {
     );
     assert_eq!(claimed, per_callback, "the help's figure is the formula's");
 
-    let dir = scratch("help-example");
+    let dir = crate::rig::scratch("words", "help-example");
     let (_, r) = run_ok(&dir, &example);
     assert_eq!(
         r.totals.allocations,
@@ -105,7 +91,7 @@ fn the_run_helps_site_example_makes_the_allocations_it_names() {
 
 #[test]
 fn passthrough_takes_any_channel_count_and_convolution_only_the_mapped_layouts() {
-    let dir = scratch("channels");
+    let dir = crate::rig::scratch("words", "channels");
     for channels in ["1", "3", "16"] {
         let (summary, r) = run_ok(
             &dir,
@@ -150,7 +136,7 @@ fn passthrough_takes_any_channel_count_and_convolution_only_the_mapped_layouts()
 
 #[test]
 fn a_scenario_whose_layout_maps_no_speaker_runs_in_passthrough_only() {
-    let dir = scratch("scenario-channels");
+    let dir = crate::rig::scratch("words", "scenario-channels");
     let mono = |name: &str, extra: &str| {
         let path = dir.join(format!("{name}.toml"));
         std::fs::write(
@@ -185,7 +171,7 @@ fn a_scenario_whose_layout_maps_no_speaker_runs_in_passthrough_only() {
     let gate_dir = dir.join("gate");
     std::fs::create_dir_all(&gate_dir).unwrap();
     std::fs::copy(&passthrough, gate_dir.join("mono.toml")).unwrap();
-    let o = allocgate(&["gate", "--scenarios", gate_dir.to_str().unwrap()]);
+    let o = crate::rig::allocgate(&["gate", "--scenarios", gate_dir.to_str().unwrap()]);
     let table = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{table}");
     assert!(table.starts_with("allocgate gate: 1 scenario, "), "{table}");
@@ -195,7 +181,7 @@ fn a_scenario_whose_layout_maps_no_speaker_runs_in_passthrough_only() {
 
 #[test]
 fn counts_of_one_are_singular_and_the_summary_names_the_preset() {
-    let dir = scratch("singular");
+    let dir = crate::rig::scratch("words", "singular");
     // first-callback: one buffer on the first output callback, kept.
     let (summary, r) = run_ok(
         &dir,
@@ -234,7 +220,7 @@ fn counts_of_one_are_singular_and_the_summary_names_the_preset() {
     assert_eq!(r.config.preset.as_deref(), preset.to_str());
     // Two simulated minutes: one preset switch.
     let soak = dir.join("soak.json");
-    let o = allocgate(&["soak", "--minutes", "2", "--out", soak.to_str().unwrap()]);
+    let o = crate::rig::allocgate(&["soak", "--minutes", "2", "--out", soak.to_str().unwrap()]);
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(
