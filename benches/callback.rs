@@ -14,7 +14,7 @@
 //!   of the same length, and the tables print the median of the
 //!   per-sample ratios: side by side, not minutes apart.
 //! - `callback/measured_output/VARIANT`: the same output callback through
-//!   the harness's own wrapper (`allocgate::drive::callback::output`:
+//!   the harness's own wrapper (`allocgate_tool::drive::callback::output`:
 //!   measured scope, site tag, timing, record), each sample followed by
 //!   one of the bare callback: the harness's share of a callback.
 //! - `callback/rusage_output/{fixed,optimized}`: the measured output
@@ -41,13 +41,13 @@ use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use allocgate::drive::callback::{Meter, Slot, output as measured_output, period_ns};
-use allocgate::engine::buffers::{BufferList, OwnedBufferList};
-use allocgate::engine::preset::Preset;
-use allocgate::engine::renderer::EarFilters;
-use allocgate::engine::sites::{SiteSet, Variant};
-use allocgate::engine::{Engine, EngineConfig, MAX_FRAMES, synthetic};
 use allocgate::{CountingAlloc, measure};
+use allocgate_engine::buffers::{BufferList, OwnedBufferList};
+use allocgate_engine::preset::Preset;
+use allocgate_engine::renderer::EarFilters;
+use allocgate_engine::sites::{SiteSet, Variant};
+use allocgate_engine::{Engine, EngineConfig, MAX_FRAMES, synthetic};
+use allocgate_tool::drive::callback::{Meter, Slot, output as measured_output, period_ns};
 use criterion::{BenchmarkId, Criterion};
 use realfft::RealFftPlanner;
 use realfft::num_complex::Complex32;

@@ -35,9 +35,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use allocgate::CountingAlloc;
-use allocgate::engine::convolver::{BINS, BLOCK, Convolver, FFT_SIZE, FftPlans};
-use allocgate::engine::sites::SiteSet;
-use allocgate::engine::synthetic;
+use allocgate_engine::convolver::{BINS, BLOCK, Convolver, FFT_SIZE, FftPlans};
+use allocgate_engine::sites::SiteSet;
+use allocgate_engine::synthetic;
 use criterion::Criterion;
 use fft_convolver::FFTConvolver;
 use realfft::num_complex::Complex32;

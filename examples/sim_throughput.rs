@@ -11,12 +11,12 @@
 
 use std::time::Duration;
 
-use allocgate::drive::sim::{
+use allocgate_engine::EngineConfig;
+use allocgate_engine::preset::Preset;
+use allocgate_engine::sites::{SiteSet, Variant};
+use allocgate_tool::drive::sim::{
     ConvolutionReference, FrameSequence, IntegrityMode, SimConfig, Simulation,
 };
-use allocgate::engine::EngineConfig;
-use allocgate::engine::preset::Preset;
-use allocgate::engine::sites::{SiteSet, Variant};
 
 #[global_allocator]
 static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();
@@ -63,7 +63,8 @@ fn main() {
                     std::process::exit(2);
                 }
             };
-            let outcome = match simulation.run(&mut |_: &allocgate::drive::record::Record| {}) {
+            let outcome = match simulation.run(&mut |_: &allocgate_tool::drive::record::Record| {})
+            {
                 Ok(o) => o,
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 
-use allocgate::alloc::scope_depth;
-use allocgate::alloc::size_class::MacosBucket;
+use allocgate::scope_depth;
+use allocgate::size_class::MacosBucket;
 use allocgate::{
     CallLog, CountingAlloc, Probe, Totals, assert_no_alloc, check_installed, measure, permit,
     try_measure,
@@ -303,24 +303,6 @@ fn counting_works_while_a_thread_starts_and_tears_down() {
     .join()
     .unwrap();
     assert_eq!(MEASURED_IN_TEARDOWN.load(Ordering::SeqCst), 1);
-}
-
-#[test]
-fn ring_writes_and_reads_make_no_allocator_calls() {
-    use allocgate::engine::ring::Ring;
-    let (mut writer, mut reader) = Ring::reference();
-    let block = vec![1u8; 512 * 8 * 4];
-    let mut out = vec![0u8; 512 * 8 * 4];
-    // Enough rounds to wrap the 64 KiB ring several times and to fill it.
-    assert_no_alloc(|| {
-        for round in 0..64 {
-            writer.write_frames(&block, 8 * 4);
-            if round % 3 != 0 {
-                reader.read(&mut out);
-            }
-        }
-    });
-    assert!(writer.dropped_bytes() > 0);
 }
 
 mod callback_gate {

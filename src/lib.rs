@@ -1,35 +1,10 @@
-//! allocgate: an allocation-regression test harness and profiler for
-//! real-time audio callbacks.
+//! allocgate proves that an audio callback never allocates, locks or
+//! blocks, and finds the line that does when it does.
 //!
-//! The parts, in the direction data flows:
-//! - [`alloc`]: the counting global allocator ([`CountingAlloc`]) and the
-//!   scope API built on it ([`measure`], [`assert_no_alloc`], [`permit`],
-//!   [`Probe`]). Counting is per thread and per scope, never aborts, and
-//!   refuses to pass vacuously when the allocator is not installed.
-//! - [`engine`]: the reference engine the harness instruments: buffer lists,
-//!   ring, both callbacks, renderer, convolution, presets, allocation sites.
-//! - [`drive`]: what runs the engine's callbacks through time: the
-//!   simulated clock ([`drive::sim`]), one
-//!   [`Record`](drive::record::Record) per callback, handed to a
-//!   [`RecordSink`](drive::sink::RecordSink), and the integrity check of
-//!   what the output played.
-//! - [`metrics`]: what the records add up to; an
-//!   [`Aggregator`](metrics::Aggregator) that never allocates while
-//!   recording, finished into [`Aggregates`](metrics::Aggregates).
-//! - [`report`]: the versioned JSON [`Report`](report::Report), written
-//!   atomically and read back with its schema version checked.
-//! - [`sweep`]: many runs, measured against what the site formulas
-//!   predict.
-//! - [`compare`]: two reports side by side, before and after.
-//! - [`files`]: the files a user names: outputs checked before a command
-//!   runs and written atomically, inputs read through one bounded reader.
-//! - [`interrupt`]: stopping a run at a callback boundary on request
-//!   ([`Stop`](interrupt::Stop)).
-//! - [`cli`]: what the `allocgate` binary does.
-//! - [`text`]: how messages write counts (`1 allocation`, `2
-//!   allocations`) and the numbers a user typed.
-//!
-//! Install the allocator once per binary (or test target), then measure:
+//! Install [`CountingAlloc`] as the global allocator of a test binary, then
+//! measure: a closure with [`measure`], a callback called many times with
+//! [`CallbackGate`]. Counting is per thread and per scope, never aborts,
+//! and refuses to pass vacuously when the allocator is not installed.
 //!
 //! ```rust,standalone_crate
 //! #[global_allocator]
@@ -41,27 +16,38 @@
 //! assert_eq!(m.stats.macos_classes().count_like(36), 1); // the 48-byte class
 //! # }
 //! ```
+//!
+//! The parts:
+//! - scopes: [`measure`], [`try_measure`], [`assert_no_alloc`],
+//!   [`permit`], and [`Probe`] for a callback measured call by call;
+//! - the gate: [`CallbackGate`], judging every call of a callback;
+//! - [`trace`]: where counted calls come from (feature `backtrace`, on
+//!   by default);
+//! - [`hazard`]: tracked locks, page faults and context switches;
+//! - [`size_class`]: request sizes and the allocator size classes they
+//!   fall in.
 
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-pub mod alloc;
-pub mod baseline;
-pub mod cli;
-pub mod compare;
-pub mod drive;
-pub mod engine;
-pub mod files;
-pub mod gate;
+mod callback;
+mod callback_gate;
+mod counting;
+mod error;
 pub mod hazard;
-pub mod interrupt;
-pub mod metrics;
-pub mod report;
-pub mod scenario;
-pub mod sweep;
-pub mod text;
+mod scope;
+pub mod size_class;
+mod stats;
+mod text;
+mod thread_state;
+#[cfg(feature = "backtrace")]
+pub mod trace;
 
-pub use alloc::{
-    CallLog, CallbackGate, CountingAlloc, Counts, Error, GateError, GateRun, Measured, Probe, Sink,
-    Stats, Totals, assert_no_alloc, check_installed, measure, permit, try_measure,
+pub use callback::{CallLog, Probe, Sink, Totals};
+pub use callback_gate::{CallbackGate, GateError, GateRun};
+pub use counting::CountingAlloc;
+pub use error::Error;
+pub use scope::{
+    Measured, assert_no_alloc, check_installed, measure, permit, scope_depth, try_measure,
 };
+pub use stats::{Counts, Stats};

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use allocgate::scenario::parse;
+use allocgate_tool::scenario::parse;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {

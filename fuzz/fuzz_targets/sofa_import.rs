@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use allocgate::engine::preset::sofa::{ImportOptions, import_bytes, write_hesuvi_wav};
+use allocgate_engine::preset::sofa::{ImportOptions, import_bytes, write_hesuvi_wav};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {

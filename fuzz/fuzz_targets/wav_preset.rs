@@ -3,7 +3,7 @@
 //! load again as the same preset.
 #![no_main]
 
-use allocgate::engine::preset::Preset;
+use allocgate_engine::preset::Preset;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {

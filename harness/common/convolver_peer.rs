@@ -7,10 +7,10 @@
 //! outputs agree sample for sample up to single-precision FFT round-off,
 //! from the first block on.
 
-use allocgate::engine::convolver::{BLOCK, Convolver, FftPlans};
-use allocgate::engine::preset::Preset;
-use allocgate::engine::sites::SiteSet;
-use allocgate::engine::synthetic;
+use allocgate_engine::convolver::{BLOCK, Convolver, FftPlans};
+use allocgate_engine::preset::Preset;
+use allocgate_engine::sites::SiteSet;
+use allocgate_engine::synthetic;
 use fft_convolver::FFTConvolver;
 
 /// Taps of the synthetic filter: 8 partitions.

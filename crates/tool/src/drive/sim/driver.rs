@@ -1,0 +1,452 @@
+//! Runs an engine through the simulated clock: fills the input device's
+//! buffers with the known signal, runs each callback alone in a measured
+//! scope (allocator counts and wall time), applies scheduled actions on
+//! the control side, checks the output, and hands one [`Record`] per
+//! callback to a [`RecordSink`].
+//!
+//! Everything is allocated in [`Simulation::new`]; between callbacks the
+//! driver allocates nothing of its own (scheduled actions do, on the
+//! control side, as they would in the original).
+
+use std::time::{Duration, Instant};
+
+use crate::drive::callback::{self, EngineReport, Meter, Slot, period_ns};
+use crate::drive::record::Record;
+use crate::drive::sim::clock::{Action, SimClock, Tick};
+use crate::drive::sim::config::{Fault, Mode, SimConfig, SimError};
+use crate::drive::sim::integrity::{Checker, IntegrityMode, IntegrityReport};
+use crate::drive::sim::pacing::{Pacer, PacingReport};
+use crate::drive::sim::signal::Signal;
+use crate::drive::sink::RecordSink;
+use crate::interrupt::{Interrupt, Stop};
+use allocgate::hazard::{HazardTotals, check_usage};
+use allocgate::{Stats, check_installed};
+use allocgate_engine::buffers::{BufferList, OwnedBufferList};
+use allocgate_engine::input::InputReport;
+use allocgate_engine::output::OutputReport;
+use allocgate_engine::sites::CallbackKind;
+use allocgate_engine::{Engine, MAX_FRAMES};
+
+/// Callbacks of each kind after a start or restart that count as warm-up
+/// ([`Record::warm_up`]): long enough to cover the engine's start-up
+/// paths (buffering, first renders, debug lines on the first two block
+/// steps) at any frame count down to 64.
+pub const WARM_UP_CALLBACKS: u64 = 16;
+
+/// Simulated time between two progress reports: at most ten per
+/// simulated second.
+pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Output buffers handed to the output callback: stereo headphones.
+pub const OUTPUT_CHANNELS: usize = 2;
+
+/// How far a run has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Simulated time reached.
+    pub simulated: Duration,
+    /// Simulated time the run lasts.
+    pub total: Duration,
+    /// Callbacks run so far, both kinds.
+    pub callbacks: u64,
+}
+
+/// Every callback of one kind, added up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KindTotals {
+    /// Callbacks run.
+    pub callbacks: u64,
+    /// Of those, callbacks within a warm-up.
+    pub warm_up_callbacks: u64,
+    /// Every callback's allocator figures, merged.
+    pub stats: Stats,
+    /// The figures of callbacks past warm-up, merged.
+    pub steady: Stats,
+    /// The longest callback, in nanoseconds of wall time.
+    pub max_wall_ns: u64,
+    /// Every callback's hazards, added up.
+    pub hazards: HazardTotals,
+}
+
+impl KindTotals {
+    /// Adds one callback's record and figures.
+    pub(crate) fn add(&mut self, record: &Record, stats: &Stats) {
+        self.callbacks += 1;
+        self.stats.merge(stats);
+        if record.warm_up {
+            self.warm_up_callbacks += 1;
+        } else {
+            self.steady.merge(stats);
+        }
+        self.max_wall_ns = self.max_wall_ns.max(record.wall_ns);
+        self.hazards.record(&record.hazards);
+    }
+}
+
+/// Under- and overruns over a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Xruns {
+    /// Output callbacks that found the ring short.
+    pub underruns: u64,
+    /// Input callbacks that found the ring too full and dropped bytes.
+    pub overruns: u64,
+    /// Bytes those input callbacks dropped.
+    pub bytes_dropped: u64,
+    /// Input writes that ended mid-frame.
+    pub partial_frames: u64,
+}
+
+impl Xruns {
+    /// Counts what an input callback's ring write lost.
+    pub(crate) fn add_input(&mut self, report: &InputReport) {
+        if report.dropped_bytes > 0 {
+            self.overruns += 1;
+            self.bytes_dropped += report.dropped_bytes as u64;
+        }
+        self.partial_frames += u64::from(report.partial_frame);
+    }
+
+    /// Counts an output callback's underrun.
+    pub(crate) fn add_output(&mut self, report: &OutputReport) {
+        self.underruns += u64::from(report.underrun);
+    }
+
+    /// Underruns and overruns.
+    pub fn total(&self) -> u64 {
+        self.underruns + self.overruns
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outcome {
+    /// Input callbacks.
+    pub input: KindTotals,
+    /// Output callbacks.
+    pub output: KindTotals,
+    /// Under- and overruns.
+    pub xruns: Xruns,
+    /// The integrity verdict.
+    pub integrity: IntegrityReport,
+    /// Simulated time run: the run's duration, or, when it was stopped,
+    /// the time of the first event it did not run (every callback before
+    /// it ran). Rates divide by this.
+    pub simulated: Duration,
+    /// Wall time the run took.
+    pub wall: Duration,
+    /// Paced runs: how well they kept time.
+    pub pacing: Option<PacingReport>,
+    /// Why the run stopped before its end, if it did
+    /// ([`SimConfig::stop`](crate::drive::sim::SimConfig::stop)).
+    pub interrupted: Option<Interrupt>,
+}
+
+impl Outcome {
+    /// Simulated seconds per wall second.
+    pub fn speed(&self) -> f64 {
+        self.simulated.as_secs_f64() / self.wall.as_secs_f64().max(1e-9)
+    }
+
+    /// The totals of `kind`.
+    pub fn totals(&self, kind: CallbackKind) -> &KindTotals {
+        match kind {
+            CallbackKind::Input => &self.input,
+            CallbackKind::Output => &self.output,
+        }
+    }
+}
+
+/// A run, set up and ready: the engine with its preset active, the
+/// devices' buffers, the checker.
+#[derive(Debug)]
+pub struct Simulation {
+    config: SimConfig,
+    clock: SimClock,
+    parts: Parts,
+}
+
+#[derive(Debug)]
+struct Parts {
+    engine: Engine,
+    signal: Signal,
+    /// The input device's buffers, filled before each input callback.
+    source: OwnedBufferList,
+    /// The output device's buffers.
+    out: OwnedBufferList,
+    checker: Option<Checker>,
+    meter: Meter,
+    fault: Option<Fault>,
+}
+
+/// Runs `config` into `sink`: [`Simulation::new`] then
+/// [`Simulation::run`].
+pub fn run(config: &SimConfig, sink: &mut impl RecordSink) -> Result<Outcome, SimError> {
+    Simulation::new(config)?.run(sink)
+}
+
+impl Simulation {
+    /// Validates `config`, builds the engine, activates the preset, and
+    /// allocates the devices' buffers and the checker.
+    pub fn new(config: &SimConfig) -> Result<Simulation, SimError> {
+        config.validate()?;
+        if config.count_allocations {
+            check_installed().map_err(SimError::Alloc)?;
+        }
+        if config.rusage {
+            check_usage().map_err(SimError::Usage)?;
+        }
+        let channels = config.engine.channels;
+        let mut engine = Engine::new(&config.engine)?;
+        let signal = Signal::new(config.seed);
+        let mut checker = match config.integrity {
+            IntegrityMode::Off => None,
+            IntegrityMode::Check(reference) => Some(Checker::new(
+                reference,
+                config.engine.renderer,
+                signal,
+                channels,
+                config.engine.sample_rate,
+                config.engine.ring_bytes,
+                config.engine.convolution,
+            )),
+        };
+        if let Some(preset) = &config.preset {
+            engine.control.activate(preset)?;
+            if let Some(c) = checker.as_mut() {
+                c.publish(preset)?;
+            }
+        }
+        Ok(Simulation {
+            parts: Parts {
+                engine,
+                signal,
+                source: OwnedBufferList::new(channels, MAX_FRAMES),
+                out: OwnedBufferList::new(OUTPUT_CHANNELS, MAX_FRAMES),
+                checker,
+                meter: Meter {
+                    allocations: config.count_allocations,
+                    rusage: config.rusage,
+                },
+                fault: config.fault,
+            },
+            clock: config.clock(),
+            config: config.clone(),
+        })
+    }
+
+    /// Runs to the end, handing every record to `sink`. The simulation is
+    /// spent afterwards: a second call finds nothing left to run (after a
+    /// [stop](SimConfig::stop), nothing it may run).
+    ///
+    /// Between callbacks the driver allocates and frees nothing of its own;
+    /// only scheduled actions do, on the control side, as in the original
+    /// (a preset switch builds renderers, and the set it replaces is freed
+    /// once the output callback hands it back). The engine itself is freed
+    /// when the simulation is dropped.
+    pub fn run(&mut self, sink: &mut impl RecordSink) -> Result<Outcome, SimError> {
+        self.run_with_progress(sink, &mut |_: &Progress| {})
+    }
+
+    /// Runs to the end as [`run`](Self::run) does, and reports progress
+    /// to `progress` at most every [`PROGRESS_INTERVAL`] of simulated
+    /// time, and once at the end (both between callbacks).
+    ///
+    /// With a [`stop`](SimConfig::stop) token, the run also ends before
+    /// any event once a stop is requested: the callback under way
+    /// finishes, no other starts, and the outcome is marked
+    /// [`interrupted`](Outcome::interrupted) with the simulated time that
+    /// ran.
+    pub fn run_with_progress(
+        &mut self,
+        sink: &mut impl RecordSink,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<Outcome, SimError> {
+        let total = self.config.duration;
+        let rates = [
+            self.config.devices.input.sample_rate,
+            self.config.devices.output.sample_rate,
+        ];
+        let mut pacer = (self.config.mode == Mode::Paced).then(Pacer::start);
+        let wall_start = Instant::now();
+        let mut outcome = Outcome {
+            input: KindTotals::default(),
+            output: KindTotals::default(),
+            xruns: Xruns::default(),
+            integrity: IntegrityReport::disabled(),
+            simulated: total,
+            wall: Duration::ZERO,
+            pacing: None,
+            interrupted: None,
+        };
+        let stop = self.config.stop.as_ref();
+        // Callbacks of each kind since the last start.
+        let mut since_start = [0u64; 2];
+        let interval = PROGRESS_INTERVAL.as_nanos();
+        let mut next_progress = interval;
+        let mut callbacks = 0;
+        loop {
+            // The callback boundary: one relaxed load.
+            if let Some(why) = stop.and_then(Stop::requested) {
+                outcome.interrupted = Some(why);
+                if let Some(at) = self.clock.next_at() {
+                    outcome.simulated =
+                        Duration::from_nanos(u64::try_from(at.as_nanos()).unwrap_or(u64::MAX));
+                }
+                break;
+            }
+            let Some(event) = self.clock.next_event() else {
+                break;
+            };
+            match event.tick {
+                Tick::Action(i) => {
+                    if let Some(p) = pacer.as_mut() {
+                        p.sleep_until(event.at.as_nanos());
+                    }
+                    if self.parts.apply(&self.config.schedule[i].action)? {
+                        since_start = [0, 0];
+                    }
+                }
+                Tick::Callback(tick) => {
+                    if let Some(p) = pacer.as_mut() {
+                        p.wait_until(event.at.as_nanos());
+                    }
+                    let side = usize::from(tick.kind == CallbackKind::Output);
+                    let slot = Slot {
+                        index: tick.index,
+                        device_time: tick.device_time,
+                        frames: tick.frames,
+                        period_ns: period_ns(tick.frames, rates[side]),
+                        warm_up: since_start[side] < WARM_UP_CALLBACKS,
+                    };
+                    since_start[side] += 1;
+                    let (record, stats) = match tick.kind {
+                        CallbackKind::Input => self.parts.input(slot, &mut outcome),
+                        CallbackKind::Output => self.parts.output(slot, &mut outcome),
+                    };
+                    match tick.kind {
+                        CallbackKind::Input => outcome.input.add(&record, &stats),
+                        CallbackKind::Output => outcome.output.add(&record, &stats),
+                    }
+                    sink.record(&record);
+                    callbacks += 1;
+                }
+            }
+            let now = event.at.as_nanos();
+            if now >= next_progress {
+                progress(&Progress {
+                    simulated: Duration::from_nanos(now as u64),
+                    total,
+                    callbacks,
+                });
+                next_progress = (now / interval + 1) * interval;
+            }
+        }
+        progress(&Progress {
+            simulated: outcome.simulated,
+            total,
+            callbacks,
+        });
+        outcome.wall = wall_start.elapsed();
+        outcome.pacing = pacer.as_ref().map(Pacer::report);
+        outcome.integrity = match &self.parts.checker {
+            Some(c) => c.report(),
+            None => IntegrityReport::disabled(),
+        };
+        Ok(outcome)
+    }
+}
+
+/// The device's side of `AudioUnitRender`: copies the frames the device
+/// captured into the callback's buffer list. Audio thread.
+fn pull(list: &mut BufferList<'_>, source: &OwnedBufferList, channels: usize, n: usize) -> bool {
+    (0..channels).all(|c| match list.channel_mut(c) {
+        Some(dst) if dst.len() >= n => {
+            dst[..n].copy_from_slice(source.channel(c, n));
+            true
+        }
+        _ => false,
+    })
+}
+
+impl Parts {
+    /// Applies a scheduled action on the control side; true when it was a
+    /// restart.
+    fn apply(&mut self, action: &Action) -> Result<bool, SimError> {
+        match action {
+            Action::SwitchPreset(preset) => {
+                self.engine.control.activate(preset)?;
+                if let Some(c) = self.checker.as_mut() {
+                    c.publish(preset)?;
+                }
+            }
+            Action::Restart => {
+                let e = &mut self.engine;
+                e.input.set_running(false);
+                Engine::restart(&mut e.input, &mut e.output);
+                e.input.set_running(true);
+                if let Some(c) = self.checker.as_mut() {
+                    c.restart();
+                }
+                return Ok(true);
+            }
+            // The clock has taken the new frame counts already.
+            Action::SetFrames { .. } => {}
+            Action::SetConvolution(on) => {
+                self.engine.control.set_convolution(*on);
+                if let Some(c) = self.checker.as_mut() {
+                    c.set_convolution(*on);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    fn input(&mut self, slot: Slot, o: &mut Outcome) -> (Record, Stats) {
+        let frames = slot.frames as usize;
+        // The device captures before the callback; only the callback is
+        // measured.
+        self.signal.fill(slot.device_time, frames, &mut self.source);
+        let channels = self.source.channels();
+        let source = &self.source;
+        let m = callback::input(&mut self.engine.input, self.meter, slot, |list| {
+            pull(list, source, channels, frames)
+        });
+        let EngineReport::Input(report) = m.report else {
+            unreachable!("an input callback reports as input")
+        };
+        o.xruns.add_input(&report);
+        if let Some(c) = self.checker.as_mut() {
+            c.input(slot.device_time, &report);
+        }
+        (m.record, m.stats)
+    }
+
+    fn output(&mut self, slot: Slot, o: &mut Outcome) -> (Record, Stats) {
+        let frames = slot.frames as usize;
+        let mut view = self.out.view();
+        view.set_frames(frames);
+        let m = callback::output(&mut self.engine.output, self.meter, slot, &mut view);
+        let EngineReport::Output(report) = m.report else {
+            unreachable!("an output callback reports as output")
+        };
+        if let Some(Fault::BumpOutput { callback, frame }) = self.fault
+            && callback == slot.index
+            && (frame as usize) < frames
+        {
+            let mut view = self.out.view();
+            if let Some(left) = view.channel_mut(0) {
+                left[frame as usize] += 1.0;
+            }
+        }
+        if report.adopted_sets > 0 {
+            // The control thread frees the sets the audio thread returned.
+            self.engine.control.collect_retired();
+        }
+        o.xruns.add_output(&report);
+        if let Some(c) = self.checker.as_mut() {
+            let (left, right) = (self.out.channel(0, frames), self.out.channel(1, frames));
+            c.output(slot.index, slot.device_time, &report, left, right);
+        }
+        (m.record, m.stats)
+    }
+}
