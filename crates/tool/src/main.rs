@@ -20,6 +20,7 @@ static ALLOC: allocgate::CountingAlloc<dhat::Alloc> = allocgate::CountingAlloc::
 /// callbacks.
 #[derive(Parser, Debug)]
 #[command(
+    name = "allocgate",
     version,
     about,
     after_help = "Examples:\n  \
