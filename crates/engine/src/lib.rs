@@ -38,8 +38,6 @@ pub mod publish;
 #[cfg(all(loom, test))]
 mod publish_loom;
 pub mod read;
-#[cfg(test)]
-mod read_tests;
 pub mod renderer;
 pub mod ring;
 #[cfg(all(test, loom))]

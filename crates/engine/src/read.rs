@@ -153,3 +153,6 @@ pub fn kind(t: &fs::FileType) -> &'static str {
         "not a regular file"
     }
 }
+
+#[cfg(test)]
+mod tests;

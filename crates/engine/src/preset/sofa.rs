@@ -573,5 +573,4 @@ pub fn write_hesuvi_wav<W: Write + Seek>(set: &ImportedSet, w: W) -> Result<(), 
 }
 
 #[cfg(test)]
-#[path = "sofa_tests.rs"]
 mod tests;

@@ -418,7 +418,6 @@ fn check_finite(name: &str, channels: &[Vec<f32>]) -> Result<(), PresetError> {
 }
 
 #[cfg(test)]
-#[path = "wav_tests.rs"]
 mod tests;
 
 /// The largest preset file read: 64 MiB, several times a second-long

@@ -152,5 +152,4 @@ pub fn collect(
 }
 
 #[cfg(test)]
-#[path = "session_tests.rs"]
 mod tests;

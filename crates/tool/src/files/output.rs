@@ -283,5 +283,4 @@ fn sync_dir(dir: &Path) {
 }
 
 #[cfg(test)]
-#[path = "output_tests.rs"]
 mod tests;

@@ -148,5 +148,4 @@ impl Default for Aggregator {
 }
 
 #[cfg(test)]
-#[path = "aggregator_tests.rs"]
 mod tests;

@@ -50,5 +50,4 @@ pub fn read_json(path: impl AsRef<Path>) -> Result<Report, ReportError> {
 }
 
 #[cfg(test)]
-#[path = "file_tests.rs"]
 mod tests;

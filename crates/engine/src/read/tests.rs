@@ -3,7 +3,7 @@ use std::io::{self, Read};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::read::*;
+use super::*;
 use crate::scratch::TestDir;
 
 const KINDS: [InputKind; 5] = [
