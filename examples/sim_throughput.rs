@@ -63,8 +63,7 @@ fn main() {
                     std::process::exit(2);
                 }
             };
-            let outcome = match simulation.run(&mut |_: &allocgate_tool::drive::record::Record| {})
-            {
+            let outcome = match simulation.run(&mut |_: &allocgate_tool::metrics::Record| {}) {
                 Ok(o) => o,
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -8,9 +8,9 @@
 use allocgate::hazard::RUSAGE_SUPPORTED;
 use allocgate_engine::sites::hazards::FRESH_PAGES;
 use allocgate_engine::sites::{Site, SiteSet, Variant};
-use allocgate_tool::drive::record::Record;
 use allocgate_tool::drive::sim::{self, Mode};
 use allocgate_tool::gate::{GateConfig, ScenarioResult, run_matrix, run_scenario};
+use allocgate_tool::metrics::Record;
 use allocgate_tool::scenario::{self, Scenario};
 
 fn steady() -> Scenario {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use allocgate::{Counts, measure};
 use allocgate_engine::sites::CallbackKind;
-use allocgate_tool::drive::record::Record;
+use allocgate_tool::metrics::Record;
 use allocgate_tool::metrics::{Aggregator, LATENCY_MAX_NS, PER_CALLBACK_EXACT, TIMELINE_BINS};
 use allocgate_tool::report::{
     Environment, Integrity, MacosRegion, MacosRow, Report, ReportConfig, RequestedRow,

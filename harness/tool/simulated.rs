@@ -11,11 +11,11 @@ use allocgate_engine::convolver::BLOCK;
 use allocgate_engine::preset::Preset;
 use allocgate_engine::sites::expected::{CallbackContext, Expected};
 use allocgate_engine::sites::{CallbackKind, Site, SiteSet, Variant};
-use allocgate_tool::drive::record::Record;
 use allocgate_tool::drive::sim::{
     Action, Drift, FrameSequence, Outcome, SimConfig, Simulation, WARM_UP_CALLBACKS,
 };
 use allocgate_tool::drive::sink::RecordLog;
+use allocgate_tool::metrics::Record;
 
 const RATE: u64 = 48_000;
 /// KEMAR maps every speaker of 7.1: 8 renderers.

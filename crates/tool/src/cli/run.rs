@@ -19,12 +19,12 @@ use std::thread;
 use std::time::Duration;
 
 use crate::drive::backend::OutsideCalls;
-use crate::drive::record::Record;
 use crate::drive::sim::{
     FrameSequence, IntegrityMode, Mode, Outcome, Progress, SimConfig, SimError, Simulation,
     WARM_UP_CALLBACKS,
 };
 use crate::files::{OutputError, Outputs};
+use crate::metrics::Record;
 use crate::metrics::{Aggregates, Aggregator};
 use crate::report::{
     AllocatorCalls, BackendReport, Environment, HdrLogError, Integrity, MacosRegion, Report,

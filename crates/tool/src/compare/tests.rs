@@ -1,8 +1,8 @@
 use std::time::Duration;
 
 use super::*;
-use crate::drive::record::Record;
 use crate::metrics::Aggregator;
+use crate::metrics::Record;
 use crate::report::{Environment, Integrity, MacosRegion, MacosRow, ReportConfig};
 use allocgate::Counts;
 use allocgate_engine::sites::CallbackKind;

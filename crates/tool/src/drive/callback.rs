@@ -13,7 +13,7 @@
 
 use std::time::Instant;
 
-use crate::drive::record::Record;
+use crate::metrics::Record;
 use allocgate::hazard::{Hazards, observe};
 use allocgate::trace::tagged;
 use allocgate::{Stats, measure};

@@ -1,7 +1,6 @@
 //! Drivers: what calls the engine's callbacks through time and records
 //! each one: the simulated clock, and real audio threads (JACK, CoreAudio).
 //!
-//! - [`record`]: the per-callback [`Record`](record::Record).
 //! - [`callback`]: one callback run and measured alone, the same way for
 //!   every driver ([`Measurement`](callback::Measurement)).
 //! - [`sink`]: where drivers hand records ([`RecordSink`](sink::RecordSink),
@@ -18,7 +17,6 @@ pub mod backend;
 pub mod callback;
 pub mod collector;
 pub mod queue;
-pub mod record;
 pub mod session;
 pub mod sim;
 pub mod sink;

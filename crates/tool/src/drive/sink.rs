@@ -1,7 +1,7 @@
 //! Where a driver hands its records: any [`RecordSink`], such as a
 //! [`RecordLog`] sized before the run, or a closure.
 
-use crate::drive::record::Record;
+use crate::metrics::Record;
 
 /// Receives each callback's record, in the order the callbacks ran.
 ///

@@ -21,9 +21,9 @@ use std::fmt::{self, Write as _};
 use std::time::{Duration, Instant};
 
 use crate::baseline::{Baseline, SiteKey};
-use crate::drive::record::Record;
 use crate::drive::sim::{IntegrityMode, SimError, Simulation, Verdict, Xruns};
 use crate::interrupt::{Interrupt, Stop};
+use crate::metrics::Record;
 use crate::scenario::Scenario;
 use allocgate::Counts;
 use allocgate::hazard::{HazardTotals, RUSAGE_SUPPORTED};

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use crate::drive::record::Record;
 use allocgate::Stats;
 use allocgate_engine::sites::CallbackKind;
 
 use super::figures::{Aggregates, KindFigures, PerKind, Phase};
+use super::record::Record;
 use super::tally::Tally;
 use super::timeline::Timeline;
 
@@ -27,7 +27,7 @@ const STEADY: usize = 1;
 /// ```
 /// use std::time::Duration;
 /// use allocgate::Counts;
-/// use allocgate_tool::drive::record::Record;
+/// use allocgate_tool::metrics::Record;
 /// use allocgate_engine::sites::CallbackKind;
 /// use allocgate::hazard::Hazards;
 /// use allocgate_tool::metrics::Aggregator;

@@ -1,5 +1,4 @@
-//! Metrics: what a run's per-callback [`Record`](crate::drive::record::Record)s
-//! add up to.
+//! Metrics: what a run's per-callback [`Record`]s add up to.
 //!
 //! A driver feeds each record to an [`Aggregator`] as it arrives (on the
 //! audio thread if it likes: recording never allocates), hands it the
@@ -23,6 +22,7 @@ mod aggregator;
 mod figures;
 mod latency;
 mod per_callback;
+mod record;
 mod tally;
 mod timeline;
 
@@ -33,5 +33,6 @@ pub use latency::{
     LatencySummary,
 };
 pub use per_callback::{PER_CALLBACK_EXACT, PerCallback, PerCallbackBucket};
+pub use record::Record;
 pub use tally::{CpuLoad, Totals, Xruns};
 pub use timeline::{TIMELINE_BINS, TIMELINE_FIRST_WIDTH_NS, Timeline, TimelineCounts};

@@ -2,12 +2,12 @@
 //! durations. [`Tally`] is one cell of the aggregator; the public pieces
 //! are what the aggregates expose.
 
-use crate::drive::record::Record;
 use allocgate::Counts;
 use allocgate::hazard::HazardTotals;
 
 use super::latency::Latency;
 use super::per_callback::PerCallback;
+use super::record::Record;
 
 /// Counts over a set of callbacks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -5,10 +5,10 @@
 //! them (and, at most once per doubling, folds them in place), so it is
 //! real-time safe whatever the run's length.
 
-use crate::drive::record::Record;
 use allocgate_engine::sites::CallbackKind;
 
 use super::figures::PerKind;
+use super::record::Record;
 
 /// Bins a timeline holds: the plot's resolution.
 pub const TIMELINE_BINS: usize = 256;

@@ -172,7 +172,7 @@ mod tests {
     use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 
     use super::*;
-    use crate::drive::record::Record;
+    use crate::metrics::Record;
     use crate::metrics::{Aggregator, Latency};
     use allocgate::Counts;
     use allocgate_engine::scratch::TestDir;

@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::*;
-use crate::drive::record::Record;
 use crate::metrics::Aggregator;
+use crate::metrics::Record;
 use allocgate::Counts;
 use allocgate_engine::sites::{CallbackKind, Variant};
 

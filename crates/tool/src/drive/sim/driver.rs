@@ -11,7 +11,6 @@
 use std::time::{Duration, Instant};
 
 use crate::drive::callback::{self, EngineReport, Meter, Slot, period_ns};
-use crate::drive::record::Record;
 use crate::drive::sim::clock::{Action, SimClock, Tick};
 use crate::drive::sim::config::{Fault, Mode, SimConfig, SimError};
 use crate::drive::sim::integrity::{Checker, IntegrityMode, IntegrityReport};
@@ -19,6 +18,7 @@ use crate::drive::sim::pacing::{Pacer, PacingReport};
 use crate::drive::sim::signal::Signal;
 use crate::drive::sink::RecordSink;
 use crate::interrupt::{Interrupt, Stop};
+use crate::metrics::Record;
 use allocgate::hazard::{HazardTotals, check_usage};
 use allocgate::{Stats, check_installed};
 use allocgate_engine::buffers::{BufferList, OwnedBufferList};

@@ -10,7 +10,7 @@
 //!   deterministic sequence of events.
 //! - [`config`]: [`SimConfig`], what a run is.
 //! - [`driver`]: [`Simulation`], which runs it and produces a
-//!   [`Record`](crate::drive::record::Record) per callback and an
+//!   [`Record`](crate::metrics::Record) per callback and an
 //!   [`Outcome`].
 //! - [`signal`]: the known input signal.
 //! - [`integrity`]: the [`Checker`](integrity::Checker) and its

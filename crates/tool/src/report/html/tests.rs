@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use super::*;
-use crate::drive::record::Record;
 use crate::metrics::Aggregator;
+use crate::metrics::Record;
 use crate::report::tests::{sample_config, sample_environment, sample_report};
 use crate::report::{BackendReport, Integrity, MacosRow, SiteReport};
 use allocgate::Counts;
