@@ -14,9 +14,8 @@ use std::time::Duration;
 use allocgate_engine::EngineConfig;
 use allocgate_engine::preset::Preset;
 use allocgate_engine::sites::{SiteSet, Variant};
-use allocgate_tool::drive::sim::{
-    ConvolutionReference, FrameSequence, IntegrityMode, SimConfig, Simulation,
-};
+use allocgate_tool::drive::integrity::{ConvolutionReference, IntegrityMode};
+use allocgate_tool::drive::sim::{FrameSequence, SimConfig, Simulation};
 
 #[global_allocator]
 static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();

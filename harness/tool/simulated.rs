@@ -11,9 +11,9 @@ use allocgate_engine::convolver::BLOCK;
 use allocgate_engine::preset::Preset;
 use allocgate_engine::sites::expected::{CallbackContext, Expected};
 use allocgate_engine::sites::{CallbackKind, Site, SiteSet, Variant};
-use allocgate_tool::drive::sim::{
-    Action, Drift, FrameSequence, Outcome, SimConfig, Simulation, WARM_UP_CALLBACKS,
-};
+use allocgate_tool::drive::callback::WARM_UP_CALLBACKS;
+use allocgate_tool::drive::outcome::Outcome;
+use allocgate_tool::drive::sim::{Action, Drift, FrameSequence, SimConfig, Simulation};
 use allocgate_tool::drive::sink::RecordLog;
 use allocgate_tool::metrics::Record;
 

@@ -19,10 +19,10 @@ use std::thread;
 use std::time::Duration;
 
 use crate::drive::backend::OutsideCalls;
-use crate::drive::sim::{
-    FrameSequence, IntegrityMode, Mode, Outcome, Progress, SimConfig, SimError, Simulation,
-    WARM_UP_CALLBACKS,
-};
+use crate::drive::callback::WARM_UP_CALLBACKS;
+use crate::drive::integrity::IntegrityMode;
+use crate::drive::outcome::{Outcome, Progress};
+use crate::drive::sim::{FrameSequence, Mode, SimConfig, SimError, Simulation};
 use crate::files::{OutputError, Outputs};
 use crate::metrics::Record;
 use crate::metrics::{Aggregates, Aggregator};
@@ -758,7 +758,7 @@ fn micros(ns: u64) -> String {
 mod tests {
     use super::*;
     use crate::cli::RunArgs;
-    use crate::drive::sim::IntegrityReport;
+    use crate::drive::integrity::IntegrityReport;
     use crate::metrics::Aggregator;
     use clap::Parser;
 
@@ -780,7 +780,7 @@ mod tests {
             output: Default::default(),
             xruns: Default::default(),
             integrity: IntegrityReport {
-                verdict: crate::drive::sim::Verdict::Pass,
+                verdict: crate::drive::integrity::Verdict::Pass,
                 ..IntegrityReport::disabled()
             },
             simulated: Duration::ZERO,

@@ -22,6 +22,12 @@ use allocgate_engine::input::{InputCallback, InputReport};
 use allocgate_engine::output::{OutputCallback, OutputReport};
 use allocgate_engine::sites::CallbackKind;
 
+/// Callbacks of each kind after a start or restart that count as warm-up
+/// ([`Record::warm_up`]): long enough to cover the engine's start-up
+/// paths (buffering, first renders, debug lines on the first two block
+/// steps) at any frame count down to 64.
+pub const WARM_UP_CALLBACKS: u64 = 16;
+
 /// Where a callback sits in its device's stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slot {

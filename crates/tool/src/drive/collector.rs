@@ -11,9 +11,9 @@
 use std::time::Duration;
 
 use crate::drive::callback::{Captured, EngineReport, Measurement};
+use crate::drive::integrity::{Checker, IntegrityReport};
+use crate::drive::outcome::{KindTotals, Outcome, Xruns};
 use crate::drive::queue::{BlockConsumer, MeasurementConsumer};
-use crate::drive::sim::integrity::{Checker, IntegrityReport};
-use crate::drive::sim::{KindTotals, Outcome, Xruns};
 use crate::metrics::Aggregator;
 use allocgate_engine::MAX_FRAMES;
 

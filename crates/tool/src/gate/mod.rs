@@ -21,7 +21,9 @@ use std::fmt::{self, Write as _};
 use std::time::{Duration, Instant};
 
 use crate::baseline::{Baseline, SiteKey};
-use crate::drive::sim::{IntegrityMode, SimError, Simulation, Verdict, Xruns};
+use crate::drive::integrity::{IntegrityMode, Verdict};
+use crate::drive::outcome::Xruns;
+use crate::drive::sim::{SimError, Simulation};
 use crate::interrupt::{Interrupt, Stop};
 use crate::metrics::Record;
 use crate::scenario::Scenario;

@@ -16,12 +16,12 @@ use std::time::{Duration, Instant};
 
 use super::{Plan, SessionEnd, collect};
 use crate::drive::backend::{BackendError, Started, Stopped, Stream, StreamInfo};
-use crate::drive::callback::{self, Captured, Measurement, Slot, period_ns};
+use crate::drive::callback::{self, Captured, Measurement, Slot, WARM_UP_CALLBACKS, period_ns};
 use crate::drive::collector::Collector;
+use crate::drive::integrity::{Checker, ConvolutionReference, NotChecked, Verdict};
+use crate::drive::outcome::{Progress, Xruns};
 use crate::drive::queue::{self, BlockConsumer, BlockProducer, MeasurementProducer};
-use crate::drive::sim::integrity::{Checker, ConvolutionReference, NotChecked, Verdict};
-use crate::drive::sim::signal::Signal;
-use crate::drive::sim::{Progress, WARM_UP_CALLBACKS, Xruns};
+use crate::drive::signal::Signal;
 use allocgate_engine::buffers::OwnedBufferList;
 use allocgate_engine::input::InputCallback;
 use allocgate_engine::output::OutputCallback;

@@ -11,11 +11,12 @@
 //! - [`config`]: [`SimConfig`], what a run is.
 //! - [`driver`]: [`Simulation`], which runs it and produces a
 //!   [`Record`](crate::metrics::Record) per callback and an
-//!   [`Outcome`].
-//! - [`signal`]: the known input signal.
-//! - [`integrity`]: the [`Checker`](integrity::Checker) and its
-//!   [`Verdict`].
+//!   [`Outcome`](crate::drive::outcome::Outcome).
 //! - [`pacing`]: real-time pacing for [`Mode::Paced`].
+//!
+//! The known input signal, the integrity checker and the outcome are the
+//! real backends' too: they live beside this module, in
+//! [`drive`](crate::drive).
 //!
 //! A run is deterministic for its configuration and seed: the same
 //! records (wall times aside) and the same verdict every time.
@@ -46,9 +47,7 @@ pub mod clock;
 pub mod config;
 pub mod driver;
 pub mod frames;
-pub mod integrity;
 pub mod pacing;
-pub mod signal;
 pub mod time;
 
 #[cfg(test)]
@@ -56,10 +55,7 @@ mod tests;
 
 pub use clock::{Action, DeviceClock, Devices, FirstCallback, Scheduled, SimClock};
 pub use config::{Mode, SimConfig, SimError};
-pub use driver::{
-    KindTotals, Outcome, PROGRESS_INTERVAL, Progress, Simulation, WARM_UP_CALLBACKS, Xruns, run,
-};
+pub use driver::{PROGRESS_INTERVAL, Simulation, run};
 pub use frames::{COREAUDIO_FRAMES, FrameSequence, FramesError};
-pub use integrity::{ConvolutionReference, IntegrityMode, IntegrityReport, Mismatch, Verdict};
 pub use pacing::{PacingReport, Realtime};
 pub use time::{Drift, SimTime};

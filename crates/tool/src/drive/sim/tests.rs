@@ -6,9 +6,11 @@
 use std::time::Duration;
 
 use super::config::Fault;
-use super::integrity::NotChecked;
-use super::signal::Signal;
 use super::*;
+use crate::drive::callback::WARM_UP_CALLBACKS;
+use crate::drive::integrity::{ConvolutionReference, IntegrityMode, Mismatch, NotChecked, Verdict};
+use crate::drive::outcome::{Outcome, Progress};
+use crate::drive::signal::Signal;
 use crate::drive::sink::RecordLog;
 use crate::metrics::Record;
 use allocgate_engine::EngineConfig;
