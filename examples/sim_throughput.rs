@@ -69,7 +69,7 @@ fn main() {
                     std::process::exit(2);
                 }
             };
-            let callbacks = outcome.input.callbacks + outcome.output.callbacks;
+            let callbacks = outcome.input.all.callbacks + outcome.output.all.callbacks;
             let mut calls = outcome.input.stats.counts;
             calls.merge(&outcome.output.stats.counts);
             println!(

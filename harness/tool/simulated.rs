@@ -272,7 +272,7 @@ fn the_driver_adds_no_allocation_of_its_own_between_callbacks() {
         assert_eq!(whole.stats.counts, callbacks, "sites {sites}");
         assert_eq!(
             log.records().len() as u64,
-            o.input.callbacks + o.output.callbacks
+            o.input.all.callbacks + o.output.all.callbacks
         );
     }
 }
@@ -282,7 +282,7 @@ fn warm_up_and_steady_state_are_totalled_apart() {
     let config = kemar_7_1(Variant::Prefix.sites(), FrameSequence::Fixed(512), 1);
     let (o, _) = run(&config);
     // 94 output callbacks, the first 16 warm-up; debug lines only then.
-    assert_eq!(o.output.warm_up_callbacks, WARM_UP_CALLBACKS);
+    assert_eq!(o.output.warm_up_callbacks(), WARM_UP_CALLBACKS);
     // Steady: 78 callbacks × 32 scale arrays.
     assert_eq!(o.output.steady.counts.allocations, 78 * 32);
     // All: plus 16 callbacks × 32, plus 2 steps × 16 debug lines.

@@ -366,8 +366,7 @@ pub fn write_run(c: &RunConfig, run: &Run) -> Result<(), RunError> {
 /// True when the run was stopped before its first callback: there is
 /// nothing to report, and [`run_and_write`] writes nothing.
 pub fn ran_nothing(run: &Run) -> bool {
-    run.outcome.interrupted.is_some()
-        && run.outcome.input.callbacks + run.outcome.output.callbacks == 0
+    run.outcome.interrupted.is_some() && run.outcome.callbacks() == 0
 }
 
 /// Progress, shared between the driver thread (which stores) and the

@@ -7,11 +7,8 @@ use std::time::Duration;
 use crate::drive::integrity::IntegrityReport;
 use crate::drive::sim::PacingReport;
 use crate::interrupt::Interrupt;
-use crate::metrics::Record;
+use crate::metrics::{Record, RunTotals, Xruns};
 use allocgate::Stats;
-use allocgate::hazard::HazardTotals;
-use allocgate_engine::input::InputReport;
-use allocgate_engine::output::OutputReport;
 use allocgate_engine::sites::CallbackKind;
 
 /// How far a run has got.
@@ -25,79 +22,13 @@ pub struct Progress {
     pub callbacks: u64,
 }
 
-/// Every callback of one kind, added up.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct KindTotals {
-    /// Callbacks run.
-    pub callbacks: u64,
-    /// Of those, callbacks within a warm-up.
-    pub warm_up_callbacks: u64,
-    /// Every callback's allocator figures, merged.
-    pub stats: Stats,
-    /// The figures of callbacks past warm-up, merged.
-    pub steady: Stats,
-    /// The longest callback, in nanoseconds of wall time.
-    pub max_wall_ns: u64,
-    /// Every callback's hazards, added up.
-    pub hazards: HazardTotals,
-}
-
-impl KindTotals {
-    /// Adds one callback's record and figures.
-    pub(crate) fn add(&mut self, record: &Record, stats: &Stats) {
-        self.callbacks += 1;
-        self.stats.merge(stats);
-        if record.warm_up {
-            self.warm_up_callbacks += 1;
-        } else {
-            self.steady.merge(stats);
-        }
-        self.max_wall_ns = self.max_wall_ns.max(record.wall_ns);
-        self.hazards.record(&record.hazards);
-    }
-}
-
-/// Under- and overruns over a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Xruns {
-    /// Output callbacks that found the ring short.
-    pub underruns: u64,
-    /// Input callbacks that found the ring too full and dropped bytes.
-    pub overruns: u64,
-    /// Bytes those input callbacks dropped.
-    pub bytes_dropped: u64,
-    /// Input writes that ended mid-frame.
-    pub partial_frames: u64,
-}
-
-impl Xruns {
-    /// Counts what an input callback's ring write lost.
-    pub(crate) fn add_input(&mut self, report: &InputReport) {
-        if report.dropped_bytes > 0 {
-            self.overruns += 1;
-            self.bytes_dropped += report.dropped_bytes as u64;
-        }
-        self.partial_frames += u64::from(report.partial_frame);
-    }
-
-    /// Counts an output callback's underrun.
-    pub(crate) fn add_output(&mut self, report: &OutputReport) {
-        self.underruns += u64::from(report.underrun);
-    }
-
-    /// Underruns and overruns.
-    pub fn total(&self) -> u64 {
-        self.underruns + self.overruns
-    }
-}
-
 /// What a run did.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Outcome {
     /// Input callbacks.
-    pub input: KindTotals,
+    pub input: RunTotals,
     /// Output callbacks.
-    pub output: KindTotals,
+    pub output: RunTotals,
     /// Under- and overruns.
     pub xruns: Xruns,
     /// The integrity verdict.
@@ -122,11 +53,33 @@ impl Outcome {
         self.simulated.as_secs_f64() / self.wall.as_secs_f64().max(1e-9)
     }
 
-    /// The totals of `kind`.
-    pub fn totals(&self, kind: CallbackKind) -> &KindTotals {
-        match kind {
-            CallbackKind::Input => &self.input,
-            CallbackKind::Output => &self.output,
+    /// An outcome with nothing run yet: no callback, integrity not
+    /// checked, no time.
+    pub fn empty() -> Outcome {
+        Outcome {
+            input: RunTotals::default(),
+            output: RunTotals::default(),
+            xruns: Xruns::default(),
+            integrity: IntegrityReport::disabled(),
+            simulated: Duration::ZERO,
+            wall: Duration::ZERO,
+            pacing: None,
+            interrupted: None,
         }
+    }
+
+    /// Adds one callback: its record and allocator figures to its kind's
+    /// totals, what it lost to the xruns. Never allocates.
+    pub fn add(&mut self, record: &Record, stats: &Stats) {
+        match record.kind {
+            CallbackKind::Input => self.input.add(record, stats),
+            CallbackKind::Output => self.output.add(record, stats),
+        }
+        self.xruns.record(record);
+    }
+
+    /// Callbacks run, both kinds.
+    pub fn callbacks(&self) -> u64 {
+        self.input.all.callbacks + self.output.all.callbacks
     }
 }

@@ -6,8 +6,8 @@
 //! size classes, and [`finish`](Aggregator::finish)es it into
 //! [`Aggregates`]:
 //!
-//! - [`Totals`]: callbacks, allocator calls, bytes, frames, time; and
-//!   [`Rates`] per simulated second;
+//! - [`Totals`]: callbacks, allocator calls, bytes, frames, time,
+//!   hazards; and [`Rates`] per simulated second;
 //! - [`PerCallback`]: how many callbacks made 0, 1, 2, … allocations;
 //! - [`Latency`]: an HDR histogram of durations per kind, also split into
 //!   callbacks that touched the allocator and callbacks that did not (what
@@ -17,6 +17,10 @@
 //!   time, in at most [`TIMELINE_BINS`] bins, for the whole run;
 //! - all of it for the whole run, the warm-up and the steady state apart
 //!   ([`Phase`]), per callback kind ([`KindFigures`]).
+//!
+//! While it runs, a driver also keeps a [`RunTotals`] per callback kind
+//! and the run's [`Xruns`], from the same records through the same
+//! accumulators, for its outcome and the allocator figures' sizes.
 
 mod aggregator;
 mod figures;
@@ -25,6 +29,7 @@ mod per_callback;
 mod record;
 mod tally;
 mod timeline;
+mod totals;
 
 pub use aggregator::Aggregator;
 pub use figures::{Aggregates, KindFigures, PerKind, Phase, Rates};
@@ -34,5 +39,6 @@ pub use latency::{
 };
 pub use per_callback::{PER_CALLBACK_EXACT, PerCallback, PerCallbackBucket};
 pub use record::Record;
-pub use tally::{CpuLoad, Totals, Xruns};
+pub use tally::CpuLoad;
 pub use timeline::{TIMELINE_BINS, TIMELINE_FIRST_WIDTH_NS, Timeline, TimelineCounts};
+pub use totals::{RunTotals, Totals, Xruns};

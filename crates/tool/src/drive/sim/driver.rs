@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::drive::callback::{self, EngineReport, Meter, Slot, WARM_UP_CALLBACKS, period_ns};
 use crate::drive::integrity::{Checker, IntegrityMode, IntegrityReport};
-use crate::drive::outcome::{KindTotals, Outcome, Progress, Xruns};
+use crate::drive::outcome::{Outcome, Progress};
 use crate::drive::signal::Signal;
 use crate::drive::sim::clock::{Action, SimClock, Tick};
 use crate::drive::sim::config::{Fault, Mode, SimConfig, SimError};
@@ -146,14 +146,8 @@ impl Simulation {
         let mut pacer = (self.config.mode == Mode::Paced).then(Pacer::start);
         let wall_start = Instant::now();
         let mut outcome = Outcome {
-            input: KindTotals::default(),
-            output: KindTotals::default(),
-            xruns: Xruns::default(),
-            integrity: IntegrityReport::disabled(),
             simulated: total,
-            wall: Duration::ZERO,
-            pacing: None,
-            interrupted: None,
+            ..Outcome::empty()
         };
         let stop = self.config.stop.as_ref();
         // Callbacks of each kind since the last start.
@@ -197,13 +191,10 @@ impl Simulation {
                     };
                     since_start[side] += 1;
                     let (record, stats) = match tick.kind {
-                        CallbackKind::Input => self.parts.input(slot, &mut outcome),
-                        CallbackKind::Output => self.parts.output(slot, &mut outcome),
+                        CallbackKind::Input => self.parts.input(slot),
+                        CallbackKind::Output => self.parts.output(slot),
                     };
-                    match tick.kind {
-                        CallbackKind::Input => outcome.input.add(&record, &stats),
-                        CallbackKind::Output => outcome.output.add(&record, &stats),
-                    }
+                    outcome.add(&record, &stats);
                     sink.record(&record);
                     callbacks += 1;
                 }
@@ -278,7 +269,7 @@ impl Parts {
         Ok(false)
     }
 
-    fn input(&mut self, slot: Slot, o: &mut Outcome) -> (Record, Stats) {
+    fn input(&mut self, slot: Slot) -> (Record, Stats) {
         let frames = slot.frames as usize;
         // The device captures before the callback; only the callback is
         // measured.
@@ -291,14 +282,13 @@ impl Parts {
         let EngineReport::Input(report) = m.report else {
             unreachable!("an input callback reports as input")
         };
-        o.xruns.add_input(&report);
         if let Some(c) = self.checker.as_mut() {
             c.input(slot.device_time, &report);
         }
         (m.record, m.stats)
     }
 
-    fn output(&mut self, slot: Slot, o: &mut Outcome) -> (Record, Stats) {
+    fn output(&mut self, slot: Slot) -> (Record, Stats) {
         let frames = slot.frames as usize;
         let mut view = self.out.view();
         view.set_frames(frames);
@@ -319,7 +309,6 @@ impl Parts {
             // The control thread frees the sets the audio thread returned.
             self.engine.control.collect_retired();
         }
-        o.xruns.add_output(&report);
         if let Some(c) = self.checker.as_mut() {
             let (left, right) = (self.out.channel(0, frames), self.out.channel(1, frames));
             c.output(slot.index, slot.device_time, &report, left, right);

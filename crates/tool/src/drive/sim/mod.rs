@@ -38,7 +38,7 @@
 //! let mut log = RecordLog::with_capacity(config.record_bound());
 //! let outcome = Simulation::new(&config)?.run(&mut log)?;
 //! // 4 800 frames a side: callbacks at frames 0, 512, …, 4 608.
-//! assert_eq!((outcome.input.callbacks, outcome.output.callbacks), (10, 10));
+//! assert_eq!((outcome.input.all.callbacks, outcome.output.all.callbacks), (10, 10));
 //! assert!(outcome.integrity.verdict.passed());
 //! # Ok::<(), allocgate_tool::drive::sim::SimError>(())
 //! ```

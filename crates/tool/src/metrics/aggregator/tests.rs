@@ -189,14 +189,14 @@ fn xruns_count_events_bytes_and_unrendered_frames() {
         x,
         Xruns {
             underruns: 2,
-            buffering: 1,
+            buffering_callbacks: 1,
             overruns: 2,
             bytes_dropped: 20,
             partial_frames: 1,
             frames_unrendered: 30,
         }
     );
-    assert_eq!(x.events(), 4);
+    assert_eq!(x.total(), 4);
     assert_eq!(a.all.input.xruns.underruns, 0);
     assert_eq!(a.all.output.xruns.overruns, 0);
 }
