@@ -207,7 +207,6 @@ pub fn output(
 
 fn blank<R>(kind: CallbackKind, slot: Slot, m: &Measured<R>) -> Record {
     Record {
-        kind,
         index: slot.index,
         device_time: slot.device_time,
         frames: slot.frames,
@@ -215,12 +214,8 @@ fn blank<R>(kind: CallbackKind, slot: Slot, m: &Measured<R>) -> Record {
         wall_ns: m.wall_ns,
         counts: m.stats.counts,
         hazards: m.hazards,
-        underrun: false,
-        buffering: false,
-        bytes_dropped: 0,
-        partial_frame: false,
-        frames_unrendered: 0,
         warm_up: slot.warm_up,
+        ..Record::new(kind)
     }
 }
 

@@ -33,22 +33,13 @@ const STEADY: usize = 1;
 /// use allocgate_tool::metrics::Aggregator;
 ///
 /// let mut agg = Aggregator::new();
-/// agg.record(&Record {
-///     kind: CallbackKind::Output,
-///     index: 0,
-///     device_time: 0,
-///     frames: 480,
-///     period_ns: 10_000_000,
-///     wall_ns: 1_000,
-///     counts: Counts { allocations: 2, ..Counts::new() },
-///     hazards: Hazards { lock_acquisitions: 1, ..Hazards::NONE },
-///     underrun: false,
-///     buffering: false,
-///     bytes_dropped: 0,
-///     partial_frame: false,
-///     frames_unrendered: 0,
-///     warm_up: false,
-/// });
+/// agg.record(
+///     &Record::new(CallbackKind::Output)
+///         .with_frames(480, 10_000_000)
+///         .with_wall_ns(1_000)
+///         .with_counts(Counts { allocations: 2, ..Counts::new() })
+///         .with_hazards(Hazards { lock_acquisitions: 1, ..Hazards::NONE }),
+/// );
 /// let a = agg.finish(Duration::from_millis(10));
 /// assert_eq!(a.all.output.totals.counts.allocations, 2);
 /// assert_eq!(a.rates().allocations_per_second, 200.0);

@@ -2,6 +2,25 @@
 //! CoreAudio) learned about one invocation. Plain data, `Copy`, fixed
 //! size, so drivers keep them in pre-sized storage or pass them through a
 //! lock-free queue without allocating on the audio thread.
+//!
+//! [`Record::new`] starts from a callback with nothing in it; the
+//! `with_*` setters fill in the rest (struct update syntax sets the xrun
+//! fields):
+//!
+//! ```
+//! use allocgate::Counts;
+//! use allocgate_engine::sites::CallbackKind;
+//! use allocgate_tool::metrics::Record;
+//!
+//! let r = Record::new(CallbackKind::Output)
+//!     .with_index(3)
+//!     .with_frames(480, 10_000_000)
+//!     .with_wall_ns(12_000_000)
+//!     .with_counts(Counts { allocations: 2, ..Counts::new() });
+//! let r = Record { underrun: true, ..r };
+//! assert!(r.touched_allocator() && r.missed_deadline() && r.underrun);
+//! assert_eq!((r.device_time, r.warm_up), (0, false));
+//! ```
 
 use allocgate::Counts;
 use allocgate::hazard::Hazards;
@@ -44,6 +63,70 @@ pub struct Record {
 }
 
 impl Record {
+    /// A callback of `kind` with nothing in it: index 0 at device time 0,
+    /// no frames, no period, no wall time, no allocator call, hazard or
+    /// xrun, past warm-up.
+    pub fn new(kind: CallbackKind) -> Record {
+        Record {
+            kind,
+            index: 0,
+            device_time: 0,
+            frames: 0,
+            period_ns: 0,
+            wall_ns: 0,
+            counts: Counts::new(),
+            hazards: Hazards::NONE,
+            underrun: false,
+            buffering: false,
+            bytes_dropped: 0,
+            partial_frame: false,
+            frames_unrendered: 0,
+            warm_up: false,
+        }
+    }
+
+    /// With index `index` among callbacks of its kind.
+    pub fn with_index(self, index: u64) -> Record {
+        Record { index, ..self }
+    }
+
+    /// Starting at `device_time` frames of its device clock.
+    pub fn with_device_time(self, device_time: u64) -> Record {
+        Record {
+            device_time,
+            ..self
+        }
+    }
+
+    /// Asking for `frames` frames within a period of `period_ns`.
+    pub fn with_frames(self, frames: u32, period_ns: u64) -> Record {
+        Record {
+            frames,
+            period_ns,
+            ..self
+        }
+    }
+
+    /// Taking `wall_ns` of wall time.
+    pub fn with_wall_ns(self, wall_ns: u64) -> Record {
+        Record { wall_ns, ..self }
+    }
+
+    /// Making these allocator calls.
+    pub fn with_counts(self, counts: Counts) -> Record {
+        Record { counts, ..self }
+    }
+
+    /// Meeting these hazards.
+    pub fn with_hazards(self, hazards: Hazards) -> Record {
+        Record { hazards, ..self }
+    }
+
+    /// Within a warm-up or not.
+    pub fn with_warm_up(self, warm_up: bool) -> Record {
+        Record { warm_up, ..self }
+    }
+
     /// True when the callback made any allocator call (allocation,
     /// deallocation or reallocation).
     pub fn touched_allocator(&self) -> bool {
