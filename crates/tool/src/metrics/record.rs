@@ -2,31 +2,31 @@
 //! CoreAudio) learned about one invocation. Plain data, `Copy`, fixed
 //! size, so drivers keep them in pre-sized storage or pass them through a
 //! lock-free queue without allocating on the audio thread.
-//!
-//! [`Record::new`] starts from a callback with nothing in it; the
-//! `with_*` setters fill in the rest (struct update syntax sets the xrun
-//! fields):
-//!
-//! ```
-//! use allocgate::Counts;
-//! use allocgate_engine::sites::CallbackKind;
-//! use allocgate_tool::metrics::Record;
-//!
-//! let r = Record::new(CallbackKind::Output)
-//!     .with_index(3)
-//!     .with_frames(480, 10_000_000)
-//!     .with_wall_ns(12_000_000)
-//!     .with_counts(Counts { allocations: 2, ..Counts::new() });
-//! let r = Record { underrun: true, ..r };
-//! assert!(r.touched_allocator() && r.missed_deadline() && r.underrun);
-//! assert_eq!((r.device_time, r.warm_up), (0, false));
-//! ```
 
 use allocgate::Counts;
 use allocgate::hazard::Hazards;
 use allocgate_engine::sites::CallbackKind;
 
 /// What one callback did and cost.
+///
+/// [`Record::new`] starts from a callback with nothing in it; the
+/// `with_*` setters fill in the rest (struct update syntax sets the xrun
+/// fields):
+///
+/// ```
+/// use allocgate::Counts;
+/// use allocgate_engine::sites::CallbackKind;
+/// use allocgate_tool::metrics::Record;
+///
+/// let r = Record::new(CallbackKind::Output)
+///     .with_index(3)
+///     .with_frames(480, 10_000_000)
+///     .with_wall_ns(12_000_000)
+///     .with_counts(Counts { allocations: 2, ..Counts::new() });
+/// let r = Record { underrun: true, ..r };
+/// assert!(r.touched_allocator() && r.missed_deadline() && r.underrun);
+/// assert_eq!((r.device_time, r.warm_up), (0, false));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record {
     /// Input or output.
