@@ -14,9 +14,8 @@ use std::time::Duration;
 use allocgate_engine::EngineConfig;
 use allocgate_engine::preset::Preset;
 use allocgate_engine::sites::{SiteSet, Variant};
-use allocgate_tool::drive::sim::{
-    ConvolutionReference, FrameSequence, IntegrityMode, SimConfig, Simulation,
-};
+use allocgate_tool::drive::integrity::{ConvolutionReference, IntegrityMode};
+use allocgate_tool::drive::sim::{FrameSequence, SimConfig, Simulation};
 
 #[global_allocator]
 static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();
@@ -63,15 +62,14 @@ fn main() {
                     std::process::exit(2);
                 }
             };
-            let outcome = match simulation.run(&mut |_: &allocgate_tool::drive::record::Record| {})
-            {
+            let outcome = match simulation.run(&mut |_: &allocgate_tool::metrics::Record| {}) {
                 Ok(o) => o,
                 Err(e) => {
                     eprintln!("error: {e}");
                     std::process::exit(2);
                 }
             };
-            let callbacks = outcome.input.callbacks + outcome.output.callbacks;
+            let callbacks = outcome.input.all.callbacks + outcome.output.all.callbacks;
             let mut calls = outcome.input.stats.counts;
             calls.merge(&outcome.output.stats.counts);
             println!(

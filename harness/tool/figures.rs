@@ -10,8 +10,8 @@ use allocgate::measure;
 use allocgate_engine::preset::Preset;
 use allocgate_engine::publish::PENDING_SETS;
 use allocgate_engine::{Engine, EngineConfig};
-use allocgate_tool::drive::sim::integrity::{Checker, ConvolutionReference};
-use allocgate_tool::drive::sim::signal::Signal;
+use allocgate_tool::drive::integrity::{Checker, ConvolutionReference};
+use allocgate_tool::drive::signal::Signal;
 use allocgate_tool::scenario::{MAX_EVENTS, MAX_PRESETS, synthetic_preset};
 
 /// Runs the binary and checks the refusal: exit 2, one `error:` line

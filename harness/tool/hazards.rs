@@ -8,9 +8,9 @@
 use allocgate::hazard::RUSAGE_SUPPORTED;
 use allocgate_engine::sites::hazards::FRESH_PAGES;
 use allocgate_engine::sites::{Site, SiteSet, Variant};
-use allocgate_tool::drive::record::Record;
 use allocgate_tool::drive::sim::{self, Mode};
 use allocgate_tool::gate::{GateConfig, ScenarioResult, run_matrix, run_scenario};
+use allocgate_tool::metrics::Record;
 use allocgate_tool::scenario::{self, Scenario};
 
 fn steady() -> Scenario {
@@ -149,8 +149,8 @@ fn usage_readings_add_no_allocator_call_to_the_driver_thread() {
     let mut simulation = sim::Simulation::new(&config).unwrap();
     let m = allocgate::measure(|| simulation.run(&mut |_: &Record| {}).unwrap());
     let o = m.value;
-    assert_eq!(o.output.hazards.sampled, o.output.callbacks);
-    assert_eq!(o.input.hazards.sampled, o.input.callbacks);
-    assert!(o.output.callbacks > 100);
+    assert_eq!(o.output.all.hazards.sampled, o.output.all.callbacks);
+    assert_eq!(o.input.all.hazards.sampled, o.input.all.callbacks);
+    assert!(o.output.all.callbacks > 100);
     assert_eq!(m.stats.counts.calls(), 0, "{:?}", m.stats.counts);
 }

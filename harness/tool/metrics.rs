@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use allocgate::{Counts, measure};
 use allocgate_engine::sites::CallbackKind;
-use allocgate_tool::drive::record::Record;
+use allocgate_tool::metrics::Record;
 use allocgate_tool::metrics::{Aggregator, LATENCY_MAX_NS, PER_CALLBACK_EXACT, TIMELINE_BINS};
 use allocgate_tool::report::{
     Environment, Integrity, MacosRegion, MacosRow, Report, ReportConfig, RequestedRow,
@@ -33,32 +33,32 @@ fn varied(i: u64) -> Record {
         1 => 0,
         _ => 1_000 + i * 37,
     };
+    let period_ns = if i.is_multiple_of(13) { 0 } else { 10_666_667 };
     Record {
-        kind,
-        index: i / 2,
-        device_time: i * 512,
-        frames: 512,
-        period_ns: if i.is_multiple_of(13) { 0 } else { 10_666_667 },
-        wall_ns,
-        counts: Counts {
-            allocations,
-            deallocations: i % 3,
-            bytes_allocated: allocations * 48,
-            ..Counts::new()
-        },
-        hazards: allocgate::hazard::Hazards {
-            lock_acquisitions: (i % 2) as u32,
-            voluntary_switches: u32::from(i.is_multiple_of(5)),
-            minor_faults: (i % 7) as u32,
-            usage_sampled: i.is_multiple_of(3),
-            ..allocgate::hazard::Hazards::NONE
-        },
         underrun: i.is_multiple_of(17),
         buffering: i.is_multiple_of(19),
         bytes_dropped: if i.is_multiple_of(23) { 64 } else { 0 },
         partial_frame: i.is_multiple_of(29),
         frames_unrendered: (i % 4) as u32,
-        warm_up: i < 100,
+        ..Record::new(kind)
+            .with_index(i / 2)
+            .with_device_time(i * 512)
+            .with_frames(512, period_ns)
+            .with_wall_ns(wall_ns)
+            .with_counts(Counts {
+                allocations,
+                deallocations: i % 3,
+                bytes_allocated: allocations * 48,
+                ..Counts::new()
+            })
+            .with_hazards(allocgate::hazard::Hazards {
+                lock_acquisitions: (i % 2) as u32,
+                voluntary_switches: u32::from(i.is_multiple_of(5)),
+                minor_faults: (i % 7) as u32,
+                usage_sampled: i.is_multiple_of(3),
+                ..allocgate::hazard::Hazards::NONE
+            })
+            .with_warm_up(i < 100)
     }
 }
 

@@ -11,11 +11,11 @@ use allocgate_engine::convolver::BLOCK;
 use allocgate_engine::preset::Preset;
 use allocgate_engine::sites::expected::{CallbackContext, Expected};
 use allocgate_engine::sites::{CallbackKind, Site, SiteSet, Variant};
-use allocgate_tool::drive::record::Record;
-use allocgate_tool::drive::sim::{
-    Action, Drift, FrameSequence, Outcome, SimConfig, Simulation, WARM_UP_CALLBACKS,
-};
+use allocgate_tool::drive::callback::WARM_UP_CALLBACKS;
+use allocgate_tool::drive::outcome::Outcome;
+use allocgate_tool::drive::sim::{Action, Drift, FrameSequence, SimConfig, Simulation};
 use allocgate_tool::drive::sink::RecordLog;
+use allocgate_tool::metrics::Record;
 
 const RATE: u64 = 48_000;
 /// KEMAR maps every speaker of 7.1: 8 renderers.
@@ -272,7 +272,7 @@ fn the_driver_adds_no_allocation_of_its_own_between_callbacks() {
         assert_eq!(whole.stats.counts, callbacks, "sites {sites}");
         assert_eq!(
             log.records().len() as u64,
-            o.input.callbacks + o.output.callbacks
+            o.input.all.callbacks + o.output.all.callbacks
         );
     }
 }
@@ -282,7 +282,7 @@ fn warm_up_and_steady_state_are_totalled_apart() {
     let config = kemar_7_1(Variant::Prefix.sites(), FrameSequence::Fixed(512), 1);
     let (o, _) = run(&config);
     // 94 output callbacks, the first 16 warm-up; debug lines only then.
-    assert_eq!(o.output.warm_up_callbacks, WARM_UP_CALLBACKS);
+    assert_eq!(o.output.warm_up_callbacks(), WARM_UP_CALLBACKS);
     // Steady: 78 callbacks × 32 scale arrays.
     assert_eq!(o.output.steady.counts.allocations, 78 * 32);
     // All: plus 16 callbacks × 32, plus 2 steps × 16 debug lines.

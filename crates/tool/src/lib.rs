@@ -5,7 +5,7 @@
 //!
 //! The parts, in the direction data flows:
 //! - [`drive`]: what runs callbacks through time (the simulated clock,
-//!   JACK, CoreAudio), one [`Record`](drive::record::Record) per
+//!   JACK, CoreAudio), one [`Record`](metrics::Record) per
 //!   callback, handed to a [`RecordSink`](drive::sink::RecordSink).
 //! - [`metrics`]: what the records add up to, accumulated without
 //!   allocating.

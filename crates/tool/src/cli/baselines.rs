@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 
 use crate::compare::{Options, compare, render_json, render_markdown};
-use crate::drive::sim::Progress;
+use crate::drive::outcome::Progress;
 use crate::files::Outputs;
 use crate::report::write_json;
 

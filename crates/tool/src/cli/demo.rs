@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
-use crate::drive::sim::Progress;
+use crate::drive::outcome::Progress;
 use crate::interrupt::Stop;
 use crate::report::{MacosRegion, Report};
 use allocgate_engine::sites::Variant;

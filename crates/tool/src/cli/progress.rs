@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::drive::sim::Progress;
+use crate::drive::outcome::Progress;
 
 /// Wall time before the bar appears.
 pub const SHOW_AFTER: Duration = Duration::from_secs(1);

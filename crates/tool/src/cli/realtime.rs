@@ -10,10 +10,11 @@
 use std::time::Duration;
 
 use crate::drive::backend::{Callbacks, Started, Stopped};
+use crate::drive::integrity::{Checker, ConvolutionReference};
+use crate::drive::outcome::Progress;
 use crate::drive::session::{self, Plan, SessionEnd};
-use crate::drive::sim::integrity::{Checker, ConvolutionReference};
-use crate::drive::sim::signal::Signal;
-use crate::drive::sim::{Progress, SimError};
+use crate::drive::signal::Signal;
+use crate::drive::sim::SimError;
 use crate::report::{AllocatorCalls, BackendReport, Report};
 use allocgate_engine::{Engine, EngineConfig};
 

@@ -19,12 +19,12 @@ use std::thread;
 use std::time::Duration;
 
 use crate::drive::backend::OutsideCalls;
-use crate::drive::record::Record;
-use crate::drive::sim::{
-    FrameSequence, IntegrityMode, Mode, Outcome, Progress, SimConfig, SimError, Simulation,
-    WARM_UP_CALLBACKS,
-};
+use crate::drive::callback::WARM_UP_CALLBACKS;
+use crate::drive::integrity::IntegrityMode;
+use crate::drive::outcome::{Outcome, Progress};
+use crate::drive::sim::{FrameSequence, Mode, SimConfig, SimError, Simulation};
 use crate::files::{OutputError, Outputs};
+use crate::metrics::Record;
 use crate::metrics::{Aggregates, Aggregator};
 use crate::report::{
     AllocatorCalls, BackendReport, Environment, HdrLogError, Integrity, MacosRegion, Report,
@@ -366,8 +366,7 @@ pub fn write_run(c: &RunConfig, run: &Run) -> Result<(), RunError> {
 /// True when the run was stopped before its first callback: there is
 /// nothing to report, and [`run_and_write`] writes nothing.
 pub fn ran_nothing(run: &Run) -> bool {
-    run.outcome.interrupted.is_some()
-        && run.outcome.input.callbacks + run.outcome.output.callbacks == 0
+    run.outcome.interrupted.is_some() && run.outcome.callbacks() == 0
 }
 
 /// Progress, shared between the driver thread (which stores) and the
@@ -758,7 +757,7 @@ fn micros(ns: u64) -> String {
 mod tests {
     use super::*;
     use crate::cli::RunArgs;
-    use crate::drive::sim::IntegrityReport;
+    use crate::drive::integrity::IntegrityReport;
     use crate::metrics::Aggregator;
     use clap::Parser;
 
@@ -780,7 +779,7 @@ mod tests {
             output: Default::default(),
             xruns: Default::default(),
             integrity: IntegrityReport {
-                verdict: crate::drive::sim::Verdict::Pass,
+                verdict: crate::drive::integrity::Verdict::Pass,
                 ..IntegrityReport::disabled()
             },
             simulated: Duration::ZERO,

@@ -16,9 +16,8 @@ use std::time::Duration;
 
 use crate::cli::run_args::{RunConfig, UsageError, variant_and_sites};
 use crate::cli::{BackendChoice, Run, RunError, run_checked, write_run};
-use crate::drive::sim::{
-    Action, COREAUDIO_FRAMES, Drift, FrameSequence, Mode, Progress, SimConfig,
-};
+use crate::drive::outcome::Progress;
+use crate::drive::sim::{Action, COREAUDIO_FRAMES, Drift, FrameSequence, Mode, SimConfig};
 use crate::report::Verdict;
 use crate::scenario::{Scenario, synthetic_preset};
 use allocgate_engine::EngineConfig;

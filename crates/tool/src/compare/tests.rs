@@ -1,8 +1,8 @@
 use std::time::Duration;
 
 use super::*;
-use crate::drive::record::Record;
 use crate::metrics::Aggregator;
+use crate::metrics::Record;
 use crate::report::{Environment, Integrity, MacosRegion, MacosRow, ReportConfig};
 use allocgate::Counts;
 use allocgate_engine::sites::CallbackKind;
@@ -37,26 +37,18 @@ fn report(variant: &str, per_output: u64, output_us: u64) -> Report {
             (CallbackKind::Input, 0, 5_000),
             (CallbackKind::Output, per_output, output_us * 1000),
         ] {
-            agg.record(&Record {
-                kind,
-                index: i,
-                device_time: i * 480,
-                frames: 480,
-                period_ns: 10_000_000,
-                wall_ns: wall,
-                counts: Counts {
-                    allocations: allocs,
-                    deallocations: allocs,
-                    ..Counts::new()
-                },
-                hazards: allocgate::hazard::Hazards::NONE,
-                underrun: false,
-                buffering: false,
-                bytes_dropped: 0,
-                partial_frame: false,
-                frames_unrendered: 0,
-                warm_up: false,
-            });
+            agg.record(
+                &Record::new(kind)
+                    .with_index(i)
+                    .with_device_time(i * 480)
+                    .with_frames(480, 10_000_000)
+                    .with_wall_ns(wall)
+                    .with_counts(Counts {
+                        allocations: allocs,
+                        deallocations: allocs,
+                        ..Counts::new()
+                    }),
+            );
         }
     }
     Report::from_aggregates(

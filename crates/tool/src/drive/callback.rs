@@ -13,7 +13,7 @@
 
 use std::time::Instant;
 
-use crate::drive::record::Record;
+use crate::metrics::Record;
 use allocgate::hazard::{Hazards, observe};
 use allocgate::trace::tagged;
 use allocgate::{Stats, measure};
@@ -21,6 +21,12 @@ use allocgate_engine::buffers::BufferList;
 use allocgate_engine::input::{InputCallback, InputReport};
 use allocgate_engine::output::{OutputCallback, OutputReport};
 use allocgate_engine::sites::CallbackKind;
+
+/// Callbacks of each kind after a start or restart that count as warm-up
+/// ([`Record::warm_up`]): long enough to cover the engine's start-up
+/// paths (buffering, first renders, debug lines on the first two block
+/// steps) at any frame count down to 64.
+pub const WARM_UP_CALLBACKS: u64 = 16;
 
 /// Where a callback sits in its device's stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,7 +207,6 @@ pub fn output(
 
 fn blank<R>(kind: CallbackKind, slot: Slot, m: &Measured<R>) -> Record {
     Record {
-        kind,
         index: slot.index,
         device_time: slot.device_time,
         frames: slot.frames,
@@ -209,12 +214,8 @@ fn blank<R>(kind: CallbackKind, slot: Slot, m: &Measured<R>) -> Record {
         wall_ns: m.wall_ns,
         counts: m.stats.counts,
         hazards: m.hazards,
-        underrun: false,
-        buffering: false,
-        bytes_dropped: 0,
-        partial_frame: false,
-        frames_unrendered: 0,
         warm_up: slot.warm_up,
+        ..Record::new(kind)
     }
 }
 

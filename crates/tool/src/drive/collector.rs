@@ -1,7 +1,8 @@
 //! The collector: the thread that takes what real audio threads queued
 //! ([`queue`](crate::drive::queue)) and adds it up as the simulated
-//! clock's driver does: the [`Aggregator`], per-kind totals, xruns and,
-//! when the played blocks come too, the integrity [`Checker`].
+//! clock's driver does: the [`Aggregator`], the [`Outcome`]'s per-kind
+//! totals and xruns and, when the played blocks come too, the integrity
+//! [`Checker`].
 //!
 //! The collector is not an audio thread: it may allocate (its own
 //! allocations never show in a callback's figures, which are counted per
@@ -11,9 +12,9 @@
 use std::time::Duration;
 
 use crate::drive::callback::{Captured, EngineReport, Measurement};
+use crate::drive::integrity::{Checker, IntegrityReport};
+use crate::drive::outcome::Outcome;
 use crate::drive::queue::{BlockConsumer, MeasurementConsumer};
-use crate::drive::sim::integrity::{Checker, IntegrityReport};
-use crate::drive::sim::{KindTotals, Outcome, Xruns};
 use crate::metrics::Aggregator;
 use allocgate_engine::MAX_FRAMES;
 
@@ -21,9 +22,9 @@ use allocgate_engine::MAX_FRAMES;
 #[derive(Debug)]
 pub struct Collector {
     aggregator: Aggregator,
-    input: KindTotals,
-    output: KindTotals,
-    xruns: Xruns,
+    /// The totals and xruns so far; integrity and times are set when
+    /// finishing.
+    outcome: Outcome,
     checker: Option<Checker>,
     left: Vec<f32>,
     right: Vec<f32>,
@@ -50,9 +51,7 @@ impl Collector {
     pub fn new(checker: Option<Checker>) -> Collector {
         Collector {
             aggregator: Aggregator::new(),
-            input: KindTotals::default(),
-            output: KindTotals::default(),
-            xruns: Xruns::default(),
+            outcome: Outcome::empty(),
             checker,
             left: vec![0.0; MAX_FRAMES],
             right: vec![0.0; MAX_FRAMES],
@@ -68,7 +67,7 @@ impl Collector {
 
     /// Callbacks added so far, both kinds.
     pub fn callbacks(&self) -> u64 {
-        self.input.callbacks + self.output.callbacks
+        self.outcome.callbacks()
     }
 
     /// Takes every measurement `queue` holds, in order; returns how many.
@@ -153,16 +152,9 @@ impl Collector {
 
     fn add(&mut self, m: &Measurement) {
         self.aggregator.record(&m.record);
-        match m.report {
-            EngineReport::Input(r) => {
-                self.input.add(&m.record, &m.stats);
-                self.xruns.add_input(&r);
-            }
-            EngineReport::Output(r) => {
-                self.output.add(&m.record, &m.stats);
-                self.xruns.add_output(&r);
-                self.output_frames = m.record.device_time + u64::from(m.record.frames);
-            }
+        self.outcome.add(&m.record, &m.stats);
+        if let EngineReport::Output(_) = m.report {
+            self.output_frames = m.record.device_time + u64::from(m.record.frames);
         }
     }
 
@@ -170,22 +162,17 @@ impl Collector {
     /// time. The size histograms are in the outcome's totals, not yet in
     /// the aggregator (as with the simulated clock's driver).
     pub fn finish(self, device: Duration, wall: Duration) -> Collected {
-        let aggregator = self.aggregator;
         Collected {
             outcome: Outcome {
-                input: self.input,
-                output: self.output,
-                xruns: self.xruns,
                 integrity: match &self.checker {
                     Some(c) => c.report(),
                     None => IntegrityReport::disabled(),
                 },
                 simulated: device,
                 wall,
-                pacing: None,
-                interrupted: None,
+                ..self.outcome
             },
-            aggregator,
+            aggregator: self.aggregator,
         }
     }
 }

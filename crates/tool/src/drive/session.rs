@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use crate::drive::backend::{BackendError, Started, Stopped};
 use crate::drive::collector::{Collected, Collector};
-use crate::drive::sim::Progress;
-use crate::drive::sim::integrity::Checker;
+use crate::drive::integrity::Checker;
+use crate::drive::outcome::Progress;
 use crate::interrupt::Stop;
 use allocgate::{check_installed, measure};
 
@@ -45,7 +45,7 @@ pub struct SessionEnd {
     pub stopped: Result<Stopped, BackendError>,
     /// Why the run ended before its frames were played, if it did (an
     /// interrupt aside: that is in the outcome's
-    /// [`interrupted`](crate::drive::sim::Outcome::interrupted)).
+    /// [`interrupted`](crate::drive::outcome::Outcome::interrupted)).
     pub ended_early: Option<String>,
     /// Measurements the audio threads could not queue.
     pub measurements_lost: u64,

@@ -1,7 +1,7 @@
 //! Where a driver hands its records: any [`RecordSink`], such as a
 //! [`RecordLog`] sized before the run, or a closure.
 
-use crate::drive::record::Record;
+use crate::metrics::Record;
 
 /// Receives each callback's record, in the order the callbacks ran.
 ///
@@ -66,26 +66,13 @@ impl RecordSink for RecordLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use allocgate::Counts;
     use allocgate_engine::sites::CallbackKind;
 
     fn record(index: u64) -> Record {
-        Record {
-            kind: CallbackKind::Input,
-            index,
-            device_time: 0,
-            frames: 512,
-            period_ns: 10_666_667,
-            wall_ns: 1,
-            counts: Counts::new(),
-            hazards: allocgate::hazard::Hazards::NONE,
-            underrun: false,
-            buffering: false,
-            bytes_dropped: 0,
-            partial_frame: false,
-            frames_unrendered: 0,
-            warm_up: false,
-        }
+        Record::new(CallbackKind::Input)
+            .with_index(index)
+            .with_frames(512, 10_666_667)
+            .with_wall_ns(1)
     }
 
     #[test]

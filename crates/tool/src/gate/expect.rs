@@ -12,9 +12,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::drive::record::Record;
 use crate::drive::sim::clock::Tick;
 use crate::drive::sim::{Action, SimClock, SimConfig, SimError};
+use crate::metrics::Record;
 use allocgate::Counts;
 use allocgate_engine::convolver::BLOCK;
 use allocgate_engine::preset::Preset;

@@ -21,9 +21,10 @@ use std::fmt::{self, Write as _};
 use std::time::{Duration, Instant};
 
 use crate::baseline::{Baseline, SiteKey};
-use crate::drive::record::Record;
-use crate::drive::sim::{IntegrityMode, SimError, Simulation, Verdict, Xruns};
+use crate::drive::integrity::{IntegrityMode, Verdict};
+use crate::drive::sim::{SimError, Simulation};
 use crate::interrupt::{Interrupt, Stop};
+use crate::metrics::{Record, Xruns};
 use crate::scenario::Scenario;
 use allocgate::Counts;
 use allocgate::hazard::{HazardTotals, RUSAGE_SUPPORTED};
@@ -330,11 +331,11 @@ pub fn run_scenario_until(
     }
     let mut counts = outcome.input.stats.counts;
     counts.merge(&outcome.output.stats.counts);
-    let mut hazards = outcome.input.hazards;
-    hazards.merge(&outcome.output.hazards);
+    let mut hazards = outcome.input.all.hazards;
+    hazards.merge(&outcome.output.all.hazards);
     Ok(Some(ScenarioResult {
         name: scenario.name.clone(),
-        callbacks: (outcome.input.callbacks, outcome.output.callbacks),
+        callbacks: (outcome.input.all.callbacks, outcome.output.all.callbacks),
         counts,
         callbacks_touching: touching,
         expected,

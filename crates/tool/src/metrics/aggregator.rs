@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use crate::drive::record::Record;
 use allocgate::Stats;
 use allocgate_engine::sites::CallbackKind;
 
 use super::figures::{Aggregates, KindFigures, PerKind, Phase};
+use super::record::Record;
 use super::tally::Tally;
 use super::timeline::Timeline;
 
@@ -27,28 +27,19 @@ const STEADY: usize = 1;
 /// ```
 /// use std::time::Duration;
 /// use allocgate::Counts;
-/// use allocgate_tool::drive::record::Record;
+/// use allocgate_tool::metrics::Record;
 /// use allocgate_engine::sites::CallbackKind;
 /// use allocgate::hazard::Hazards;
 /// use allocgate_tool::metrics::Aggregator;
 ///
 /// let mut agg = Aggregator::new();
-/// agg.record(&Record {
-///     kind: CallbackKind::Output,
-///     index: 0,
-///     device_time: 0,
-///     frames: 480,
-///     period_ns: 10_000_000,
-///     wall_ns: 1_000,
-///     counts: Counts { allocations: 2, ..Counts::new() },
-///     hazards: Hazards { lock_acquisitions: 1, ..Hazards::NONE },
-///     underrun: false,
-///     buffering: false,
-///     bytes_dropped: 0,
-///     partial_frame: false,
-///     frames_unrendered: 0,
-///     warm_up: false,
-/// });
+/// agg.record(
+///     &Record::new(CallbackKind::Output)
+///         .with_frames(480, 10_000_000)
+///         .with_wall_ns(1_000)
+///         .with_counts(Counts { allocations: 2, ..Counts::new() })
+///         .with_hazards(Hazards { lock_acquisitions: 1, ..Hazards::NONE }),
+/// );
 /// let a = agg.finish(Duration::from_millis(10));
 /// assert_eq!(a.all.output.totals.counts.allocations, 2);
 /// assert_eq!(a.rates().allocations_per_second, 200.0);

@@ -8,8 +8,9 @@ use allocgate_engine::sites::CallbackKind;
 
 use super::latency::Latency;
 use super::per_callback::PerCallback;
-use super::tally::{CpuLoad, Tally, Totals, Xruns};
+use super::tally::{CpuLoad, Tally};
 use super::timeline::Timeline;
+use super::totals::{Totals, Xruns};
 
 /// One value per callback kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

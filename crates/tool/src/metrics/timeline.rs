@@ -5,10 +5,10 @@
 //! them (and, at most once per doubling, folds them in place), so it is
 //! real-time safe whatever the run's length.
 
-use crate::drive::record::Record;
 use allocgate_engine::sites::CallbackKind;
 
 use super::figures::PerKind;
+use super::record::Record;
 
 /// Bins a timeline holds: the plot's resolution.
 pub const TIMELINE_BINS: usize = 256;
@@ -152,26 +152,15 @@ mod tests {
     /// `at_ms` into the run, with `allocations` allocations and one
     /// deallocation.
     fn at(at_ms: u64, allocations: u64) -> Record {
-        Record {
-            kind: CallbackKind::Output,
-            index: 0,
-            device_time: at_ms * 48,
-            frames: 480,
-            period_ns: 10_000_000,
-            wall_ns: 1_000,
-            counts: Counts {
+        Record::new(CallbackKind::Output)
+            .with_device_time(at_ms * 48)
+            .with_frames(480, 10_000_000)
+            .with_wall_ns(1_000)
+            .with_counts(Counts {
                 allocations,
                 deallocations: 1,
                 ..Counts::new()
-            },
-            hazards: allocgate::hazard::Hazards::NONE,
-            underrun: false,
-            buffering: false,
-            bytes_dropped: 0,
-            partial_frame: false,
-            frames_unrendered: 0,
-            warm_up: false,
-        }
+            })
     }
 
     fn output(t: &Timeline) -> Vec<(u64, u64)> {

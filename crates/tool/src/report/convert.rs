@@ -5,7 +5,6 @@ use std::time::Duration;
 use crate::drive::sim;
 use crate::metrics::{
     Aggregates, KindFigures, Latency, LatencySummary, PerCallback, Phase, Rates, Timeline, Totals,
-    Xruns,
 };
 use allocgate::Stats;
 use allocgate::hazard::HazardTotals;
@@ -19,7 +18,7 @@ use super::schema::{
     ByKind, HarnessReport, HazardsReport, KindHistograms, KindLatency, KindRates, KindSizeClasses,
     KindTotals, LatencyBucketRow, LatencyReport, LoadReport, MacosRegion, MacosRow, Pacing,
     PerCallbackRow, PhaseReport, RatesReport, Report, ReportConfig, RequestedRow, SCHEMA_VERSION,
-    SizeClassesReport, TimelineBin, TotalsReport, XrunsReport,
+    SizeClassesReport, TimelineBin, TotalsReport,
 };
 
 impl Report {
@@ -88,7 +87,7 @@ fn phase(p: &Phase, duration: Duration) -> PhaseReport {
             share: k.time_share(duration),
         }),
         deadline_misses: by_kind(p, |k| k.deadline_misses),
-        xruns: xruns(&p.xruns()),
+        xruns: p.xruns(),
     }
 }
 
@@ -104,42 +103,46 @@ fn totals(p: &Phase) -> TotalsReport {
         bytes: c.bytes_allocated,
         bytes_requested: c.bytes_requested(),
         bytes_deallocated: c.bytes_deallocated,
-        input: kind_totals(&p.input.totals),
-        output: kind_totals(&p.output.totals),
+        input: KindTotals::from(&p.input.totals),
+        output: KindTotals::from(&p.output.totals),
     }
 }
 
-fn kind_totals(t: &Totals) -> KindTotals {
-    let c = &t.counts;
-    KindTotals {
-        callbacks: t.callbacks,
-        callbacks_touching_allocator: t.touched_allocator,
-        allocations: c.allocations,
-        deallocations: c.deallocations,
-        reallocations: c.reallocations,
-        bytes: c.bytes_allocated,
-        bytes_requested: c.bytes_requested(),
-        bytes_deallocated: c.bytes_deallocated,
-        largest_request_bytes: c.largest_request,
-        frames: t.frames,
-        wall_ns: t.wall_ns,
-        period_ns: t.period_ns,
-        hazards: hazards(&t.hazards),
+impl From<&Totals> for KindTotals {
+    fn from(t: &Totals) -> KindTotals {
+        let c = &t.counts;
+        KindTotals {
+            callbacks: t.callbacks,
+            callbacks_touching_allocator: t.touched_allocator,
+            allocations: c.allocations,
+            deallocations: c.deallocations,
+            reallocations: c.reallocations,
+            bytes: c.bytes_allocated,
+            bytes_requested: c.bytes_requested(),
+            bytes_deallocated: c.bytes_deallocated,
+            largest_request_bytes: c.largest_request,
+            frames: t.frames,
+            wall_ns: t.wall_ns,
+            period_ns: t.period_ns,
+            hazards: HazardsReport::from(&t.hazards),
+        }
     }
 }
 
-fn hazards(h: &HazardTotals) -> HazardsReport {
-    HazardsReport {
-        callbacks_sampled: h.sampled,
-        minor_faults: h.minor_faults,
-        major_faults: h.major_faults,
-        voluntary_switches: h.voluntary_switches,
-        involuntary_switches: h.involuntary_switches,
-        lock_acquisitions: h.lock_acquisitions,
-        lock_contentions: h.lock_contentions,
-        callbacks_faulting: h.callbacks_faulting,
-        callbacks_switching: h.callbacks_switching,
-        callbacks_locking: h.callbacks_locking,
+impl From<&HazardTotals> for HazardsReport {
+    fn from(h: &HazardTotals) -> HazardsReport {
+        HazardsReport {
+            callbacks_sampled: h.sampled,
+            minor_faults: h.minor_faults,
+            major_faults: h.major_faults,
+            voluntary_switches: h.voluntary_switches,
+            involuntary_switches: h.involuntary_switches,
+            lock_acquisitions: h.lock_acquisitions,
+            lock_contentions: h.lock_contentions,
+            callbacks_faulting: h.callbacks_faulting,
+            callbacks_switching: h.callbacks_switching,
+            callbacks_locking: h.callbacks_locking,
+        }
     }
 }
 
@@ -236,17 +239,6 @@ fn timeline(t: &Timeline) -> ByKind<Vec<TimelineBin>> {
     ByKind {
         input: kind(CallbackKind::Input),
         output: kind(CallbackKind::Output),
-    }
-}
-
-fn xruns(x: &Xruns) -> XrunsReport {
-    XrunsReport {
-        underruns: x.underruns,
-        buffering_callbacks: x.buffering,
-        overruns: x.overruns,
-        bytes_dropped: x.bytes_dropped,
-        partial_frames: x.partial_frames,
-        frames_unrendered: x.frames_unrendered,
     }
 }
 

@@ -172,7 +172,7 @@ mod tests {
     use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 
     use super::*;
-    use crate::drive::record::Record;
+    use crate::metrics::Record;
     use crate::metrics::{Aggregator, Latency};
     use allocgate::Counts;
     use allocgate_engine::scratch::TestDir;
@@ -187,25 +187,18 @@ mod tests {
             for kind in [CallbackKind::Input, CallbackKind::Output] {
                 let allocating = kind == CallbackKind::Output && i % 10 == 3;
                 let wall_ns = 300 + i * i * 9 + if allocating { 40_000 + i * 7 } else { 0 };
-                agg.record(&Record {
-                    kind,
-                    index: i,
-                    device_time: i * 480,
-                    frames: 480,
-                    period_ns: 10_000_000,
-                    wall_ns,
-                    counts: Counts {
-                        allocations: u64::from(allocating),
-                        ..Counts::new()
-                    },
-                    hazards: allocgate::hazard::Hazards::NONE,
-                    underrun: false,
-                    buffering: false,
-                    bytes_dropped: 0,
-                    partial_frame: false,
-                    frames_unrendered: 0,
-                    warm_up: i < 4,
-                });
+                agg.record(
+                    &Record::new(kind)
+                        .with_index(i)
+                        .with_device_time(i * 480)
+                        .with_frames(480, 10_000_000)
+                        .with_wall_ns(wall_ns)
+                        .with_counts(Counts {
+                            allocations: u64::from(allocating),
+                            ..Counts::new()
+                        })
+                        .with_warm_up(i < 4),
+                );
             }
         }
         agg.finish(Duration::from_millis(4_800))

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::drive::sim::integrity as sim;
+use crate::drive::integrity as check;
 
 /// The verdict, the first mismatch when there was one, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,21 +83,21 @@ impl Verdict {
     }
 }
 
-impl From<&sim::Verdict> for Verdict {
-    fn from(v: &sim::Verdict) -> Verdict {
+impl From<&check::Verdict> for Verdict {
+    fn from(v: &check::Verdict) -> Verdict {
         match v {
-            sim::Verdict::Pass => Verdict::Pass,
-            sim::Verdict::Fail { .. } => Verdict::Fail,
-            sim::Verdict::NotChecked(_) => Verdict::NotChecked,
+            check::Verdict::Pass => Verdict::Pass,
+            check::Verdict::Fail { .. } => Verdict::Fail,
+            check::Verdict::NotChecked(_) => Verdict::NotChecked,
         }
     }
 }
 
-impl From<&sim::IntegrityReport> for Integrity {
-    fn from(r: &sim::IntegrityReport) -> Integrity {
+impl From<&check::IntegrityReport> for Integrity {
+    fn from(r: &check::IntegrityReport) -> Integrity {
         let verdict = match r.verdict {
-            sim::Verdict::Pass => Integrity::pass(),
-            sim::Verdict::Fail { first_mismatch: m } => Integrity::fail(
+            check::Verdict::Pass => Integrity::pass(),
+            check::Verdict::Fail { first_mismatch: m } => Integrity::fail(
                 Mismatch::new(
                     u32::from(m.channel),
                     m.device_time + u64::from(m.frame),
@@ -106,7 +106,7 @@ impl From<&sim::IntegrityReport> for Integrity {
                 ),
                 format!("first mismatch at {m}"),
             ),
-            sim::Verdict::NotChecked(why) => Integrity::not_checked(why.to_string()),
+            check::Verdict::NotChecked(why) => Integrity::not_checked(why.to_string()),
         };
         Integrity {
             frames_checked: r.frames_checked,
@@ -191,7 +191,7 @@ mod tests {
 
     #[test]
     fn a_simulated_failure_keeps_its_first_mismatch_and_counts() {
-        let m = sim::Mismatch {
+        let m = check::Mismatch {
             callback: 3,
             device_time: 1536,
             frame: 7,
@@ -199,8 +199,8 @@ mod tests {
             expected: 0.5,
             got: 1.5,
         };
-        let r = sim::IntegrityReport {
-            verdict: sim::Verdict::Fail { first_mismatch: m },
+        let r = check::IntegrityReport {
+            verdict: check::Verdict::Fail { first_mismatch: m },
             frames_checked: 1536,
             frames_silent: 0,
             cuts: 2,
@@ -212,7 +212,7 @@ mod tests {
         assert_eq!((i.frames_checked, i.cuts), (1536, 2));
         let reason = i.reason.unwrap();
         assert!(reason.contains("output callback 3"), "{reason}");
-        let off = Integrity::from(&sim::IntegrityReport::disabled());
+        let off = Integrity::from(&check::IntegrityReport::disabled());
         assert_eq!(off.verdict, Verdict::NotChecked);
         assert_eq!(off.reason.as_deref(), Some("integrity check off"));
     }

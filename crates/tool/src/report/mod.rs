@@ -37,7 +37,7 @@ pub use schema::{
     KindLatency, KindRates, KindSizeClasses, KindTotals, LatencyBucketRow, LatencyReport,
     LoadReport, MacosRegion, MacosRow, Pacing, PerCallbackRow, PhaseReport, RatesReport, Report,
     ReportConfig, RequestedRow, SCHEMA_VERSION, SiteReport, SizeClassesReport, TimelineBin,
-    TotalsReport, XrunsReport, site_names,
+    TotalsReport, site_names,
 };
 pub use sites::site_reports;
 

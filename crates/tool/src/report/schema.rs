@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::Xruns;
 use allocgate_engine::sites::SiteSet;
 
 use super::environment::Environment;
@@ -54,7 +55,7 @@ pub struct Report {
     /// Callbacks that took longer than their period.
     pub deadline_misses: ByKind<u64>,
     /// Underruns, overruns and what they cost.
-    pub xruns: XrunsReport,
+    pub xruns: Xruns,
     /// The callbacks marked as warm-up.
     pub warm_up: PhaseReport,
     /// The other callbacks.
@@ -317,7 +318,8 @@ pub struct TotalsReport {
     pub output: KindTotals,
 }
 
-/// Counts over a set of callbacks of one kind.
+/// Counts over a set of callbacks of one kind: the report's form of
+/// [`Totals`](crate::metrics::Totals).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindTotals {
     /// Callbacks.
@@ -350,7 +352,8 @@ pub struct KindTotals {
     pub hazards: HazardsReport,
 }
 
-/// Hazards beyond the allocator over a set of callbacks of one kind.
+/// Hazards beyond the allocator over a set of callbacks of one kind: the
+/// report's form of [`HazardTotals`](allocgate::hazard::HazardTotals).
 /// Lock counts are always measured; the four usage counts only in
 /// `--rusage` mode, in `callbacks_sampled` of the callbacks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -578,23 +581,6 @@ pub struct LoadReport {
     pub share: f64,
 }
 
-/// Buffer trouble.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct XrunsReport {
-    /// Output callbacks in which the ring ran short.
-    pub underruns: u64,
-    /// Output callbacks that were buffering and wrote silence.
-    pub buffering_callbacks: u64,
-    /// Input callbacks that dropped bytes.
-    pub overruns: u64,
-    /// Bytes dropped.
-    pub bytes_dropped: u64,
-    /// Input callbacks whose ring write ended mid-frame.
-    pub partial_frames: u64,
-    /// Output frames left unrendered.
-    pub frames_unrendered: u64,
-}
-
 /// The figures of one phase of the run (warm-up or steady state).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PhaseReport {
@@ -609,5 +595,5 @@ pub struct PhaseReport {
     /// Callbacks that took longer than their period.
     pub deadline_misses: ByKind<u64>,
     /// Underruns, overruns and what they cost.
-    pub xruns: XrunsReport,
+    pub xruns: Xruns,
 }

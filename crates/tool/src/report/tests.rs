@@ -5,35 +5,24 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::*;
-use crate::drive::record::Record;
 use crate::metrics::Aggregator;
+use crate::metrics::Record;
 use allocgate::Counts;
 use allocgate_engine::sites::{CallbackKind, Variant};
 
 fn rec(kind: CallbackKind, wall_ns: u64, allocations: u64, warm_up: bool) -> Record {
-    Record {
-        kind,
-        index: 0,
-        device_time: 0,
-        frames: 512,
-        period_ns: 1_000,
-        wall_ns,
-        counts: Counts {
+    Record::new(kind)
+        .with_frames(512, 1_000)
+        .with_wall_ns(wall_ns)
+        .with_counts(Counts {
             allocations,
             deallocations: allocations,
             bytes_allocated: 36 * allocations,
             bytes_deallocated: 36 * allocations,
             largest_request: if allocations > 0 { 36 } else { 0 },
             ..Counts::new()
-        },
-        hazards: allocgate::hazard::Hazards::NONE,
-        underrun: false,
-        buffering: false,
-        bytes_dropped: 0,
-        partial_frame: false,
-        frames_unrendered: 0,
-        warm_up,
-    }
+        })
+        .with_warm_up(warm_up)
 }
 
 pub(crate) fn sample_config() -> ReportConfig {

@@ -21,7 +21,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{RunConfig, RunError, execute, sim_config};
-use crate::drive::sim::{Drift, Mode, Progress};
+use crate::drive::outcome::Progress;
+use crate::drive::sim::{Drift, Mode};
 use crate::files::{OutputError, Outputs};
 use crate::interrupt::Stop;
 use crate::report::{AllocatorCalls, ByKind, MacosRegion, Report};

@@ -16,12 +16,13 @@ use std::time::{Duration, Instant};
 
 use super::{Plan, SessionEnd, collect};
 use crate::drive::backend::{BackendError, Started, Stopped, Stream, StreamInfo};
-use crate::drive::callback::{self, Captured, Measurement, Slot, period_ns};
+use crate::drive::callback::{self, Captured, Measurement, Slot, WARM_UP_CALLBACKS, period_ns};
 use crate::drive::collector::Collector;
+use crate::drive::integrity::{Checker, ConvolutionReference, NotChecked, Verdict};
+use crate::drive::outcome::Progress;
 use crate::drive::queue::{self, BlockConsumer, BlockProducer, MeasurementProducer};
-use crate::drive::sim::integrity::{Checker, ConvolutionReference, NotChecked, Verdict};
-use crate::drive::sim::signal::Signal;
-use crate::drive::sim::{Progress, WARM_UP_CALLBACKS, Xruns};
+use crate::drive::signal::Signal;
+use crate::metrics::Xruns;
 use allocgate_engine::buffers::OwnedBufferList;
 use allocgate_engine::input::InputCallback;
 use allocgate_engine::output::OutputCallback;
@@ -327,10 +328,11 @@ fn a_finished_fake_stream_is_collected_whole() {
     let (end, progress) = session(Ending::Finish(cycles), None, cycles, GENEROUS);
     assert_eq!(end.ended_early, None);
     let outcome = &end.collected.outcome;
-    assert_eq!(outcome.input.callbacks, cycles);
-    assert_eq!(outcome.output.callbacks, cycles);
+    assert_eq!(outcome.input.all.callbacks, cycles);
+    assert_eq!(outcome.output.all.callbacks, cycles);
     assert_eq!(
-        outcome.output.warm_up_callbacks, WARM_UP_CALLBACKS,
+        outcome.output.warm_up_callbacks(),
+        WARM_UP_CALLBACKS,
         "the fake marks the first WARM_UP_CALLBACKS of each kind"
     );
     assert_eq!(end.collected.aggregator.callbacks(), 2 * cycles);
@@ -363,7 +365,10 @@ fn a_stream_that_fails_ends_early_with_its_message_and_keeps_what_it_played() {
         Some("fake device 'null' went away after 5 cycles")
     );
     let outcome = &end.collected.outcome;
-    assert_eq!((outcome.input.callbacks, outcome.output.callbacks), (k, k));
+    assert_eq!(
+        (outcome.input.all.callbacks, outcome.output.all.callbacks),
+        (k, k)
+    );
     assert_eq!(end.collected.aggregator.callbacks(), 2 * k);
     assert_eq!(outcome.integrity.verdict, Verdict::Pass);
     assert_eq!(outcome.integrity.frames_checked, k * u64::from(PERIOD));
@@ -560,7 +565,7 @@ fn closing_with_no_played_block_leaves_it_unheard_and_passes_nothing() {
     );
     let collected = collector.finish(Duration::ZERO, Duration::ZERO);
     assert_eq!(collected.aggregator.callbacks(), 2);
-    assert_eq!(collected.outcome.output.callbacks, 1);
+    assert_eq!(collected.outcome.output.all.callbacks, 1);
     assert_eq!(
         collected.outcome.integrity.verdict,
         Verdict::NotChecked(NotChecked::NothingPlayed),
@@ -671,7 +676,7 @@ fn a_stop_ends_the_session_and_marks_its_outcome_even_when_the_stream_does_not_e
         took >= crate::drive::session::END_GRACE && took < GENEROUS,
         "stopped after the grace, not the timeout: {took:?}"
     );
-    assert!(end.collected.outcome.output.callbacks <= 10);
+    assert!(end.collected.outcome.output.all.callbacks <= 10);
 }
 
 /// Cycles of the fake device, each queued as the JACK backend would queue

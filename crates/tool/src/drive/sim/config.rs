@@ -5,9 +5,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::drive::integrity::IntegrityMode;
 use crate::drive::sim::clock::{Action, DeviceClock, Devices, Scheduled, SimClock};
 use crate::drive::sim::frames::{FrameSequence, FramesError};
-use crate::drive::sim::integrity::IntegrityMode;
 use crate::drive::sim::time::Drift;
 use crate::interrupt::Stop;
 use allocgate::Error as AllocError;

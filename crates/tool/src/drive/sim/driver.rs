@@ -10,28 +10,21 @@
 
 use std::time::{Duration, Instant};
 
-use crate::drive::callback::{self, EngineReport, Meter, Slot, period_ns};
-use crate::drive::record::Record;
+use crate::drive::callback::{self, EngineReport, Meter, Slot, WARM_UP_CALLBACKS, period_ns};
+use crate::drive::integrity::{Checker, IntegrityMode, IntegrityReport};
+use crate::drive::outcome::{Outcome, Progress};
+use crate::drive::signal::Signal;
 use crate::drive::sim::clock::{Action, SimClock, Tick};
 use crate::drive::sim::config::{Fault, Mode, SimConfig, SimError};
-use crate::drive::sim::integrity::{Checker, IntegrityMode, IntegrityReport};
-use crate::drive::sim::pacing::{Pacer, PacingReport};
-use crate::drive::sim::signal::Signal;
+use crate::drive::sim::pacing::Pacer;
 use crate::drive::sink::RecordSink;
-use crate::interrupt::{Interrupt, Stop};
-use allocgate::hazard::{HazardTotals, check_usage};
+use crate::interrupt::Stop;
+use crate::metrics::Record;
+use allocgate::hazard::check_usage;
 use allocgate::{Stats, check_installed};
 use allocgate_engine::buffers::{BufferList, OwnedBufferList};
-use allocgate_engine::input::InputReport;
-use allocgate_engine::output::OutputReport;
 use allocgate_engine::sites::CallbackKind;
 use allocgate_engine::{Engine, MAX_FRAMES};
-
-/// Callbacks of each kind after a start or restart that count as warm-up
-/// ([`Record::warm_up`]): long enough to cover the engine's start-up
-/// paths (buffering, first renders, debug lines on the first two block
-/// steps) at any frame count down to 64.
-pub const WARM_UP_CALLBACKS: u64 = 16;
 
 /// Simulated time between two progress reports: at most ten per
 /// simulated second.
@@ -39,122 +32,6 @@ pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Output buffers handed to the output callback: stereo headphones.
 pub const OUTPUT_CHANNELS: usize = 2;
-
-/// How far a run has got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Progress {
-    /// Simulated time reached.
-    pub simulated: Duration,
-    /// Simulated time the run lasts.
-    pub total: Duration,
-    /// Callbacks run so far, both kinds.
-    pub callbacks: u64,
-}
-
-/// Every callback of one kind, added up.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct KindTotals {
-    /// Callbacks run.
-    pub callbacks: u64,
-    /// Of those, callbacks within a warm-up.
-    pub warm_up_callbacks: u64,
-    /// Every callback's allocator figures, merged.
-    pub stats: Stats,
-    /// The figures of callbacks past warm-up, merged.
-    pub steady: Stats,
-    /// The longest callback, in nanoseconds of wall time.
-    pub max_wall_ns: u64,
-    /// Every callback's hazards, added up.
-    pub hazards: HazardTotals,
-}
-
-impl KindTotals {
-    /// Adds one callback's record and figures.
-    pub(crate) fn add(&mut self, record: &Record, stats: &Stats) {
-        self.callbacks += 1;
-        self.stats.merge(stats);
-        if record.warm_up {
-            self.warm_up_callbacks += 1;
-        } else {
-            self.steady.merge(stats);
-        }
-        self.max_wall_ns = self.max_wall_ns.max(record.wall_ns);
-        self.hazards.record(&record.hazards);
-    }
-}
-
-/// Under- and overruns over a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Xruns {
-    /// Output callbacks that found the ring short.
-    pub underruns: u64,
-    /// Input callbacks that found the ring too full and dropped bytes.
-    pub overruns: u64,
-    /// Bytes those input callbacks dropped.
-    pub bytes_dropped: u64,
-    /// Input writes that ended mid-frame.
-    pub partial_frames: u64,
-}
-
-impl Xruns {
-    /// Counts what an input callback's ring write lost.
-    pub(crate) fn add_input(&mut self, report: &InputReport) {
-        if report.dropped_bytes > 0 {
-            self.overruns += 1;
-            self.bytes_dropped += report.dropped_bytes as u64;
-        }
-        self.partial_frames += u64::from(report.partial_frame);
-    }
-
-    /// Counts an output callback's underrun.
-    pub(crate) fn add_output(&mut self, report: &OutputReport) {
-        self.underruns += u64::from(report.underrun);
-    }
-
-    /// Underruns and overruns.
-    pub fn total(&self) -> u64 {
-        self.underruns + self.overruns
-    }
-}
-
-/// What a run did.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Outcome {
-    /// Input callbacks.
-    pub input: KindTotals,
-    /// Output callbacks.
-    pub output: KindTotals,
-    /// Under- and overruns.
-    pub xruns: Xruns,
-    /// The integrity verdict.
-    pub integrity: IntegrityReport,
-    /// Simulated time run: the run's duration, or, when it was stopped,
-    /// the time of the first event it did not run (every callback before
-    /// it ran). Rates divide by this.
-    pub simulated: Duration,
-    /// Wall time the run took.
-    pub wall: Duration,
-    /// Paced runs: how well they kept time.
-    pub pacing: Option<PacingReport>,
-    /// Why the run stopped before its end, if it did
-    /// ([`SimConfig::stop`](crate::drive::sim::SimConfig::stop)).
-    pub interrupted: Option<Interrupt>,
-}
-
-impl Outcome {
-    /// Simulated seconds per wall second.
-    pub fn speed(&self) -> f64 {
-        self.simulated.as_secs_f64() / self.wall.as_secs_f64().max(1e-9)
-    }
-
-    /// The totals of `kind`.
-    pub fn totals(&self, kind: CallbackKind) -> &KindTotals {
-        match kind {
-            CallbackKind::Input => &self.input,
-            CallbackKind::Output => &self.output,
-        }
-    }
-}
 
 /// A run, set up and ready: the engine with its preset active, the
 /// devices' buffers, the checker.
@@ -269,14 +146,8 @@ impl Simulation {
         let mut pacer = (self.config.mode == Mode::Paced).then(Pacer::start);
         let wall_start = Instant::now();
         let mut outcome = Outcome {
-            input: KindTotals::default(),
-            output: KindTotals::default(),
-            xruns: Xruns::default(),
-            integrity: IntegrityReport::disabled(),
             simulated: total,
-            wall: Duration::ZERO,
-            pacing: None,
-            interrupted: None,
+            ..Outcome::empty()
         };
         let stop = self.config.stop.as_ref();
         // Callbacks of each kind since the last start.
@@ -320,13 +191,10 @@ impl Simulation {
                     };
                     since_start[side] += 1;
                     let (record, stats) = match tick.kind {
-                        CallbackKind::Input => self.parts.input(slot, &mut outcome),
-                        CallbackKind::Output => self.parts.output(slot, &mut outcome),
+                        CallbackKind::Input => self.parts.input(slot),
+                        CallbackKind::Output => self.parts.output(slot),
                     };
-                    match tick.kind {
-                        CallbackKind::Input => outcome.input.add(&record, &stats),
-                        CallbackKind::Output => outcome.output.add(&record, &stats),
-                    }
+                    outcome.add(&record, &stats);
                     sink.record(&record);
                     callbacks += 1;
                 }
@@ -401,7 +269,7 @@ impl Parts {
         Ok(false)
     }
 
-    fn input(&mut self, slot: Slot, o: &mut Outcome) -> (Record, Stats) {
+    fn input(&mut self, slot: Slot) -> (Record, Stats) {
         let frames = slot.frames as usize;
         // The device captures before the callback; only the callback is
         // measured.
@@ -414,14 +282,13 @@ impl Parts {
         let EngineReport::Input(report) = m.report else {
             unreachable!("an input callback reports as input")
         };
-        o.xruns.add_input(&report);
         if let Some(c) = self.checker.as_mut() {
             c.input(slot.device_time, &report);
         }
         (m.record, m.stats)
     }
 
-    fn output(&mut self, slot: Slot, o: &mut Outcome) -> (Record, Stats) {
+    fn output(&mut self, slot: Slot) -> (Record, Stats) {
         let frames = slot.frames as usize;
         let mut view = self.out.view();
         view.set_frames(frames);
@@ -442,7 +309,6 @@ impl Parts {
             // The control thread frees the sets the audio thread returned.
             self.engine.control.collect_retired();
         }
-        o.xruns.add_output(&report);
         if let Some(c) = self.checker.as_mut() {
             let (left, right) = (self.out.channel(0, frames), self.out.channel(1, frames));
             c.output(slot.index, slot.device_time, &report, left, right);

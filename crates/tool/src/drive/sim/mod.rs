@@ -10,12 +10,13 @@
 //!   deterministic sequence of events.
 //! - [`config`]: [`SimConfig`], what a run is.
 //! - [`driver`]: [`Simulation`], which runs it and produces a
-//!   [`Record`](crate::drive::record::Record) per callback and an
-//!   [`Outcome`].
-//! - [`signal`]: the known input signal.
-//! - [`integrity`]: the [`Checker`](integrity::Checker) and its
-//!   [`Verdict`].
+//!   [`Record`](crate::metrics::Record) per callback and an
+//!   [`Outcome`](crate::drive::outcome::Outcome).
 //! - [`pacing`]: real-time pacing for [`Mode::Paced`].
+//!
+//! The known input signal, the integrity checker and the outcome are the
+//! real backends' too: they live beside this module, in
+//! [`drive`](crate::drive).
 //!
 //! A run is deterministic for its configuration and seed: the same
 //! records (wall times aside) and the same verdict every time.
@@ -37,7 +38,7 @@
 //! let mut log = RecordLog::with_capacity(config.record_bound());
 //! let outcome = Simulation::new(&config)?.run(&mut log)?;
 //! // 4 800 frames a side: callbacks at frames 0, 512, …, 4 608.
-//! assert_eq!((outcome.input.callbacks, outcome.output.callbacks), (10, 10));
+//! assert_eq!((outcome.input.all.callbacks, outcome.output.all.callbacks), (10, 10));
 //! assert!(outcome.integrity.verdict.passed());
 //! # Ok::<(), allocgate_tool::drive::sim::SimError>(())
 //! ```
@@ -46,9 +47,7 @@ pub mod clock;
 pub mod config;
 pub mod driver;
 pub mod frames;
-pub mod integrity;
 pub mod pacing;
-pub mod signal;
 pub mod time;
 
 #[cfg(test)]
@@ -56,10 +55,7 @@ mod tests;
 
 pub use clock::{Action, DeviceClock, Devices, FirstCallback, Scheduled, SimClock};
 pub use config::{Mode, SimConfig, SimError};
-pub use driver::{
-    KindTotals, Outcome, PROGRESS_INTERVAL, Progress, Simulation, WARM_UP_CALLBACKS, Xruns, run,
-};
+pub use driver::{PROGRESS_INTERVAL, Simulation, run};
 pub use frames::{COREAUDIO_FRAMES, FrameSequence, FramesError};
-pub use integrity::{ConvolutionReference, IntegrityMode, IntegrityReport, Mismatch, Verdict};
 pub use pacing::{PacingReport, Realtime};
 pub use time::{Drift, SimTime};

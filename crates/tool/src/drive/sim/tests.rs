@@ -6,11 +6,13 @@
 use std::time::Duration;
 
 use super::config::Fault;
-use super::integrity::NotChecked;
-use super::signal::Signal;
 use super::*;
-use crate::drive::record::Record;
+use crate::drive::callback::WARM_UP_CALLBACKS;
+use crate::drive::integrity::{ConvolutionReference, IntegrityMode, Mismatch, NotChecked, Verdict};
+use crate::drive::outcome::{Outcome, Progress};
+use crate::drive::signal::Signal;
 use crate::drive::sink::RecordLog;
+use crate::metrics::Record;
 use allocgate_engine::EngineConfig;
 use allocgate_engine::preset::Preset;
 use allocgate_engine::sites::CallbackKind;
@@ -84,7 +86,7 @@ fn callback_counts_are_fs_times_s_over_n_per_side() {
             Duration::from_secs(4),
         ));
         assert_eq!(
-            (o.input.callbacks, o.output.callbacks),
+            (o.input.all.callbacks, o.output.all.callbacks),
             (expected, expected)
         );
         assert_eq!(records.len() as u64, 2 * expected);
@@ -97,7 +99,7 @@ fn callback_counts_are_fs_times_s_over_n_per_side() {
         FrameSequence::coreaudio_cycle(),
         Duration::from_secs(4),
     ));
-    assert_eq!((o.input.callbacks, o.output.callbacks), (375, 375));
+    assert_eq!((o.input.all.callbacks, o.output.all.callbacks), (375, 375));
 }
 
 #[test]
@@ -152,7 +154,10 @@ fn a_fast_output_underruns_once_per_callback_it_gains_on_the_input() {
     let config = passthrough(8, FrameSequence::Fixed(512), Duration::from_secs(64))
         .with_drift(Drift::ppm(500));
     let (o, records) = run_logged(&config);
-    assert_eq!((o.input.callbacks, o.output.callbacks), (inputs, outputs));
+    assert_eq!(
+        (o.input.all.callbacks, o.output.all.callbacks),
+        (inputs, outputs)
+    );
     assert_eq!(o.xruns.underruns, outputs - inputs);
     assert_eq!(o.xruns.overruns, 0);
     assert_eq!(
@@ -180,7 +185,10 @@ fn a_slow_output_overruns_the_ring_once_its_lead_no_longer_fits() {
     let config = passthrough(8, FrameSequence::Fixed(512), Duration::from_secs(100))
         .with_drift(Drift::ppm(-500));
     let (o, records) = run_logged(&config);
-    assert_eq!((o.input.callbacks, o.output.callbacks), (inputs, outputs));
+    assert_eq!(
+        (o.input.all.callbacks, o.output.all.callbacks),
+        (inputs, outputs)
+    );
     assert_eq!(o.xruns.underruns, 0);
     assert_eq!(o.xruns.overruns, 2);
     assert_eq!(o.xruns.bytes_dropped, (inputs - outputs) * 16_384 - 49_151);
@@ -394,7 +402,10 @@ fn a_paced_run_keeps_to_wall_time_and_says_whether_it_got_real_time_priority() {
         .with_mode(Mode::Paced);
     let (o, _) = run_logged(&config);
     let pacing = o.pacing.expect("paced runs report pacing");
-    assert_eq!(pacing.wakeups, o.input.callbacks + o.output.callbacks);
+    assert_eq!(
+        pacing.wakeups,
+        o.input.all.callbacks + o.output.all.callbacks
+    );
     // The last callbacks fire at 190 ms; the run cannot end before.
     assert!(o.wall >= Duration::from_millis(190), "{:?}", o.wall);
     assert!(o.speed() < 1.1);
@@ -453,7 +464,10 @@ fn a_stop_ends_the_run_at_a_callback_boundary_and_the_outcome_covers_what_ran() 
     };
     let outcome = run(&config, &mut sink).expect("a valid run");
     assert_eq!(outcome.interrupted, Some(Interrupt::Sigterm));
-    assert_eq!((outcome.input.callbacks, outcome.output.callbacks), (n, n));
+    assert_eq!(
+        (outcome.input.all.callbacks, outcome.output.all.callbacks),
+        (n, n)
+    );
     assert_eq!(
         outcome.simulated,
         Duration::from_nanos(n * 512 * 1_000_000_000 / 48_000),
@@ -473,7 +487,7 @@ fn a_stop_ends_the_run_at_a_callback_boundary_and_the_outcome_covers_what_ran() 
     .expect("a valid run");
     assert_eq!(whole.interrupted, None);
     assert_eq!(whole.simulated, Duration::from_secs(10));
-    assert_eq!(whole.input.callbacks, (10 * 48_000_u64).div_ceil(512));
+    assert_eq!(whole.input.all.callbacks, (10 * 48_000_u64).div_ceil(512));
 }
 
 #[test]
@@ -490,7 +504,10 @@ fn a_stop_requested_before_the_start_runs_no_callback() {
         })
         .expect("a valid run");
     assert_eq!(outcome.interrupted, Some(Interrupt::Sigint));
-    assert_eq!(outcome.input.callbacks + outcome.output.callbacks, 0);
+    assert_eq!(
+        outcome.input.all.callbacks + outcome.output.all.callbacks,
+        0
+    );
     assert_eq!(outcome.simulated, Duration::ZERO);
     assert_eq!(
         reached,

@@ -7,26 +7,14 @@ use allocgate::Counts;
 /// A steady-state callback of `kind` that took `wall_ns` of a 1 ms
 /// period and made `allocations` allocations of 48 bytes.
 fn rec(kind: CallbackKind, wall_ns: u64, allocations: u64) -> Record {
-    Record {
-        kind,
-        index: 0,
-        device_time: 0,
-        frames: 48,
-        period_ns: 1_000_000,
-        wall_ns,
-        counts: Counts {
+    Record::new(kind)
+        .with_frames(48, 1_000_000)
+        .with_wall_ns(wall_ns)
+        .with_counts(Counts {
             allocations,
             bytes_allocated: 48 * allocations,
             ..Counts::new()
-        },
-        hazards: allocgate::hazard::Hazards::NONE,
-        underrun: false,
-        buffering: false,
-        bytes_dropped: 0,
-        partial_frame: false,
-        frames_unrendered: 0,
-        warm_up: false,
-    }
+        })
 }
 
 fn run(records: &[Record], duration: Duration) -> Aggregates {
@@ -189,14 +177,14 @@ fn xruns_count_events_bytes_and_unrendered_frames() {
         x,
         Xruns {
             underruns: 2,
-            buffering: 1,
+            buffering_callbacks: 1,
             overruns: 2,
             bytes_dropped: 20,
             partial_frames: 1,
             frames_unrendered: 30,
         }
     );
-    assert_eq!(x.events(), 4);
+    assert_eq!(x.total(), 4);
     assert_eq!(a.all.input.xruns.underruns, 0);
     assert_eq!(a.all.output.xruns.overruns, 0);
 }

@@ -3,11 +3,10 @@
 use std::time::Duration;
 
 use super::*;
-use crate::drive::record::Record;
 use crate::metrics::Aggregator;
+use crate::metrics::Record;
 use crate::report::tests::{sample_config, sample_environment, sample_report};
 use crate::report::{BackendReport, Integrity, MacosRow, SiteReport};
-use allocgate::Counts;
 
 const HOSTILE: &str = "<script>alert(1)</script> & 'co'";
 const HOSTILE_ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#39;co&#39;";
@@ -17,22 +16,13 @@ const HOSTILE_ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#39;
 fn output_only(n: u64) -> Report {
     let mut agg = Aggregator::new();
     for i in 0..n {
-        agg.record(&Record {
-            kind: CallbackKind::Output,
-            index: i,
-            device_time: i * 480,
-            frames: 480,
-            period_ns: 10_000_000,
-            wall_ns: 20_000,
-            counts: Counts::new(),
-            hazards: allocgate::hazard::Hazards::NONE,
-            underrun: false,
-            buffering: false,
-            bytes_dropped: 0,
-            partial_frame: false,
-            frames_unrendered: 0,
-            warm_up: false,
-        });
+        agg.record(
+            &Record::new(CallbackKind::Output)
+                .with_index(i)
+                .with_device_time(i * 480)
+                .with_frames(480, 10_000_000)
+                .with_wall_ns(20_000),
+        );
     }
     Report::from_aggregates(
         sample_config(),

@@ -9,9 +9,8 @@
 //! runs on the audio thread and never allocates, locks or blocks.
 
 use crate::drive::backend::OutsideCalls;
-use crate::drive::callback::{self, Measurement, Slot, period_ns};
+use crate::drive::callback::{self, Measurement, Slot, WARM_UP_CALLBACKS, period_ns};
 use crate::drive::queue::MeasurementProducer;
-use crate::drive::sim::WARM_UP_CALLBACKS;
 use allocgate::Counts;
 use allocgate_engine::buffers::BufferList;
 use allocgate_engine::input::InputCallback;

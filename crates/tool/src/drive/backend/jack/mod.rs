@@ -27,7 +27,7 @@ use crate::drive::backend::{
 };
 use crate::drive::callback::Meter;
 use crate::drive::queue;
-use crate::drive::sim::signal::Signal;
+use crate::drive::signal::Signal;
 
 pub use server::JackServer;
 use stream::{EngineHandler, Notifications, RecordHandler, Shared, SignalHandler, Window};

@@ -40,10 +40,9 @@ use std::sync::{Arc, Mutex};
 use jack::{AudioIn, AudioOut, Client, Control, Port, ProcessHandler, ProcessScope};
 
 use crate::drive::backend::{OutsideCalls, StreamInfo};
-use crate::drive::callback::{self, Captured, Meter, Slot, period_ns};
+use crate::drive::callback::{self, Captured, Meter, Slot, WARM_UP_CALLBACKS, period_ns};
 use crate::drive::queue::{BlockProducer, MeasurementProducer};
-use crate::drive::sim::WARM_UP_CALLBACKS;
-use crate::drive::sim::signal::Signal;
+use crate::drive::signal::Signal;
 use allocgate::{Counts, measure};
 use allocgate_engine::buffers::{AudioBuffer, BufferList};
 use allocgate_engine::input::InputCallback;

@@ -27,7 +27,7 @@ use std::fmt;
 use reference::{Builder, Reference};
 use shadow::{Lost, ReadStream, ShadowRing};
 
-use crate::drive::sim::signal::Signal;
+use crate::drive::signal::Signal;
 use allocgate_engine::MAX_FRAMES;
 use allocgate_engine::buffers::{BYTES_PER_SAMPLE, Planar};
 use allocgate_engine::convolver::BLOCK;

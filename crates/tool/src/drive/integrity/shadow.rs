@@ -15,7 +15,7 @@
 
 use std::collections::VecDeque;
 
-use crate::drive::sim::signal::Signal;
+use crate::drive::signal::Signal;
 
 /// A run of consecutive bytes of the signal's interleaved stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -215,7 +215,7 @@ impl Direct {
                     .sum::<f32>()
             })
             .fold(0.0, f32::max);
-        DIRECT_TOLERANCE * peak * crate::drive::sim::signal::AMPLITUDE
+        DIRECT_TOLERANCE * peak * crate::drive::signal::AMPLITUDE
     }
 
     fn render(
