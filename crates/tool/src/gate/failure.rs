@@ -21,8 +21,8 @@ pub enum GateFailure {
         callbacks: u64,
         /// Every callback's allocator calls, merged.
         counts: Counts,
-        /// The first of them.
-        first: Offender,
+        /// The first of them (boxed: a whole record).
+        first: Box<Offender>,
     },
     /// A callback's counts differ from the site formulas: the first one,
     /// described.

@@ -192,7 +192,7 @@ impl ScenarioResult {
             why.push(GateFailure::TouchedAllocator {
                 callbacks: self.callbacks_touching,
                 counts: self.counts,
-                first: *o,
+                first: Box::new(*o),
             });
         }
         if let Some(m) = &self.mismatch {
