@@ -10,7 +10,7 @@ use allocgate_engine::sites::Variant;
 use allocgate_tool::cli::SweepArgs;
 use allocgate_tool::sweep::predict::{Point, predict};
 use allocgate_tool::sweep::{
-    SWEEP_CSV, SWEEP_JSON, SWEEP_MD, SweepReport, mismatch_lines, row, run_and_write,
+    SWEEP_CSV, SWEEP_JSON, SWEEP_MD, SweepReport, mismatches, row, run_and_write,
 };
 use clap::Parser;
 
@@ -83,7 +83,7 @@ fn a_small_sweep_measures_what_the_formulas_predict_and_writes_every_row() {
     for r in &report.rows {
         let what = format!("{} {} / {} ch", r.variant, r.frames, r.channels);
         assert!(r.matches, "{what}: {r:?}");
-        assert!(mismatch_lines(&report).is_empty());
+        assert!(mismatches(&report).is_empty());
         let n = 12_000u64.div_ceil(u64::from(r.frames));
         assert_eq!((r.callbacks.input, r.callbacks.output), (n, n), "{what}");
         let (input, output) = by_hand(&r.variant, r.frames.into(), r.channels.into());
@@ -156,7 +156,7 @@ fn a_prediction_off_by_one_is_a_mismatch() {
     .unwrap();
     let spec = &config.spec;
     let run_config = spec.run_config(Variant::Prefix, 48_000, 512, 2);
-    let run = allocgate_tool::cli::execute(&run_config, &mut |_| {}).unwrap();
+    let run = allocgate_tool::run::execute(&run_config, &mut |_| {}).unwrap();
     let point = Point {
         sites: run_config.sites,
         rate: 48_000,

@@ -9,8 +9,8 @@ use std::hint::black_box;
 use allocgate::measure;
 use allocgate::trace::{SiteGroup, SiteTable, symbolise, trace};
 use allocgate_engine::sites::{CallbackKind, SCALE_ARRAY_BYTES, Site, SiteSet, abl_bytes};
-use allocgate_tool::cli::execute;
 use allocgate_tool::report::{MacosRegion, Report};
+use allocgate_tool::run::execute;
 
 use crate::cli::{args, callbacks};
 use crate::sites::run_session;

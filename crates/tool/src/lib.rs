@@ -10,6 +10,8 @@
 //! - [`metrics`]: what the records add up to, accumulated without
 //!   allocating.
 //! - [`report`]: the versioned JSON report, its HTML page and HDR log.
+//! - [`run`]: running a configuration on the simulated clock or a real
+//!   backend, its report written, and what it promised and broke.
 //! - [`sweep`]: many runs, measured against what the site formulas
 //!   predict.
 //! - [`compare`]: two reports side by side, before and after.
@@ -18,7 +20,8 @@
 //! - [`files`]: outputs checked before a command runs and written
 //!   atomically; inputs read through one bounded reader.
 //! - [`interrupt`]: stopping a run at a callback boundary on request.
-//! - [`cli`]: what each subcommand does and prints.
+//! - [`cli`]: each subcommand's arguments, validated into what the
+//!   parts above run, and the text it prints.
 
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -32,5 +35,6 @@ pub mod gate;
 pub mod interrupt;
 pub mod metrics;
 pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod sweep;

@@ -3,7 +3,12 @@
 
 use std::process::ExitCode;
 
+use std::fmt::Display;
+
+use allocgate_tool::gate::GateVerdict;
 use allocgate_tool::interrupt::Stop;
+use allocgate_tool::run::soak::{soak_checked, soak_failures};
+use allocgate_tool::run::{ended_early, failures, ran_nothing, run_checked, write_run};
 use clap::{Parser, Subcommand};
 
 #[cfg(not(feature = "dhat-heap"))]
@@ -321,9 +326,9 @@ fn demo(stop: Option<Stop>) -> ExitCode {
             if let Err(e) = written {
                 return bad_input(e);
             }
-            let failures: Vec<String> = rows
+            let failures: Vec<_> = rows
                 .iter()
-                .flat_map(|r| allocgate_tool::cli::failures(&r.config, &r.run.report))
+                .flat_map(|r| failures(&r.config, &r.run.report))
                 .collect();
             match why {
                 Some(why) => interrupted(why, &failures),
@@ -355,18 +360,18 @@ fn run(args: &allocgate_tool::cli::RunArgs, stop: Option<Stop>) -> ExitCode {
     } else {
         allocgate_tool::cli::Bar::new("run")
     };
-    let result = allocgate_tool::cli::run_checked(&config, &mut |p| bar.update(p));
+    let result = run_checked(&config, &mut |p| bar.update(p));
     bar.finish();
     match result {
         Ok(run) => {
             if let Some(why) = run.outcome.interrupted
-                && allocgate_tool::cli::ran_nothing(&run)
+                && ran_nothing(&run)
             {
                 nothing_written(why, &config.out);
                 return ExitCode::from(why.exit_code());
             }
             // The summary is printed even when a file could not be written.
-            let written = allocgate_tool::cli::write_run(&config, &run);
+            let written = write_run(&config, &run);
             let out = written.is_ok().then_some(config.out.as_path());
             print!(
                 "{}",
@@ -375,11 +380,11 @@ fn run(args: &allocgate_tool::cli::RunArgs, stop: Option<Stop>) -> ExitCode {
             if let Err(e) = written {
                 return bad_input(e);
             }
-            let failures = allocgate_tool::cli::failures(&config, &run.report);
+            let failures = failures(&config, &run.report);
             if let Some(why) = run.outcome.interrupted {
                 return interrupted(why, &failures);
             }
-            if let Some(why) = allocgate_tool::cli::ended_early(&run) {
+            if let Some(why) = ended_early(&run) {
                 // The report of what was measured is written; the run
                 // itself did not complete.
                 return bad_input(why);
@@ -407,19 +412,19 @@ fn soak(args: &allocgate_tool::cli::SoakArgs, stop: Option<Stop>) -> ExitCode {
     };
     plan.run.stop = stop;
     let mut bar = allocgate_tool::cli::Bar::new("soak");
-    let result = allocgate_tool::cli::soak_checked(&plan, &mut |p| bar.update(p));
+    let result = soak_checked(&plan, &mut |p| bar.update(p));
     bar.finish();
     match result {
         Ok(soaked) => {
             if let Some(why) = soaked.run.outcome.interrupted
-                && allocgate_tool::cli::ran_nothing(&soaked.run)
+                && ran_nothing(&soaked.run)
             {
                 nothing_written(why, &plan.run.out);
                 return ExitCode::from(why.exit_code());
             }
             // The summary is printed even when the report could not be
             // written.
-            let written = allocgate_tool::cli::write_run(&plan.run, &soaked.run);
+            let written = write_run(&plan.run, &soaked.run);
             let out = written.is_ok().then_some(plan.run.out.as_path());
             print!(
                 "{}{}",
@@ -429,7 +434,7 @@ fn soak(args: &allocgate_tool::cli::SoakArgs, stop: Option<Stop>) -> ExitCode {
             if let Err(e) = written {
                 return bad_input(e);
             }
-            let failures = allocgate_tool::cli::soak_failures(&plan, &soaked);
+            let failures = soak_failures(&plan, &soaked);
             if let Some(why) = soaked.run.outcome.interrupted {
                 return interrupted(why, &failures);
             }
@@ -473,10 +478,7 @@ fn sweep(args: &allocgate_tool::cli::SweepArgs, stop: Option<Stop>) -> ExitCode 
                 "\nFiles: {}/{{sweep.md, sweep.csv, sweep.json}}",
                 config.out.display()
             );
-            let mismatches: Vec<String> = allocgate_tool::sweep::mismatch_lines(&report)
-                .iter()
-                .map(|m| format!("measured differs from predicted: {m}"))
-                .collect();
+            let mismatches = allocgate_tool::sweep::mismatches(&report);
             if let Some(why) = why {
                 return interrupted(why, &mismatches);
             }
@@ -494,7 +496,7 @@ fn gate(args: &allocgate_tool::cli::GateArgs, stop: Option<Stop>) -> ExitCode {
     plan.stop = stop;
     let total = plan.scenarios.len();
     let mut n = 0;
-    let result = allocgate_tool::cli::run_gate(&plan, &mut |r| {
+    let result = allocgate_tool::gate::run_gate(&plan, &mut |r| {
         n += 1;
         eprintln!(
             "[{n}/{total}] {} {}",
@@ -505,43 +507,22 @@ fn gate(args: &allocgate_tool::cli::GateArgs, stop: Option<Stop>) -> ExitCode {
     match result {
         Ok(outcome) => {
             print!("{}", allocgate_tool::gate::render_table(&outcome));
-            if let Err(e) = allocgate_tool::cli::write_junit(&plan, &outcome) {
+            if let Err(e) = allocgate_tool::gate::write_junit(&plan, &outcome) {
                 return bad_input(e);
             }
             if let Some(path) = &plan.junit {
                 println!("JUnit: {}", path.display());
             }
-            if let Some(why) = outcome.interrupted {
-                // No verdict, and no baseline from a part of the matrix.
-                return ExitCode::from(why.exit_code());
-            }
-            let passed = match allocgate_tool::cli::apply_baseline(&plan, &outcome) {
-                Ok(None) => outcome.passed(),
-                Ok(Some(verdict)) => {
-                    let other = outcome
-                        .results
-                        .iter()
-                        .any(allocgate_tool::cli::fails_besides_allocating);
+            match allocgate_tool::gate::conclude(&plan, &outcome) {
+                Ok(verdict) => {
+                    print!("{}", verdict.render());
                     match verdict {
-                        allocgate_tool::cli::BaselineVerdict::Compared(r) => {
-                            print!("{}", r.render());
-                            r.passed() && !other
-                        }
-                        allocgate_tool::cli::BaselineVerdict::Written(n) => {
-                            println!(
-                                "baseline written: {}",
-                                allocgate_engine::text::count(n, "site")
-                            );
-                            !other
-                        }
+                        GateVerdict::Interrupted(why) => ExitCode::from(why.exit_code()),
+                        v if v.passed() == Some(true) => ExitCode::SUCCESS,
+                        _ => ExitCode::from(1),
                     }
                 }
-                Err(e) => return bad_input(e),
-            };
-            if passed {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
+                Err(e) => bad_input(e),
             }
         }
         Err(e) => bad_input(e),
@@ -558,7 +539,7 @@ fn nothing_written(why: allocgate_tool::interrupt::Interrupt, out: &std::path::P
 
 /// Exit code 128 plus the signal's number, after the failures found in
 /// what ran, each on a line.
-fn interrupted(why: allocgate_tool::interrupt::Interrupt, failures: &[String]) -> ExitCode {
+fn interrupted(why: allocgate_tool::interrupt::Interrupt, failures: &[impl Display]) -> ExitCode {
     for f in failures {
         eprintln!("error: {f}");
     }
@@ -566,13 +547,13 @@ fn interrupted(why: allocgate_tool::interrupt::Interrupt, failures: &[String]) -
 }
 
 /// Exit code 2, the reason on one line.
-fn bad_input(e: impl std::fmt::Display) -> ExitCode {
+fn bad_input(e: impl Display) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::from(2)
 }
 
 /// Exit code 0 when there is no failure, else 1 with each on a line.
-fn verdict(failures: &[String]) -> ExitCode {
+fn verdict(failures: &[impl Display]) -> ExitCode {
     for f in failures {
         eprintln!("error: {f}");
     }

@@ -3,6 +3,7 @@
 //! [`BackendChoice`].
 
 use super::run_args::{RunArgs, UsageError};
+use crate::run::{BackendChoice, JACK_BUILD_HINT};
 
 /// Longest run on a real backend, in seconds (JACK's frame counter is
 /// read as a signed difference; an hour keeps far from its wrap).
@@ -34,52 +35,6 @@ pub struct BackendArgs {
     #[arg(long, value_name = "PORTS|DEVICE", value_delimiter = ',')]
     pub output: Vec<String>,
 }
-
-/// Where a validated run's callbacks run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BackendChoice {
-    /// The simulated clock.
-    Sim,
-    /// A JACK server.
-    Jack {
-        /// The server's name.
-        server: String,
-        /// Start it (dummy driver) for the run.
-        spawn: bool,
-        /// Ports feeding the engine's inputs; empty: the harness's signal.
-        input: Vec<String>,
-        /// Extra ports the outputs go to.
-        output: Vec<String>,
-    },
-    /// CoreAudio devices (macOS).
-    CoreAudio {
-        /// The input device (default: the system's default input).
-        input: Option<String>,
-        /// The output device (default: the system's default output).
-        output: Option<String>,
-    },
-}
-
-impl BackendChoice {
-    /// The report's name for it: `sim`, `jack`, `coreaudio`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            BackendChoice::Sim => "sim",
-            BackendChoice::Jack { .. } => "jack",
-            BackendChoice::CoreAudio { .. } => "coreaudio",
-        }
-    }
-
-    /// True for a real backend.
-    pub fn is_real(&self) -> bool {
-        !matches!(self, BackendChoice::Sim)
-    }
-}
-
-/// How to build with JACK, for refusals.
-pub const JACK_BUILD_HINT: &str = "build with the jack feature (cargo run --release --features \
-    jack -- …), which needs apt-get install -y --no-install-recommends jackd2 libjack-jackd2-dev \
-    pkg-config";
 
 fn refuse<T>(msg: impl Into<String>) -> Result<T, UsageError> {
     Err(UsageError::new(msg))

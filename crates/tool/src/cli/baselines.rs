@@ -17,8 +17,8 @@ use crate::files::Outputs;
 use crate::report::write_json;
 
 use super::compare::html_page;
-use super::run::{Run, RunError, execute};
-use super::run_args::{RunArgs, RunConfig, UsageError};
+use super::run_args::{RunArgs, UsageError};
+use crate::run::{Run, RunConfig, RunError, execute};
 
 /// Where the committed baselines live, from the repository root.
 pub const BASELINES_DIR: &str = "reports/baselines";

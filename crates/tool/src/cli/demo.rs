@@ -15,9 +15,9 @@ use crate::interrupt::Stop;
 use crate::report::{MacosRegion, Report};
 use allocgate_engine::sites::Variant;
 
-use super::run::{Run, RunError, execute, ran_nothing, write_run};
-use super::{RunArgs, RunConfig, UsageError};
+use super::{RunArgs, UsageError};
 use crate::files::{OutputError, Outputs, write_atomically};
+use crate::run::{Run, RunConfig, RunError, execute, ran_nothing, write_run};
 
 /// Where the binary writes the demo's reports.
 pub const DEMO_DIR: &str = "reports/latest";

@@ -87,7 +87,7 @@ impl DevicesArgs {
             ErrorKind::NotBuilt,
             format!(
                 "the jack backend is not in this build; {}",
-                super::backend_args::JACK_BUILD_HINT
+                crate::run::JACK_BUILD_HINT
             ),
         ))
     }

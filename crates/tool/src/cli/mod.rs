@@ -1,5 +1,8 @@
-//! What the `allocgate` binary does, kept in the library so tests reach it.
-//! `main.rs` only parses arguments and dispatches here.
+//! The `allocgate` command's arguments and text: each subcommand's flags
+//! and their validation into what the library runs (a
+//! [`RunConfig`](crate::run::RunConfig), a [`GatePlan`](crate::gate::GatePlan),
+//! …), and what it prints. Kept in the library so tests reach it;
+//! `main.rs` parses arguments and dispatches here.
 
 mod backend_args;
 mod baselines;
@@ -7,17 +10,15 @@ mod compare;
 mod demo;
 mod devices;
 mod gate;
-mod heap_profile;
 mod hrir;
 mod progress;
-mod realtime;
-mod run;
 mod run_args;
 mod signals;
 mod soak;
+mod summary;
 mod sweep_args;
 
-pub use backend_args::{BackendArgs, BackendChoice, JACK_BUILD_HINT, MAX_REAL_SECONDS};
+pub use backend_args::{BackendArgs, MAX_REAL_SECONDS};
 pub use baselines::{
     BASELINES_DIR, BaselineError, BaselinesArgs, CASE_FILES, CASES, Case, CaseRuns,
     LATEST_BASELINES_DIR, case_config, run_case, write_baselines,
@@ -28,26 +29,14 @@ pub use demo::{
     run_demo_checked, write_demo,
 };
 pub use devices::{DevicesArgs, Listing, render_devices};
-pub use gate::{
-    BaselineVerdict, GateArgs, GatePlan, GateRunError, Hold, apply_baseline,
-    fails_besides_allocating, gate_outputs, run_gate, write_junit,
-};
+pub use gate::GateArgs;
 pub use hrir::{
     DEFAULT_OUT, DEFAULT_SOFA, EMBEDDED_PRESET, HrirError, ImportReport, ImportSofa,
     ImportSofaArgs, import_sofa, render_import,
 };
 pub use progress::{Bar, SHOW_AFTER};
-pub use realtime::ended_early;
-pub use run::{
-    BACKEND, Run, RunError, TraceSummary, execute, failures, outputs, ran_nothing, render_sites,
-    render_summary, report_config, run_and_write, run_checked, sim_config, write_run,
-};
-pub use run_args::{
-    DHAT_BUILD_HINT, MAX_SECONDS, RunArgs, RunConfig, TraceConfig, UsageError, variant_and_sites,
-};
+pub use run_args::{MAX_SECONDS, RunArgs, UsageError, variant_and_sites};
 pub use signals::{FIRST_INTERRUPT, Interrupts};
-pub use soak::{
-    MAX_SOAK_MINUTES, MemoryTrace, RSS_GROWTH_LIMIT, SoakArgs, SoakPlan, Soaked, render_soak,
-    resident_bytes, soak, soak_checked, soak_failures,
-};
+pub use soak::{MAX_SOAK_MINUTES, SoakArgs, render_soak};
+pub use summary::{render_sites, render_summary};
 pub use sweep_args::{MAX_SWEEP_SECONDS, SWEEP_DIR, SweepArgs, SweepConfig};

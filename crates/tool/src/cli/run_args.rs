@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::drive::sim::{Drift, Mode};
-use crate::interrupt::Stop;
 use crate::scenario::Scenario;
 use allocgate_engine::layout::{CONVOLVED_CHANNELS, Layout, MAX_CHANNELS};
 use allocgate_engine::preset::Preset;
@@ -16,7 +15,8 @@ use allocgate_engine::sites::{Site, SiteSet, Variant};
 use allocgate_engine::text::{count, number};
 use allocgate_engine::{EngineConfig, MAX_FRAMES};
 
-use super::backend_args::{BackendArgs, BackendChoice};
+use super::backend_args::BackendArgs;
+use crate::run::{BackendChoice, DHAT_BUILD_HINT, RunConfig, TraceConfig};
 
 /// The flags of `allocgate run`, as typed. Their names are a contract.
 #[derive(Debug, Clone, clap::Args)]
@@ -126,69 +126,8 @@ pub struct RunArgs {
     pub backend: BackendArgs,
 }
 
-/// Why `--dhat` is refused by a build without the `dhat-heap` feature.
-pub const DHAT_BUILD_HINT: &str = "--dhat needs a build with the dhat-heap feature \
-    (cargo run --release --features dhat-heap -- run --dhat FILE); dhat takes a global lock \
-    on every allocation, so it is never in the default build";
-
 /// Longest run accepted, in simulated seconds (one day).
 pub const MAX_SECONDS: f64 = 86_400.0;
-
-/// A validated run.
-#[derive(Debug, Clone)]
-pub struct RunConfig {
-    /// The variant named.
-    pub variant: Variant,
-    /// The variant's sites plus the ones named.
-    pub sites: SiteSet,
-    /// The engine's configuration.
-    pub engine: EngineConfig,
-    /// Frames per callback.
-    pub frames: usize,
-    /// Simulated seconds.
-    pub seconds: f64,
-    /// Seed.
-    pub seed: u64,
-    /// Clock mode.
-    pub mode: Mode,
-    /// The preset activated before the run, loaded and validated; none
-    /// for a passthrough run whose layout has no speaker a preset maps.
-    pub preset: Option<Arc<Preset>>,
-    /// The preset's name for the summary and the report: its file, or the
-    /// embedded set's name; none without a preset.
-    pub preset_name: Option<String>,
-    /// The output clock's drift.
-    pub drift: Drift,
-    /// Whether to check the output's integrity.
-    pub integrity: bool,
-    /// Where the report goes.
-    pub out: PathBuf,
-    /// Where the HdrHistogram interval log goes, if anywhere.
-    pub hdr_log: Option<PathBuf>,
-    /// Where the DHAT heap profile goes, if anywhere (builds with the
-    /// `dhat-heap` feature only).
-    pub dhat: Option<PathBuf>,
-    /// The scenario run, when `--scenario` was given: it defines the run
-    /// (the fields above are filled from it for display).
-    pub scenario: Option<Scenario>,
-    /// Site tracing: off, or on with these extra skip prefixes.
-    pub trace: Option<TraceConfig>,
-    /// Read page faults and context switches around each callback.
-    pub rusage: bool,
-    /// Where the callbacks run.
-    pub backend: BackendChoice,
-    /// Ends the run early, its partial report marked, once requested (the
-    /// binary's signal watcher holds it; none: the run always ends).
-    pub stop: Option<Stop>,
-}
-
-/// What `--trace-sites` asks for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TraceConfig {
-    /// Function-name prefixes skipped on top of
-    /// [`DEFAULT_SKIP`](allocgate::trace::DEFAULT_SKIP).
-    pub skip: Vec<String>,
-}
 
 /// Why a run was refused (exit code 2).
 #[derive(Debug)]
@@ -545,11 +484,11 @@ mod tests {
         assert_eq!(s.name, "stereo");
         assert_eq!((c.engine.channels, c.seconds, c.seed), (2, 1.0, 12));
         assert_eq!(c.engine.sites.to_string(), "underrun-log");
-        let sim = crate::cli::sim_config(&c);
+        let sim = crate::run::sim_config(&c);
         assert_eq!(sim.engine.channels, 2);
         assert_eq!(sim.engine.sites, c.sites);
         assert_eq!(
-            crate::cli::report_config(&c).scenario.as_deref(),
+            crate::run::report_config(&c).scenario.as_deref(),
             Some("stereo")
         );
         let mut all = vec!["run", "--scenario", file, "--rate", "96000"];

@@ -1,24 +1,19 @@
-//! `allocgate soak`: a long simulated run that exercises everything a
-//! session of real use does, at once. The output clock drifts, the
-//! preset changes at every whole simulated minute (alternating the
-//! embedded KEMAR set and a synthetic one), and half a minute into every
-//! minute both devices change their frame count (`fixed`: 512 and 1024
-//! in turn; `optimized`: also counts off the block size, some varying
-//! callback by callback). It passes when no callback touched the
-//! allocator, the integrity check passed (it follows every underrun and
-//! dropped write, so each recovery is checked), every xrun the checker
-//! followed is in the report's xrun counts, and the process's resident
-//! memory stayed flat after the first simulated minute.
+//! `allocgate soak`'s flags, their validation into a [`SoakPlan`] (a
+//! scenario of drift, a preset switch at every whole simulated minute,
+//! alternating the embedded KEMAR set and a synthetic one, and new frame
+//! counts half a minute into every minute: `fixed` 512 and 1024 in turn,
+//! `optimized` also counts off the block size, some varying callback by
+//! callback), and the soak's lines after the run's summary. The soak
+//! itself runs in [`run::soak`](crate::run::soak).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::run_args::{RunConfig, UsageError, variant_and_sites};
-use crate::cli::{BackendChoice, Run, RunError, run_checked, write_run};
-use crate::drive::outcome::Progress;
+use super::run_args::{UsageError, variant_and_sites};
 use crate::drive::sim::{Action, COREAUDIO_FRAMES, Drift, FrameSequence, Mode, SimConfig};
-use crate::report::Verdict;
+use crate::run::soak::{SoakPlan, Soaked};
+use crate::run::{BackendChoice, RunConfig};
 use crate::scenario::{Scenario, synthetic_preset};
 use allocgate_engine::EngineConfig;
 use allocgate_engine::preset::Preset;
@@ -26,8 +21,6 @@ use allocgate_engine::text::count;
 
 /// Longest soak, in simulated minutes (a day).
 pub const MAX_SOAK_MINUTES: u64 = 24 * 60;
-/// Resident memory the soak may gain after its first simulated minute.
-pub const RSS_GROWTH_LIMIT: u64 = 1 << 20;
 
 /// The flags of `allocgate soak`.
 #[derive(Debug, Clone, clap::Args)]
@@ -56,15 +49,6 @@ pub struct SoakArgs {
     /// Where the JSON report goes.
     #[arg(long, default_value = "reports/soak.json")]
     pub out: PathBuf,
-}
-
-/// A soak's run configuration and the length it asked for.
-#[derive(Debug, Clone)]
-pub struct SoakPlan {
-    /// The run, as `allocgate run --scenario` would make it.
-    pub run: RunConfig,
-    /// Preset switches scheduled.
-    pub switches: usize,
 }
 
 impl SoakArgs {
@@ -182,107 +166,6 @@ impl SoakArgs {
     }
 }
 
-/// Resident memory over a soak, sampled on the calling thread while the
-/// simulation runs on its own.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MemoryTrace {
-    /// Bytes resident at the first sample after the first simulated
-    /// minute (every set built once, every buffer touched).
-    pub settled: Option<u64>,
-    /// The most bytes resident after that.
-    pub peak_after: u64,
-    /// Bytes resident at the last sample.
-    pub last: u64,
-    /// Samples taken.
-    pub samples: u64,
-}
-
-impl MemoryTrace {
-    /// Records `rss` bytes resident at simulated time `at`.
-    pub fn sample(&mut self, at: Duration, rss: u64) {
-        self.samples += 1;
-        self.last = rss;
-        if at >= Duration::from_secs(60) {
-            let settled = *self.settled.get_or_insert(rss);
-            self.peak_after = self.peak_after.max(rss).max(settled);
-        }
-    }
-
-    /// Bytes gained after settling (0 when never settled).
-    pub fn growth(&self) -> u64 {
-        self.settled
-            .map_or(0, |s| self.peak_after.max(self.last).saturating_sub(s))
-    }
-}
-
-/// This process's resident memory in bytes (Linux: `/proc/self/statm`),
-/// if it can be read.
-pub fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
-}
-
-/// What a soak found.
-#[derive(Debug)]
-pub struct Soaked {
-    /// The run.
-    pub run: Run,
-    /// Resident memory over it.
-    pub memory: MemoryTrace,
-}
-
-/// [`soak_checked`], then the report written ([`write_run`]).
-pub fn soak(plan: &SoakPlan, progress: &mut dyn FnMut(&Progress)) -> Result<Soaked, RunError> {
-    let soaked = soak_checked(plan, progress)?;
-    write_run(&plan.run, &soaked.run)?;
-    Ok(soaked)
-}
-
-/// Checks the report's path, then runs the soak, reporting progress and
-/// sampling memory. Writes nothing: [`write_run`] does.
-pub fn soak_checked(
-    plan: &SoakPlan,
-    progress: &mut dyn FnMut(&Progress),
-) -> Result<Soaked, RunError> {
-    let mut memory = MemoryTrace::default();
-    let run = run_checked(&plan.run, &mut |p: &Progress| {
-        if let Some(rss) = resident_bytes() {
-            memory.sample(p.simulated, rss);
-        }
-        progress(p);
-    })?;
-    Ok(Soaked { run, memory })
-}
-
-/// Why a soak failed, one line each (empty: it passed).
-pub fn soak_failures(plan: &SoakPlan, soaked: &Soaked) -> Vec<String> {
-    let r = &soaked.run.report;
-    let mut why = crate::cli::failures(&plan.run, r);
-    if r.integrity.verdict != Verdict::Pass {
-        why.push(format!(
-            "integrity not verified: {}",
-            r.integrity.reason.as_deref().unwrap_or("not checked")
-        ));
-    }
-    let xruns = r.xruns.underruns + r.xruns.overruns;
-    if xruns != r.integrity.cuts {
-        why.push(format!(
-            "the report counts {}, the checker followed {}",
-            count(xruns, "xrun"),
-            count(r.integrity.cuts, "discontinuity")
-        ));
-    }
-    let m = &soaked.memory;
-    if m.settled.is_some() && m.growth() > RSS_GROWTH_LIMIT {
-        why.push(format!(
-            "resident memory grew by {} after the first minute (limit {RSS_GROWTH_LIMIT})",
-            count(m.growth(), "byte")
-        ));
-    }
-    why
-}
-
 /// The soak's own lines, after the run's summary.
 pub fn render_soak(plan: &SoakPlan, soaked: &Soaked) -> String {
     let r = &soaked.run.report;
@@ -340,18 +223,5 @@ mod tests {
         let mut drift = args(5, "fixed");
         drift.drift_ppm = f64::NAN;
         assert!(drift.validate().is_err());
-    }
-
-    #[test]
-    fn memory_growth_counts_from_the_first_sample_after_a_minute() {
-        let mut m = MemoryTrace::default();
-        m.sample(Duration::from_secs(10), 100);
-        m.sample(Duration::from_secs(70), 1_000);
-        m.sample(Duration::from_secs(80), 1_500);
-        m.sample(Duration::from_secs(90), 1_200);
-        assert_eq!(m.settled, Some(1_000));
-        assert_eq!(m.growth(), 500);
-        assert_eq!(m.samples, 4);
-        assert!(resident_bytes().is_some_and(|b| b > 0) || !cfg!(target_os = "linux"));
     }
 }

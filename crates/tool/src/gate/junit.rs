@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
 
-use super::GateOutcome;
+use super::{GateOutcome, NotRun};
 use allocgate_engine::text::{allocator_calls, count};
 
 /// `text` with XML's special characters escaped and characters XML 1.0
@@ -35,8 +35,9 @@ pub fn escape(text: &str) -> String {
 pub fn render(o: &GateOutcome) -> String {
     let tests = o.results.len() + o.not_run.len();
     let failures = o.failed();
-    let errors = usize::from(!o.not_run.is_empty());
-    let skipped = o.not_run.len().saturating_sub(1);
+    let stopped = |n: &&NotRun| matches!(n, NotRun::Stopped(_));
+    let errors = o.not_run.iter().filter(stopped).count();
+    let skipped = o.not_run.len() - errors;
     let time: f64 = o.results.iter().map(|r| r.wall.as_secs_f64()).sum();
     let suite = escape(&format!("allocgate gate: {}", o.config.label()));
     let class = escape(&format!("allocgate.gate.{}", o.config.variant.name()));
@@ -61,6 +62,7 @@ pub fn render(o: &GateOutcome) -> String {
             );
             continue;
         }
+        let failed: Vec<String> = failed.iter().map(ToString::to_string).collect();
         let message = escape(&failed.join("; "));
         let _ = writeln!(
             s,
@@ -87,19 +89,19 @@ pub fn render(o: &GateOutcome) -> String {
         let _ = writeln!(s, "    </testcase>");
     }
     let why = o.interrupted.map_or("an interrupt", |i| i.name());
-    for (i, name) in o.not_run.iter().enumerate() {
-        let name = escape(name);
-        let (tag, message) = match i {
-            0 => ("error", format!("interrupted by {why} before it finished")),
-            _ => (
+    for not_run in &o.not_run {
+        let name = escape(not_run.name());
+        let (tag, message, kind) = match not_run {
+            NotRun::Stopped(_) => (
+                "error",
+                format!("interrupted by {why} before it finished"),
+                r#" type="allocgate.interrupted""#,
+            ),
+            NotRun::Skipped(_) => (
                 "skipped",
                 format!("not run: the gate was interrupted by {why}"),
+                "",
             ),
-        };
-        let kind = if i == 0 {
-            r#" type="allocgate.interrupted""#
-        } else {
-            ""
         };
         let _ = writeln!(
             s,

@@ -15,7 +15,10 @@
 //! the scenarios that finished and gives no verdict on the others.
 
 pub mod expect;
+mod failure;
 pub mod junit;
+mod plan;
+mod verdict;
 
 use std::fmt::{self, Write as _};
 use std::time::{Duration, Instant};
@@ -35,6 +38,10 @@ use allocgate_engine::sites::{SiteSet, Variant};
 use allocgate_engine::text::{allocator_calls, count};
 
 use expect::{Formulas, measured};
+
+pub use failure::GateFailure;
+pub use plan::{GatePlan, GateRunError, Hold, gate_outputs, run_gate, write_junit};
+pub use verdict::{GateVerdict, conclude, fails_besides_allocating};
 
 /// What the gate runs each scenario with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,56 +179,53 @@ impl ScenarioResult {
     }
 
     /// Why the scenario fails the gate (empty: it passes).
-    pub fn failures(&self) -> Vec<String> {
+    pub fn failures(&self) -> Vec<GateFailure> {
         let mut why = Vec::new();
-        for (kind, n) in [("input", self.callbacks.0), ("output", self.callbacks.1)] {
+        for (kind, n) in [
+            (CallbackKind::Input, self.callbacks.0),
+            (CallbackKind::Output, self.callbacks.1),
+        ] {
             if n == 0 {
-                why.push(format!(
-                    "no {kind} callback ran, so nothing of that kind was gated"
-                ));
+                why.push(GateFailure::NoCallbacks(kind));
             }
         }
         if let Some(o) = &self.first_offender {
-            why.push(format!(
-                "{} touched the allocator ({}); first: {o}",
-                count(self.callbacks_touching, "callback"),
-                allocator_calls(
-                    self.counts.allocations,
-                    self.counts.deallocations,
-                    self.counts.reallocations
-                )
-            ));
+            why.push(GateFailure::TouchedAllocator {
+                callbacks: self.callbacks_touching,
+                counts: self.counts,
+                first: Box::new(*o),
+            });
         }
         if let Some(m) = &self.mismatch {
-            why.push(format!("counts differ from the site formulas: {m}"));
+            why.push(GateFailure::FormulaMismatch(m.clone()));
         }
         if self.integrity.failed() {
-            why.push(format!("integrity check failed: {}", self.integrity));
+            why.push(GateFailure::Integrity(self.integrity));
         }
         why.extend(self.hazard_failures());
         why
     }
 
     /// Why the scenario fails on hazards (locks, switches, faults, or
-    /// usage asked for and not read); empty when it does not.
-    pub fn hazard_failures(&self) -> Vec<String> {
+    /// usage asked for and not read); empty when it does not. Each is
+    /// [`GateFailure::is_hazard`].
+    pub fn hazard_failures(&self) -> Vec<GateFailure> {
         let mut why = Vec::new();
         if let Some(first) = &self.first_hazard {
-            why.push(format!(
-                "{} met a real-time hazard; first: {first}",
-                count(self.callbacks_hazardous, "callback")
-            ));
+            why.push(GateFailure::Hazard {
+                callbacks: self.callbacks_hazardous,
+                first: first.clone(),
+            });
         }
         if let Some(h) = &self.hazard_violation {
-            why.push(format!("hazards differ from the site formulas: {h}"));
+            why.push(GateFailure::HazardMismatch(h.clone()));
         }
         let total = self.callbacks.0 + self.callbacks.1;
         if self.rusage && self.hazards.sampled != total {
-            why.push(format!(
-                "faults and context switches were read in {} of {}",
-                self.hazards.sampled,
-                count(total, "callback")
-            ));
+            why.push(GateFailure::UsageNotRead {
+                sampled: self.hazards.sampled,
+                callbacks: total,
+            });
         }
         why
     }
@@ -243,7 +247,26 @@ pub struct GateOutcome {
     pub interrupted: Option<Interrupt>,
     /// The scenarios that did not finish (the one under way first), in
     /// matrix order: empty unless interrupted.
-    pub not_run: Vec<String>,
+    pub not_run: Vec<NotRun>,
+}
+
+/// A scenario of an interrupted matrix that did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotRun {
+    /// The scenario under way when the stop came: stopped at a callback
+    /// boundary, its result dropped.
+    Stopped(String),
+    /// A scenario after it, never started.
+    Skipped(String),
+}
+
+impl NotRun {
+    /// The scenario's name.
+    pub fn name(&self) -> &str {
+        match self {
+            NotRun::Stopped(name) | NotRun::Skipped(name) => name,
+        }
+    }
 }
 
 impl GateOutcome {
@@ -418,7 +441,11 @@ pub fn run_matrix_until(
             .filter(|_| finished < scenarios.len()),
         not_run: scenarios[finished..]
             .iter()
-            .map(|s| s.name.clone())
+            .enumerate()
+            .map(|(i, s)| match i {
+                0 => NotRun::Stopped(s.name.clone()),
+                _ => NotRun::Skipped(s.name.clone()),
+            })
             .collect(),
     })
 }
@@ -481,7 +508,11 @@ pub fn render_table(o: &GateOutcome) -> String {
             "gate interrupted by {why}: no verdict; {} of {} finished scenarios failed; not run: {}",
             o.failed(),
             o.results.len(),
-            o.not_run.join(", ")
+            o.not_run
+                .iter()
+                .map(NotRun::name)
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     } else if o.passed() {
         let _ = writeln!(
@@ -536,7 +567,11 @@ mod tests {
         };
         assert_eq!(
             result.failures(),
-            ["no output callback ran, so nothing of that kind was gated"]
+            [GateFailure::NoCallbacks(CallbackKind::Output)]
+        );
+        assert_eq!(
+            result.failures()[0].to_string(),
+            "no output callback ran, so nothing of that kind was gated"
         );
         assert!(!result.passed());
         let ran = ScenarioResult {

@@ -20,12 +20,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{RunConfig, RunError, execute, sim_config};
 use crate::drive::outcome::Progress;
 use crate::drive::sim::{Drift, Mode};
 use crate::files::{OutputError, Outputs};
 use crate::interrupt::Stop;
 use crate::report::{AllocatorCalls, ByKind, MacosRegion, Report};
+use crate::run::{BackendChoice, RunConfig, RunError, execute, sim_config};
 use allocgate::size_class::MacosClass;
 use allocgate_engine::EngineConfig;
 use allocgate_engine::preset::Preset;
@@ -114,7 +114,7 @@ impl SweepSpec {
             out: PathBuf::new(),
             hdr_log: None,
             dhat: None,
-            backend: crate::cli::BackendChoice::Sim,
+            backend: BackendChoice::Sim,
             stop: self.stop.clone(),
         }
     }
@@ -429,8 +429,41 @@ pub fn run_sweep(
 }
 
 /// The rows whose measurement differs from the prediction.
-pub fn mismatches(report: &SweepReport) -> Vec<&SweepRow> {
-    report.rows.iter().filter(|r| !r.matches).collect()
+pub fn mismatches(report: &SweepReport) -> Vec<Mismatch<'_>> {
+    report
+        .rows
+        .iter()
+        .filter(|r| !r.matches)
+        .map(|row| Mismatch { row })
+        .collect()
+}
+
+/// A row whose measurement differs from its prediction: the sweep's
+/// failure, printed as one line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mismatch<'a> {
+    /// The row.
+    pub row: &'a SweepRow,
+}
+
+impl fmt::Display for Mismatch<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = self.row;
+        write!(
+            f,
+            "measured differs from predicted: {} {} Hz / {} frames / {} ch: measured {:?} \
+             (callbacks {}/{}), predicted {:?} (callbacks {})",
+            r.variant,
+            r.rate,
+            r.frames,
+            r.channels,
+            r.measured,
+            r.callbacks.input,
+            r.callbacks.output,
+            r.predicted,
+            r.predicted_callbacks
+        )
+    }
 }
 
 fn class_cell(r: &SweepRow) -> (String, String) {
@@ -613,25 +646,4 @@ pub fn run_and_write(
     let report = run_checked(spec, dir, progress)?;
     write_outputs(dir, &report)?;
     Ok(report)
-}
-
-/// One line per row whose measurement differs from its prediction.
-pub fn mismatch_lines(report: &SweepReport) -> Vec<String> {
-    mismatches(report)
-        .into_iter()
-        .map(|r| {
-            format!(
-                "{} {} Hz / {} frames / {} ch: measured {:?} (callbacks {}/{}), predicted {:?} (callbacks {})",
-                r.variant,
-                r.rate,
-                r.frames,
-                r.channels,
-                r.measured,
-                r.callbacks.input,
-                r.callbacks.output,
-                r.predicted,
-                r.predicted_callbacks
-            )
-        })
-        .collect()
 }

@@ -37,7 +37,7 @@ const PERIOD: u32 = 512;
 const SEED: u64 = 7;
 
 /// The engine with KEMAR active, and a checker that knows it: the calls
-/// `cli::realtime::prepare` makes. The control is kept so the published
+/// `run::realtime::prepare` makes. The control is kept so the published
 /// set outlives the run.
 fn engine_and_checker() -> (Engine, Checker) {
     let config = EngineConfig::new(CHANNELS, RATE);

@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::run::RunError;
+use super::RunError;
 
 /// A profile being recorded; [`finish`](Self::finish) writes it.
 #[cfg(feature = "dhat-heap")]

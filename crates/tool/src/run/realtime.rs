@@ -18,9 +18,7 @@ use crate::drive::sim::SimError;
 use crate::report::{AllocatorCalls, BackendReport, Report};
 use allocgate_engine::{Engine, EngineConfig};
 
-use super::backend_args::BackendChoice;
-use super::run::{Run, RunError, assemble, report_config};
-use super::run_args::RunConfig;
+use super::{BackendChoice, Run, RunConfig, RunError, assemble, report_config};
 
 /// Why a real run ended before its time, if it did: the report was still
 /// written (the CLI exits 2 after it).
@@ -167,7 +165,7 @@ fn jack(
         ErrorKind::NotBuilt,
         format!(
             "the jack backend is not in this build; {}",
-            super::backend_args::JACK_BUILD_HINT
+            super::JACK_BUILD_HINT
         ),
     )))
 }
