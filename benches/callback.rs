@@ -43,9 +43,10 @@ use std::time::{Duration, Instant};
 
 use allocgate::{CountingAlloc, measure};
 use allocgate_engine::buffers::{BufferList, OwnedBufferList};
+use allocgate_engine::convolver::EarFilters;
 use allocgate_engine::preset::Preset;
-use allocgate_engine::renderer::EarFilters;
-use allocgate_engine::sites::{SiteSet, Variant};
+use allocgate_engine::sites::SiteSet;
+use allocgate_engine::variant::Variant;
 use allocgate_engine::{Engine, EngineConfig, MAX_FRAMES, synthetic};
 use allocgate_tool::drive::callback::{Meter, Slot, output as measured_output, period_ns};
 use criterion::{BenchmarkId, Criterion};
@@ -592,7 +593,7 @@ fn print_scaling_tables() {
             println!();
         }
         for v in SCALED {
-            // Below 512 frames fixed renders nothing (the original's
+            // Below 512 frames fixed renders nothing (the binauralizer's
             // unrendered remainder): its line is fitted where it renders
             // every frame.
             let renders_all =

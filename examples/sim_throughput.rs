@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use allocgate_engine::EngineConfig;
 use allocgate_engine::preset::Preset;
-use allocgate_engine::sites::{SiteSet, Variant};
+use allocgate_engine::sites::SiteSet;
+use allocgate_engine::variant::Variant;
 use allocgate_tool::drive::integrity::{ConvolutionReference, IntegrityMode};
 use allocgate_tool::drive::sim::{FrameSequence, SimConfig, Simulation};
 

@@ -9,7 +9,8 @@ use std::process::Command;
 
 use allocgate_engine::convolver::BLOCK;
 use allocgate_engine::sites::expected::{CallbackContext, Expected};
-use allocgate_engine::sites::{SCALE_ARRAY_BYTES, Site, Variant};
+use allocgate_engine::sites::{SCALE_ARRAY_BYTES, Site};
+use allocgate_engine::variant::Variant;
 use allocgate_tool::cli::{DEMO_TABLE, RunArgs, demo_config, run_demo};
 use allocgate_tool::report::{AllocatorCalls, MacosRegion, Report, Verdict, read_json};
 use allocgate_tool::run::{RunFailure, execute, failures};

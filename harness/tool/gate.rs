@@ -6,7 +6,8 @@
 
 use std::path::PathBuf;
 
-use allocgate_engine::sites::{Site, SiteSet, Variant};
+use allocgate_engine::sites::{Site, SiteSet};
+use allocgate_engine::variant::Variant;
 use allocgate_tool::drive::sim::{Action, FrameSequence};
 use allocgate_tool::gate::expect::measured;
 use allocgate_tool::gate::{GateConfig, junit, run_matrix, run_scenario};

@@ -7,7 +7,8 @@
 
 use allocgate::hazard::RUSAGE_SUPPORTED;
 use allocgate_engine::sites::hazards::FRESH_PAGES;
-use allocgate_engine::sites::{Site, SiteSet, Variant};
+use allocgate_engine::sites::{Site, SiteSet};
+use allocgate_engine::variant::Variant;
 use allocgate_tool::drive::sim::{self, Mode};
 use allocgate_tool::gate::{GateConfig, GateFailure, ScenarioResult, run_matrix, run_scenario};
 use allocgate_tool::metrics::Record;

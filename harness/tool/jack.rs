@@ -11,7 +11,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use allocgate_engine::sites::expected::CallbackContext;
-use allocgate_engine::sites::{Site, SiteSet, Variant};
+use allocgate_engine::sites::{Site, SiteSet};
+use allocgate_engine::variant::Variant;
 use allocgate_tool::drive::backend::jack::{JackServer, open_client, server};
 use allocgate_tool::report::{AllocatorCalls, Report, Verdict, read_json};
 

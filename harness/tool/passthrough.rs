@@ -68,7 +68,7 @@ fn check_passthrough(channels: usize, frames: usize, ring_bytes: usize) {
 fn passthrough_is_sample_exact_for_every_channel_and_frame_count() {
     for channels in [1, 2, 6, 8, 12, 16] {
         for frames in [1, 511, 512, 4096] {
-            // The original's ring holds 65 535 bytes: a callback of
+            // The binauralizer's ring holds 65 535 bytes: a callback of
             // N × C × 4 bytes plus the 512-frame threshold must fit, or it
             // drops (shown in the next test). Where it cannot, run the same
             // code with a ring large enough, so exactness is still checked.

@@ -4,9 +4,10 @@
 //! and each set it adopts is whole (its contents match what its number
 //! says it was built with) and newer than the last.
 
+use allocgate_engine::convolver::EarFilters;
 use allocgate_engine::convolver::FftPlans;
 use allocgate_engine::publish::{QueueFull, channel};
-use allocgate_engine::renderer::{EarFilters, RenderMode, RendererSet};
+use allocgate_engine::renderer::{RenderMode, RendererSet};
 
 const SETS: usize = 60;
 

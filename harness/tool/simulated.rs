@@ -10,7 +10,8 @@ use allocgate_engine::EngineConfig;
 use allocgate_engine::convolver::BLOCK;
 use allocgate_engine::preset::Preset;
 use allocgate_engine::sites::expected::{CallbackContext, Expected};
-use allocgate_engine::sites::{CallbackKind, Site, SiteSet, Variant};
+use allocgate_engine::sites::{CallbackKind, Site, SiteSet};
+use allocgate_engine::variant::Variant;
 use allocgate_tool::drive::callback::WARM_UP_CALLBACKS;
 use allocgate_tool::drive::outcome::Outcome;
 use allocgate_tool::drive::sim::{Action, Drift, FrameSequence, SimConfig, Simulation};
@@ -224,10 +225,10 @@ fn prefix_counts_per_callback_equal_the_site_formulas_at_48k_512() {
 
 #[test]
 fn seed_and_rare_path_sites_match_the_formulas_with_varying_frames() {
-    // The seed's input pattern, and the output's rare paths: the first
-    // callback, underruns (a restart at 700 ms, and the CoreAudio
-    // pattern: 471-frame outputs run the ring short), and growth with
-    // the frame count.
+    // The `seed` variant's input pattern, and the output's rare paths: the
+    // first callback, underruns (a restart at 700 ms, and the CoreAudio
+    // pattern: 471-frame outputs run the ring short), and growth with the
+    // frame count.
     let sites = Variant::Seed
         .sites()
         .with(Site::FirstCallback)
@@ -246,8 +247,8 @@ fn seed_and_rare_path_sites_match_the_formulas_with_varying_frames() {
     check_against_formulas(sites, &config, (0, 0), None);
     let (o, records) = run(&config);
     assert!(o.xruns.underruns > 0);
-    // The seed document's 1 + 1 + 8 allocations and one growth of the
-    // pointer array in every input callback.
+    // `seed`'s 1 + 1 + 8 allocations (buffer list, pointer array, channel
+    // buffers) and one growth of the pointer array in every input callback.
     let input = records
         .iter()
         .find(|r| r.kind == CallbackKind::Input)

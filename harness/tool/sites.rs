@@ -4,8 +4,9 @@
 
 use allocgate_engine::EngineConfig;
 use allocgate_engine::preset::Preset;
-use allocgate_engine::sites::{Site, SiteSet, Variant};
+use allocgate_engine::sites::{Site, SiteSet};
 use allocgate_engine::synthetic;
+use allocgate_engine::variant::Variant;
 
 use crate::rig::{Expect, Rig};
 

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use allocgate_engine::sites::Variant;
+use allocgate_engine::variant::Variant;
 use allocgate_tool::cli::SweepArgs;
 use allocgate_tool::sweep::predict::{Point, predict};
 use allocgate_tool::sweep::{

@@ -1,8 +1,8 @@
 //! Site tracing under the counting allocator: every site switched on alone
 //! is traced to its own function with exactly its formula's counts, the
 //! tracer adds no counted call and makes no nested one, tracing off
-//! records nothing, and `allocgate run --trace-sites` names the prefix's
-//! and the seed's sites.
+//! records nothing, and `allocgate run --trace-sites` names the `prefix`
+//! and `seed` variants' sites.
 
 use std::hint::black_box;
 

@@ -12,7 +12,7 @@ use super::table::{CallKind, RawSite};
 /// `__rust*`, `__rg_*`, `__rdl_*`), the unwinder (`backtrace`,
 /// `_Unwind*`), and the reference engine's allocating idioms
 /// (`allocgate_engine::sites::temporaries`, standing in for the Swift
-/// runtime's allocation calls that the original's sites go through).
+/// runtime's allocation calls that the binauralizer's sites go through).
 /// A name matches when it starts with a prefix, or with `<` and a prefix
 /// (trait implementations: `<alloc::vec::Vec<T> as …>::drop`). This list
 /// is the definition of "user code"; add more with

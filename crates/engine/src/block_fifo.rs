@@ -27,18 +27,6 @@ pub trait BlockRender {
     );
 }
 
-impl BlockRender for crate::spectral::SpectralMixer {
-    fn render_block(
-        &mut self,
-        input: &Planar,
-        channels: usize,
-        left: &mut [f32],
-        right: &mut [f32],
-    ) {
-        self.process_block(input, channels, left, right);
-    }
-}
-
 /// A block renderer behind a one-block FIFO. See the
 /// [module documentation](self).
 #[derive(Debug)]

@@ -219,7 +219,7 @@ impl OwnedBufferList {
     }
 }
 
-/// Pre-allocated per-channel sample buffers (the original's
+/// Pre-allocated per-channel sample buffers (the binauralizer's
 /// `inputChannelBufferPtrs`): `channels` buffers of `max_frames` samples in
 /// one allocation, filled by de-interleaving on the audio thread.
 #[derive(Debug, Clone)]

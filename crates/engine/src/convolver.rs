@@ -1,10 +1,11 @@
-//! Uniform partitioned overlap-save convolution (`REFERENCE_ENGINE.md` §6),
-//! on `realfft`: block B = 512, FFT size 2B, P = ceil(taps / B) partitions,
-//! each transformed once at set-up; per block one forward FFT, a
-//! multiply-accumulate over a frequency-domain delay line of P spectra, one
-//! inverse FFT. Every buffer is allocated in [`Convolver::new`]; a block
-//! step uses `process_with_scratch` and allocates nothing unless a site
-//! ([`Site::ScaleArray`], [`Site::DebugPrint`]) is switched on.
+//! Uniform partitioned overlap-save convolution (docs/engine.md, "The
+//! audio path"), on `realfft`: block B = 512, FFT size 2B, P = ceil(taps /
+//! B) partitions, each transformed once at set-up; per block one forward
+//! FFT, a multiply-accumulate over a frequency-domain delay line of P
+//! spectra, one inverse FFT. Every buffer is allocated in
+//! [`Convolver::new`]; a block step uses `process_with_scratch` and
+//! allocates nothing unless a site ([`Site::ScaleArray`],
+//! [`Site::DebugPrint`]) is switched on.
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::{Fft, FftPlanner};
 
 use crate::sites::temporaries::{debug_print, scale_array};
-use crate::sites::{Site, SiteSet};
+use crate::sites::{DEBUG_PRINT_STEPS, Site, SiteSet};
 
 /// Frames per block step.
 pub const BLOCK: usize = 512;
@@ -22,8 +23,10 @@ pub const BLOCK: usize = 512;
 pub const FFT_SIZE: usize = 2 * BLOCK;
 /// Bins of a real FFT of [`FFT_SIZE`] (DC to Nyquist).
 pub const BINS: usize = FFT_SIZE / 2 + 1;
-/// Block steps on which [`Site::DebugPrint`] formats its line.
-pub const DEBUG_PRINT_STEPS: u64 = 2;
+
+/// One speaker's impulse responses: `[left ear, right ear]`, a convolver's
+/// filter each.
+pub type EarFilters = [Vec<f32>; 2];
 
 /// The forward and inverse FFT plans, shared by every engine.
 ///
@@ -266,7 +269,7 @@ impl Convolver {
         }
 
         // realfft is unnormalised: inverse(forward(x)) = FFT_SIZE · x.
-        // The original passes its scale as two one-element arrays, one for
+        // The binauralizer passes its scale as two one-element arrays, one for
         // the real parts and one for the imaginary parts.
         let scale = 1.0 / FFT_SIZE as f32;
         if sites.contains(Site::ScaleArray) {

@@ -1,4 +1,4 @@
-//! The input callback (`REFERENCE_ENGINE.md` §3): pull N frames of C
+//! The input callback (docs/engine.md, "The audio path"): pull N frames of C
 //! channels into a buffer list, interleave them, write them to the ring.
 
 use std::hint::black_box;
@@ -19,7 +19,8 @@ pub struct InputReport {
     pub pulled: bool,
     /// Bytes written to the ring.
     pub written_bytes: usize,
-    /// Bytes the ring had no room for (dropped silently, as the original).
+    /// Bytes the ring had no room for (dropped silently, as the binauralizer
+    /// drops them).
     pub dropped_bytes: usize,
     /// True when the ring write ended in the middle of a frame.
     pub partial_frame: bool,
@@ -71,7 +72,8 @@ impl InputCallback {
     /// Runs one callback of `frames` frames. `pull` fills the buffer list
     /// it is given with the device's input (CoreAudio: `AudioUnitRender`;
     /// other backends copy from their buffers) and returns false on
-    /// failure. Always "succeeds" towards the host, as the original.
+    /// failure. Always "succeeds" towards the host, as the binauralizer's
+    /// callback does.
     ///
     /// Audio thread: never allocates, locks or blocks unless the sites
     /// [`Site::Abl`], [`Site::PtrArray`] or [`Site::ChannelBuffers`] are on.
@@ -111,7 +113,8 @@ impl InputCallback {
         report
     }
 
-    /// The seed document's pattern: the buffer list, the pointer array and
+    /// The input-callback pattern first suspected in the binauralizer
+    /// (the `seed` variant's): the buffer list, the pointer array and
     /// the channel buffers made fresh for this callback (whichever of the
     /// three sites are on) and freed at its end.
     #[inline(never)]
@@ -199,7 +202,7 @@ fn fresh_channel_buffers(slots: &mut [Option<RawBlock>], bytes: usize) {
 }
 
 /// [`Site::PtrArray`]: the channels' pointers appended one at a time, as
-/// the seed does, so the array grows (and reallocates) the way a growable
+/// in that pattern, so the array grows (and reallocates) the way a growable
 /// array does. Freed by the caller.
 #[inline(never)]
 fn fresh_pointer_array(samples: &mut [Option<&mut [f32]>]) -> Vec<*mut f32> {

@@ -1,6 +1,6 @@
-//! Input layouts and HeSuVi channel maps (`REFERENCE_ENGINE.md` §5): which
-//! speaker each input channel carries, and which preset channels hold each
-//! speaker's left-ear and right-ear impulse responses.
+//! Input layouts and HeSuVi channel maps (docs/engine.md, "The audio
+//! path"): which speaker each input channel carries, and which preset
+//! channels hold each speaker's left-ear and right-ear impulse responses.
 
 use std::fmt;
 
@@ -62,7 +62,7 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The layout the original infers from a channel count: 2 stereo,
+    /// The layout the binauralizer infers from a channel count: 2 stereo,
     /// 6 5.1, 8 7.1, 12 7.1.4, anything else generic speakers that no
     /// HeSuVi map covers. Counts above [`MAX_CHANNELS`] are clamped.
     pub fn for_channels(channels: usize) -> Layout {
@@ -125,7 +125,7 @@ pub enum HesuviMap {
 }
 
 impl HesuviMap {
-    /// The map for a preset with `channels` channels, as the original picks
+    /// The map for a preset with `channels` channels, as the binauralizer picks
     /// it: 7 → the 7-channel map, anything else → the 14-channel map.
     pub fn for_preset_channels(channels: usize) -> HesuviMap {
         if channels == 7 {

@@ -1,9 +1,11 @@
-//! The reference engine: a Rust reimplementation of the audio path of an
-//! HRIR binauralizer for macOS (its input and output callbacks, ring,
-//! renderer and convolution), every allocation site of the app's
-//! before-the-fix source switchable. The guide's "The reference engine"
-//! chapter (docs/engine.md) describes it. Depends only on the `allocgate`
-//! library; knows nothing of clocks, backends or reports.
+//! The reference engine: a Rust reimplementation of the audio path (input
+//! and output callbacks, ring, renderer and convolution) of "the
+//! binauralizer", a macOS HRIR binauralizer written in Swift, with each
+//! allocation its source made on the audio threads before its fix as a site
+//! that can be switched on alone. Comments here that compare with "the
+//! binauralizer" mean that app's source. The guide's chapter docs/engine.md
+//! describes the engine. Depends only on the `allocgate` library; knows
+//! nothing of clocks, backends or reports.
 //!
 //! Data flows: device → [`input::InputCallback`] (interleave) →
 //! [`ring`] → [`output::OutputCallback`] (buffering, de-interleave) →
@@ -14,8 +16,8 @@
 //!
 //! - [`buffers`]: CoreAudio-shaped non-interleaved buffer lists.
 //! - [`layout`]: input layouts and HeSuVi channel maps.
-//! - [`sites`]: the switchable allocation sites, variants, and each site's
-//!   expected counts.
+//! - [`sites`]: the switchable allocation sites and each site's expected
+//!   counts; [`variant`]: the variants, named sets of sites.
 //! - [`spectral`], [`block_fifo`]: the `optimized` variant's renderer
 //!   (shared forward FFTs, frequency-domain mixing, any frame count).
 //! - [`synthetic`]: deterministic test signals and impulse responses.
@@ -51,5 +53,9 @@ mod spsc;
 mod sync;
 pub mod synthetic;
 pub mod text;
+pub mod variant;
 
 pub use setup::{Engine, EngineConfig, MAX_FRAMES};
+
+#[cfg(test)]
+mod tests;

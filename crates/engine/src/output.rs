@@ -1,6 +1,7 @@
-//! The output callback (`REFERENCE_ENGINE.md` §4): the buffering state
-//! machine, the ring read with underrun handling, the renderer or
-//! passthrough, and the copy into the first two output buffers.
+//! The output callback (docs/engine.md, "The audio path" and "Buffering
+//! and xruns"): the buffering state machine, the ring read with underrun
+//! handling, the renderer or passthrough, and the copy into the first two
+//! output buffers.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use crate::sites::temporaries::underrun_log;
 use crate::sites::{Site, SiteSet};
 
 /// Frames the ring must hold before playback starts (or restarts after an
-/// underrun): the original's 512-frame threshold.
+/// underrun): the binauralizer's 512-frame threshold.
 pub const BUFFERING_FRAMES: usize = 512;
 
 /// What one output callback did.
@@ -36,7 +37,7 @@ pub struct OutputReport {
     /// Whole 512-frame blocks the renderer processed.
     pub rendered_blocks: usize,
     /// Frames past the last whole block that the renderer left unrendered
-    /// (the original's defect; zero in passthrough).
+    /// (the binauralizer's defect; zero in passthrough).
     pub frames_unrendered: usize,
     /// Renderer sets adopted at the start of this callback.
     pub adopted_sets: usize,

@@ -1,4 +1,5 @@
-//! Handing renderer sets to the audio thread, and handing old ones back.
+//! Handing renderer sets to the audio thread, and handing old ones back
+//! (docs/engine.md, "Renderer sets and publication").
 //!
 //! The control side builds a set (allocating freely) and pushes the box
 //! through a pre-allocated wait-free queue; the output callback adopts the
@@ -9,11 +10,12 @@
 //! asks it to free the old set itself (what swapping a reference-counted
 //! pointer does when the audio thread holds the last reference).
 //!
-//! The original also reads its renderer list on the audio thread through a
-//! synchronous call on a dispatch queue: a lock and a reference-count
-//! increment, no allocation. [`Subscriber::snapshot`] reproduces that for
-//! [`Site::RendererSnapshot`](crate::sites::Site::RendererSnapshot);
-//! its lock is a [`TrackedRwLock`], so each read shows in the callback's
+//! The binauralizer, before its fix, also reads its renderer list on the
+//! audio thread through a synchronous call on a dispatch queue: a lock and
+//! a reference-count increment, no allocation. [`Subscriber::snapshot`]
+//! reproduces that for
+//! [`Site::RendererSnapshot`](crate::sites::Site::RendererSnapshot); its
+//! lock is a [`TrackedRwLock`], so each read shows in the callback's
 //! hazards as a lock acquisition (contended when a publish holds it).
 //!
 //! The queues are the crate's own `engine::spsc`. The publication logic
@@ -33,7 +35,7 @@ use allocgate::hazard::TrackedRwLock;
 pub const PENDING_SETS: usize = 4;
 
 /// What the publisher's lock guards: a reference-counted record the audio
-/// thread copies out under the lock, as the original copies its array.
+/// thread copies out under the lock, as the binauralizer copies its array.
 /// Created once; publishing updates it in place, so no clone is ever the
 /// last reference.
 #[derive(Debug, Default)]
@@ -233,7 +235,7 @@ impl Subscriber {
     }
 
     /// Reads the shared record under the lock and copies it out by
-    /// reference count, as the original reads its renderer list: a lock
+    /// reference count, as the binauralizer reads its renderer list: a lock
     /// (which can block while the control side publishes) and an atomic
     /// increment, never an allocation or a free (the lock keeps a
     /// reference, so the copy is never the last). Returns the generation.

@@ -1,10 +1,10 @@
-//! The HRIR renderer (`REFERENCE_ENGINE.md` §5): one renderer per mapped
-//! input speaker, each a left-ear and a right-ear [`Convolver`], mixing
-//! every speaker into two ears, one whole 512-frame block at a time.
+//! The HRIR renderer (docs/engine.md, "The audio path"): one renderer per
+//! mapped input speaker, each a left-ear and a right-ear [`Convolver`],
+//! mixing every speaker into two ears, one whole 512-frame block at a time.
 //!
 //! Frames past the last whole block are not rendered, exactly as in the
-//! original: with N < 512 nothing is rendered and the stereo buffers keep
-//! stale samples. [`RendererSet::render`] returns how many frames it left
+//! binauralizer: with N < 512 nothing is rendered and the stereo buffers
+//! keep stale samples. [`RendererSet::render`] returns how many frames it left
 //! unrendered, so the harness reports the defect instead of hiding it.
 //!
 //! A set is built for one [`RenderMode`]: the reference's per-speaker
@@ -15,7 +15,7 @@ use std::fmt;
 
 use crate::block_fifo::{BlockFifo, FIFO_LATENCY};
 use crate::buffers::Planar;
-use crate::convolver::{BLOCK, Convolver, ConvolverError, FftPlans};
+use crate::convolver::{BLOCK, Convolver, ConvolverError, EarFilters, FftPlans};
 use crate::layout::{HesuviMap, Layout, Speaker};
 use crate::preset::{Preset, PresetError};
 use crate::sites::SiteSet;
@@ -56,7 +56,10 @@ pub enum ActivateError {
     Convolver(ConvolverError),
     /// The audio thread has not taken the sets published before; is the
     /// output callback running?
-    QueueFull,
+    QueueFull {
+        /// The sets waiting: as many as the hand-over queue holds.
+        waiting: usize,
+    },
     /// No speaker of the device's layout is covered by the preset's map.
     NoRenderers {
         /// The preset's name.
@@ -71,10 +74,9 @@ impl fmt::Display for ActivateError {
         match self {
             ActivateError::Preset(e) => write!(f, "{e}"),
             ActivateError::Convolver(e) => write!(f, "{e}"),
-            ActivateError::QueueFull => write!(
+            ActivateError::QueueFull { waiting } => write!(
                 f,
-                "{} renderer sets are waiting for the audio thread; is the output callback running?",
-                crate::publish::PENDING_SETS
+                "{waiting} renderer sets are waiting for the audio thread; is the output callback running?"
             ),
             ActivateError::NoRenderers { preset, layout } => write!(
                 f,
@@ -90,7 +92,7 @@ impl std::error::Error for ActivateError {
         match self {
             ActivateError::Preset(e) => Some(e),
             ActivateError::Convolver(e) => Some(e),
-            ActivateError::NoRenderers { .. } | ActivateError::QueueFull => None,
+            ActivateError::NoRenderers { .. } | ActivateError::QueueFull { .. } => None,
         }
     }
 }
@@ -160,8 +162,8 @@ enum Kind {
 impl RendererSet {
     /// Builds one renderer per speaker of `layout` that the preset's map
     /// covers, in channel order (unmapped speakers are skipped, as the
-    /// original does), resampling each impulse response to `device_rate`.
-    /// Off the audio thread: allocates freely.
+    /// binauralizer skips them), resampling each impulse response to
+    /// `device_rate`. Off the audio thread: allocates freely.
     pub fn build(
         preset: &Preset,
         layout: &Layout,
@@ -332,12 +334,9 @@ impl RendererSet {
     }
 }
 
-/// One speaker's impulse responses: `[left ear, right ear]`.
-pub type EarFilters = [Vec<f32>; 2];
-
 /// The (left-ear, right-ear) impulse responses of every speaker of
 /// `layout` that the preset's map covers, in channel order (unmapped
-/// speakers are skipped, as the original does), resampled to
+/// speakers are skipped, as the binauralizer skips them), resampled to
 /// `device_rate`: what [`RendererSet::build`] turns into renderers, and
 /// what an offline reference convolves with. Fails when no speaker is
 /// covered. Off the audio thread.

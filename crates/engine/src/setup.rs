@@ -6,15 +6,16 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::convolver::FftPlans;
+use crate::convolver::{EarFilters, FftPlans};
 use crate::input::InputCallback;
 use crate::layout::{Layout, MAX_CHANNELS};
 use crate::output::OutputCallback;
 use crate::preset::Preset;
 use crate::publish::{self, Publisher};
-use crate::renderer::{ActivateError, EarFilters, RenderMode, RendererSet};
+use crate::renderer::{ActivateError, RenderMode, RendererSet};
 use crate::ring::{RING_BYTES, Ring};
-use crate::sites::{SiteSet, Variant};
+use crate::sites::SiteSet;
+use crate::variant::Variant;
 
 /// Most frames a callback may ask for.
 pub const MAX_FRAMES: usize = 4096;
@@ -35,8 +36,8 @@ pub struct EngineConfig {
     pub renderer: RenderMode,
     /// Convolution on at start (otherwise passthrough).
     pub convolution: bool,
-    /// Ring capacity in bytes: [`RING_BYTES`] as the original; larger only
-    /// to show what the original's ring loses at large N × C.
+    /// Ring capacity in bytes: [`RING_BYTES`] as in the binauralizer; larger
+    /// only to show what the binauralizer's ring loses at large N × C.
     pub ring_bytes: usize,
 }
 
@@ -170,7 +171,7 @@ impl Engine {
         })
     }
 
-    /// Stops and starts both sides as the original does on a device
+    /// Stops and starts both sides as the binauralizer does on a device
     /// change: the ring emptied and zeroed, the output buffering again.
     /// Call with both callbacks off their audio threads (or paused).
     pub fn restart(input: &mut InputCallback, output: &mut OutputCallback) {
@@ -240,7 +241,9 @@ impl Control {
         };
         self.publisher
             .publish(Some(Box::new(set)))
-            .map_err(|_| ActivateError::QueueFull)?;
+            .map_err(|_| ActivateError::QueueFull {
+                waiting: publish::PENDING_SETS,
+            })?;
         Ok(activated)
     }
 
@@ -248,7 +251,9 @@ impl Control {
     pub fn deactivate(&mut self) -> Result<(), ActivateError> {
         self.publisher
             .publish(None)
-            .map_err(|_| ActivateError::QueueFull)
+            .map_err(|_| ActivateError::QueueFull {
+                waiting: publish::PENDING_SETS,
+            })
     }
 
     /// Frees the renderer sets the audio thread has returned.

@@ -20,9 +20,9 @@ use std::fmt;
 
 use realfft::num_complex::Complex32;
 
+use crate::block_fifo::BlockRender;
 use crate::buffers::Planar;
-use crate::convolver::{BINS, BLOCK, ConvolverError, FFT_SIZE, FftPlans};
-use crate::renderer::EarFilters;
+use crate::convolver::{BINS, BLOCK, ConvolverError, EarFilters, FFT_SIZE, FftPlans};
 
 /// Largest difference accepted between this renderer's output and the
 /// reference renderer's for the same input, relative to the largest output
@@ -294,6 +294,18 @@ impl SpectralMixer {
         self.previous.fill(0.0);
         self.delay_line.fill(0.0);
         self.head = 0;
+    }
+}
+
+impl BlockRender for SpectralMixer {
+    fn render_block(
+        &mut self,
+        input: &Planar,
+        channels: usize,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        self.process_block(input, channels, left, right);
     }
 }
 

@@ -5,7 +5,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use super::wav::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
+use super::rates::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 use crate::text::count;
 
 /// Why a preset could not be loaded, used or written.

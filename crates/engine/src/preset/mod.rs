@@ -5,9 +5,11 @@
 
 pub mod embedded;
 mod error;
+mod rates;
 mod resample;
 pub mod sofa;
 mod wav;
 
 pub use error::{PresetError, WavFormat};
-pub use wav::{MAX_PRESET_BYTES, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Preset};
+pub use rates::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
+pub use wav::{MAX_PRESET_BYTES, Preset};

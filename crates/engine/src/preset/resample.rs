@@ -21,7 +21,7 @@ use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler};
 
 use super::error::PresetError;
-use super::wav::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
+use super::rates::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 
 /// About how many input frames one FFT block should span: ~1 000 keeps the
 /// anti-aliasing cutoff close to Nyquist (rubato's cutoff rises with the

@@ -12,13 +12,9 @@ use std::path::Path;
 use hound::{SampleFormat, WavReader, WavSpec, WavWriter};
 
 use super::error::{PresetError, WavFormat};
+use super::rates::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 use super::resample::resample;
 use crate::read::{InputKind, read_capped, read_input};
-
-/// The lowest sample rate a preset, or a resampling target, may have (Hz).
-pub const MIN_SAMPLE_RATE: u32 = 8_000;
-/// The highest sample rate a preset, or a resampling target, may have (Hz).
-pub const MAX_SAMPLE_RATE: u32 = 768_000;
 
 /// Bytes before the samples in the `WAVE_FORMAT_EXTENSIBLE` file hound
 /// writes for more than two channels.
@@ -35,7 +31,9 @@ fn max_frames(channels: usize) -> usize {
 /// Always 7 or 14 channels of equal, non-zero length, finite samples, and a
 /// sample rate in [`MIN_SAMPLE_RATE`]`..=`[`MAX_SAMPLE_RATE`]. Channels are
 /// kept in file order; which speaker and ear each one serves is the
-/// renderer's business (`REFERENCE_ENGINE.md` §5).
+/// renderer's business: it reads them through a HeSuVi channel map
+/// ([`HesuviMap`](crate::layout::HesuviMap); docs/engine.md, "The audio
+/// path" and "Presets").
 #[derive(Clone, PartialEq)]
 pub struct Preset {
     name: String,
@@ -83,7 +81,7 @@ impl Preset {
     /// Loads a preset from the bytes of a WAV file.
     ///
     /// Accepts 32-bit float and 16-, 24- or 32-bit integer PCM; integers are
-    /// divided by 2^(bits-1), as the original app converted them, which maps
+    /// divided by 2^(bits-1), as the binauralizer converts them, which maps
     /// them to [-1, 1) (32-bit values within 2^-25 of full scale round to 1.0
     /// in `f32`).
     pub fn from_wav_bytes(name: &str, bytes: &[u8]) -> Result<Preset, PresetError> {

@@ -6,8 +6,7 @@
 use std::ops::Add;
 
 use super::hazards::FRESH_PAGES;
-use super::{CallbackKind, Site, SiteSet};
-use crate::convolver::DEBUG_PRINT_STEPS;
+use super::{CallbackKind, DEBUG_PRINT_STEPS, Site, SiteSet};
 use crate::text::count;
 use allocgate::hazard::Hazards;
 
@@ -337,8 +336,8 @@ mod tests {
 
     #[test]
     fn the_seed_input_callback_at_7_1_makes_ten_allocations() {
-        // The seed counts 1 list + 1 array + 8 channel buffers (+0–2 resizes).
-        let e = crate::sites::Variant::Seed
+        // 1 list + 1 array + 8 channel buffers (+0–2 resizes).
+        let e = crate::variant::Variant::Seed
             .sites()
             .expected(&CallbackContext::input(8, 512));
         assert_eq!(e, Expected::new(10, 10, 1));

@@ -1,8 +1,9 @@
-//! Allocation sites: the places where the reference engine allocates on an
-//! audio thread (`REFERENCE_ENGINE.md` §7), each switchable on its own, and
-//! the variants that bundle them.
+//! Allocation sites: the places where the reference engine can allocate,
+//! lock or block on an audio thread (docs/engine.md, "Allocation sites"),
+//! each switchable on its own; the variants that bundle them are in
+//! [`variant`](crate::variant).
 //!
-//! - [`Site`], [`SiteSet`], [`Variant`]: names and switches.
+//! - [`Site`], [`SiteSet`]: names and switches.
 //! - [`expected`]: each site's allocations, deallocations and
 //!   reallocations per callback, derived from the configuration.
 //! - `temporaries`: the allocating idioms themselves (crate-private; the
@@ -13,12 +14,11 @@ pub mod hazards;
 pub(crate) mod temporaries;
 
 pub use temporaries::{
-    ABL_HEADER_BYTES, CHANNEL_BUFFER_ALIGN, LOG_LINE_CAPACITY, SCALE_ARRAY_BYTES, abl_bytes,
+    ABL_HEADER_BYTES, CHANNEL_BUFFER_ALIGN, DEBUG_PRINT_STEPS, LOG_LINE_CAPACITY,
+    SCALE_ARRAY_BYTES, abl_bytes,
 };
 
 use std::fmt;
-
-use crate::renderer::RenderMode;
 
 /// Which callback a site lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,7 +67,8 @@ pub enum Site {
     /// C fresh 16-byte-aligned channel buffers of N × 4 bytes.
     ChannelBuffers,
     /// Each convolution engine's block step makes two one-element scale
-    /// arrays (36-byte requests: the seed's "48-byte malloc").
+    /// arrays (36-byte requests, which macOS serves from its 48-byte class:
+    /// the binauralizer's transient 48-byte allocations).
     ScaleArray,
     /// The renderer set is read under a lock and copied by reference count
     /// (a blocking hazard with zero allocations).
@@ -82,7 +83,8 @@ pub enum Site {
     /// A buffer that grows when the frame count exceeds every earlier one.
     GrowOnFrames,
     /// The old renderer set is freed in the output callback after a preset
-    /// switch (the leak of the original fix).
+    /// switch (what the binauralizer's fix still does when the audio thread
+    /// holds the last reference).
     DropOnAudioThread,
     /// Each output callback sleeps briefly (a voluntary context switch,
     /// no allocation): a hazard site.
@@ -259,77 +261,6 @@ impl fmt::Display for SiteSet {
     }
 }
 
-/// The engine variants, as sets of sites on top of the allocation-free
-/// engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Variant {
-    /// The seed document's "current implementation" of the input callback.
-    Seed,
-    /// The original's source before its fix.
-    Prefix,
-    /// Allocation-free: the seed's steps 1–4 and the original's fix, without
-    /// its free on the audio thread.
-    Fixed,
-    /// Allocation-free and faster: `fixed` with the spectral renderer
-    /// ([`RenderMode::Spectral`]: shared forward FFTs, frequency-domain
-    /// mixing, every frame rendered one block late).
-    Optimized,
-}
-
-impl Variant {
-    /// Every variant.
-    pub const ALL: [Variant; 4] = [
-        Variant::Seed,
-        Variant::Prefix,
-        Variant::Fixed,
-        Variant::Optimized,
-    ];
-
-    /// The variant's sites.
-    pub const fn sites(self) -> SiteSet {
-        match self {
-            Variant::Seed => SiteSet::of(&[Site::Abl, Site::PtrArray, Site::ChannelBuffers]),
-            Variant::Prefix => {
-                SiteSet::of(&[Site::ScaleArray, Site::RendererSnapshot, Site::DebugPrint])
-            }
-            Variant::Fixed | Variant::Optimized => SiteSet::EMPTY,
-        }
-    }
-
-    /// How the variant's renderer sets convolve.
-    pub const fn renderer(self) -> RenderMode {
-        match self {
-            Variant::Optimized => RenderMode::Spectral,
-            _ => RenderMode::PerSpeaker,
-        }
-    }
-
-    /// Sites that live where this variant has no code: the spectral
-    /// renderer has no per-convolver block step, so no scale arrays and
-    /// no debug line.
-    pub const fn unsupported(self) -> SiteSet {
-        match self.renderer() {
-            RenderMode::Spectral => SiteSet::of(&[Site::ScaleArray, Site::DebugPrint]),
-            RenderMode::PerSpeaker => SiteSet::EMPTY,
-        }
-    }
-
-    /// The variant's name on the command line and in reports.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Variant::Seed => "seed",
-            Variant::Prefix => "prefix",
-            Variant::Fixed => "fixed",
-            Variant::Optimized => "optimized",
-        }
-    }
-
-    /// The variant named `name`, if any.
-    pub fn from_name(name: &str) -> Option<Variant> {
-        Variant::ALL.into_iter().find(|v| v.name() == name)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,28 +275,5 @@ mod tests {
         }
         assert_eq!(all.iter().count(), Site::ALL.len());
         assert_eq!(Site::from_name("nope"), None);
-    }
-
-    #[test]
-    fn variants_are_the_documented_site_sets() {
-        assert_eq!(
-            Variant::Seed.sites().to_string(),
-            "abl,ptr-array,channel-buffers"
-        );
-        assert_eq!(
-            Variant::Prefix.sites().to_string(),
-            "scale-array,renderer-snapshot,debug-print"
-        );
-        assert!(Variant::Fixed.sites().is_empty());
-        assert!(Variant::Optimized.sites().is_empty());
-        assert_eq!(Variant::Optimized.renderer(), RenderMode::Spectral);
-        assert_eq!(
-            Variant::Optimized.unsupported().to_string(),
-            "scale-array,debug-print"
-        );
-        for v in [Variant::Seed, Variant::Prefix, Variant::Fixed] {
-            assert_eq!(v.renderer(), RenderMode::PerSpeaker);
-            assert!(v.unsupported().is_empty());
-        }
     }
 }

@@ -1,7 +1,8 @@
 //! The allocating idioms of the switchable sites, each the closest Rust
-//! counterpart of what the original does, so a site's requests have the
-//! original's count, size and alignment. The callbacks call these only
-//! when the site is on; with every site off nothing here runs.
+//! counterpart of what the binauralizer's Swift source does, so a site's
+//! requests have the binauralizer's count, size and alignment. The
+//! callbacks call these only when the site is on; with every site off
+//! nothing here runs.
 
 use std::alloc::{Layout, alloc, dealloc};
 use std::fmt::Write as _;
@@ -15,13 +16,15 @@ use crate::buffers::{AudioBuffer, BYTES_PER_SAMPLE};
 pub const ABL_HEADER_BYTES: usize = 8;
 
 /// Bytes requested for a fresh buffer list of `channels` descriptors: the
-/// seed computes `MemoryLayout<AudioBufferList>.size` (header plus one
-/// descriptor, 24) plus `channels − 1` more descriptors of 16 bytes.
+/// binauralizer's input-callback pattern (the `seed` variant) computes
+/// `MemoryLayout<AudioBufferList>.size` (header plus one descriptor, 24)
+/// plus `channels − 1` more descriptors of 16 bytes.
 pub const fn abl_bytes(channels: usize) -> usize {
     ABL_HEADER_BYTES + channels * size_of::<AudioBuffer>()
 }
 
-/// Alignment the seed asks for its fresh channel buffers (`alignment: 16`).
+/// Alignment the `seed` pattern asks for its fresh channel buffers
+/// (`alignment: 16`).
 pub const CHANNEL_BUFFER_ALIGN: usize = 16;
 
 /// A block of raw memory from the global allocator, freed on drop: the
@@ -121,6 +124,10 @@ pub(crate) fn scale_array(scale: f32) -> Box<SwiftFloatArray> {
 /// Capacity of a formatted log line: larger than any line below, so
 /// formatting one is exactly one allocation and no reallocation.
 pub const LOG_LINE_CAPACITY: usize = 128;
+
+/// Block steps of each convolution engine, from its first, on which
+/// [`Site::DebugPrint`](super::Site::DebugPrint) formats its line.
+pub const DEBUG_PRINT_STEPS: u64 = 2;
 
 /// Formats a debug line as the convolution engine's first two block steps
 /// print it (one allocation, one deallocation). The line goes to

@@ -76,24 +76,24 @@ pub struct Case {
 pub const CASES: [Case; 4] = [
     Case {
         name: "demo-prefix-fixed",
-        about: "the demo: 7.1 at 48 kHz / 512 on KEMAR for 10 s, the original before and after \
-                its fix",
+        about: "the demo: 7.1 at 48 kHz / 512 on KEMAR for 10 s, the binauralizer's callbacks \
+                before and after its fix",
         before: "prefix",
         after: "fixed",
         flags: &[],
     },
     Case {
         name: "seed-fixed-48k-512",
-        about: "the bug report's input callback (buffer list, pointer array, channel buffers) \
-                against the fix, 7.1 at 48 kHz / 512, 2 s",
+        about: "the input-callback pattern first suspected in the binauralizer (buffer list, \
+                pointer array, channel buffers) against the fix, 7.1 at 48 kHz / 512, 2 s",
         before: "seed",
         after: "fixed",
         flags: &["--seconds", "2"],
     },
     Case {
         name: "prefix-fixed-192k-512",
-        about: "12 000 48-byte allocations a second: the original before its fix at 192 kHz / \
-                512, 7.1, 2 s",
+        about: "12 000 48-byte allocations a second: the binauralizer's callbacks before their \
+                fix at 192 kHz / 512, 7.1, 2 s",
         before: "prefix",
         after: "fixed",
         flags: &["--rate", "192000", "--seconds", "2"],

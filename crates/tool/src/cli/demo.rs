@@ -13,7 +13,7 @@ use clap::Parser;
 use crate::drive::outcome::Progress;
 use crate::interrupt::Stop;
 use crate::report::{MacosRegion, Report};
-use allocgate_engine::sites::Variant;
+use allocgate_engine::variant::Variant;
 
 use super::{RunArgs, UsageError};
 use crate::files::{OutputError, Outputs, write_atomically};
@@ -238,7 +238,7 @@ pub fn render_demo(rows: &[DemoRow]) -> String {
     }
     let _ = writeln!(
         s,
-        "\nprefix: the original's source before its fix: two 36-byte scale arrays per \
+        "\nprefix: the binauralizer's callbacks before their fix: two 36-byte scale arrays per \
          convolution engine (one per speaker and ear) per block, in the 48-byte class, and \
          one debug line per engine on each of its first two blocks; reading its renderer-set \
          snapshot takes a lock in every callback that renders, and allocates nothing.\nfixed: \

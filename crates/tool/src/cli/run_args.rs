@@ -11,8 +11,9 @@ use crate::scenario::Scenario;
 use allocgate_engine::layout::{CONVOLVED_CHANNELS, Layout, MAX_CHANNELS};
 use allocgate_engine::preset::Preset;
 use allocgate_engine::setup::SAMPLE_RATES;
-use allocgate_engine::sites::{Site, SiteSet, Variant};
+use allocgate_engine::sites::{Site, SiteSet};
 use allocgate_engine::text::{count, number};
+use allocgate_engine::variant::Variant;
 use allocgate_engine::{EngineConfig, MAX_FRAMES};
 
 use super::backend_args::BackendArgs;

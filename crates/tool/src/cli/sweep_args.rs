@@ -11,7 +11,7 @@ use allocgate_engine::MAX_FRAMES;
 use allocgate_engine::layout::{CONVOLVED_CHANNELS, MAX_CHANNELS};
 use allocgate_engine::preset::Preset;
 use allocgate_engine::setup::SAMPLE_RATES;
-use allocgate_engine::sites::Variant;
+use allocgate_engine::variant::Variant;
 
 use super::UsageError;
 

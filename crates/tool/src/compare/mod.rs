@@ -21,8 +21,8 @@ pub use render::{Shown, forced_notes, render_json, render_markdown, summary_rows
 
 use caveat::{Basis, Runs};
 
-/// Seconds the "per 10 s" row projects the rate to, as the bug report's
-/// table does ("Total allocations (10 sec)").
+/// Seconds the "per 10 s" row projects the rate to, as the table of the
+/// binauralizer's measured allocations does ("Total allocations (10 sec)").
 pub const PROJECTION_SECONDS: f64 = 10.0;
 
 /// How to compare.
@@ -108,7 +108,8 @@ pub struct Comparison {
     pub after_label: String,
     /// The configuration both ran, as a sentence.
     pub configuration: String,
-    /// The rows, in the order the bug report's tables have them.
+    /// The rows, in the order the tables of the binauralizer's measured
+    /// allocations have them.
     pub rows: Vec<Row>,
     /// Differences between the runs compared across anyway (`--force`),
     /// each with the caveat it puts on the rows it affects.
@@ -148,7 +149,7 @@ fn label(r: &Report) -> String {
         .iter()
         .map(String::as_str)
         .filter(|s| {
-            !allocgate_engine::sites::Variant::from_name(&c.variant)
+            !allocgate_engine::variant::Variant::from_name(&c.variant)
                 .is_some_and(|v| v.sites().iter().any(|site| site.name() == *s))
         })
         .collect();

@@ -33,9 +33,10 @@ use allocgate::Counts;
 use allocgate::hazard::{HazardTotals, RUSAGE_SUPPORTED};
 use allocgate::trace::{SiteGroup, SiteTable, symbolise, trace};
 use allocgate_engine::sites::CallbackKind;
+use allocgate_engine::sites::SiteSet;
 use allocgate_engine::sites::expected::{Expected, ExpectedHazards};
-use allocgate_engine::sites::{SiteSet, Variant};
 use allocgate_engine::text::{allocator_calls, count};
+use allocgate_engine::variant::Variant;
 
 use expect::{Formulas, measured};
 

@@ -8,7 +8,8 @@ use super::*;
 use crate::metrics::Aggregator;
 use crate::metrics::Record;
 use allocgate::Counts;
-use allocgate_engine::sites::{CallbackKind, Variant};
+use allocgate_engine::sites::CallbackKind;
+use allocgate_engine::variant::Variant;
 
 fn rec(kind: CallbackKind, wall_ns: u64, allocations: u64, warm_up: bool) -> Record {
     Record::new(kind)

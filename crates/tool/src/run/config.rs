@@ -9,7 +9,8 @@ use crate::interrupt::Stop;
 use crate::scenario::Scenario;
 use allocgate_engine::EngineConfig;
 use allocgate_engine::preset::Preset;
-use allocgate_engine::sites::{SiteSet, Variant};
+use allocgate_engine::sites::SiteSet;
+use allocgate_engine::variant::Variant;
 
 /// Why `--dhat` is refused by a build without the `dhat-heap` feature.
 pub const DHAT_BUILD_HINT: &str = "--dhat needs a build with the dhat-heap feature \

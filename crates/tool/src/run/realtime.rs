@@ -188,7 +188,8 @@ fn coreaudio(
     let rate = prepared_devices.sample_rate;
     // No recorder hears a CoreAudio output, so there is nothing to check
     // it against (the input is whatever the device captures).
-    // The engine takes the input device's channel count, as the original.
+    // The engine takes the input device's channel count, as the
+    // binauralizer does.
     let channels = prepared_devices.plan.input_channels as usize;
     let prepared = prepare(c, channels, rate, false)?;
     let Engine {

@@ -7,7 +7,8 @@ use crate::drive::sim::{Drift, Mode};
 use crate::metrics::Aggregator;
 use crate::report::Verdict;
 use allocgate_engine::EngineConfig;
-use allocgate_engine::sites::{Site, SiteSet, Variant};
+use allocgate_engine::sites::{Site, SiteSet};
+use allocgate_engine::variant::Variant;
 
 /// `fixed` with `sites` switched on, 8 channels at 48 kHz, 512 frames.
 fn config(sites: SiteSet) -> RunConfig {

@@ -26,7 +26,8 @@ pub use validate::{MAX_EVENTS, MAX_PRESETS, MAX_SECONDS, synthetic_preset};
 
 use crate::drive::sim::SimConfig;
 use crate::files::{InputKind, read_input};
-use allocgate_engine::sites::{SiteSet, Variant};
+use allocgate_engine::sites::SiteSet;
+use allocgate_engine::variant::Variant;
 
 /// A validated scenario.
 #[derive(Debug, Clone)]

@@ -29,8 +29,9 @@ use crate::run::{BackendChoice, RunConfig, RunError, execute, sim_config};
 use allocgate::size_class::MacosClass;
 use allocgate_engine::EngineConfig;
 use allocgate_engine::preset::Preset;
+use allocgate_engine::sites::SCALE_ARRAY_BYTES;
 use allocgate_engine::sites::expected::Expected;
-use allocgate_engine::sites::{SCALE_ARRAY_BYTES, Variant};
+use allocgate_engine::variant::Variant;
 
 use predict::{Point, Prediction, predict, renderers};
 

@@ -185,7 +185,8 @@ pub fn predict(p: &Point) -> Prediction {
 mod tests {
     use super::*;
     use allocgate_engine::ring::RING_BYTES;
-    use allocgate_engine::sites::{Site, Variant};
+    use allocgate_engine::sites::Site;
+    use allocgate_engine::variant::Variant;
 
     fn point(sites: SiteSet, rate: u32, frames: usize, channels: usize, secs: u64) -> Point {
         Point {

@@ -6,7 +6,7 @@
 //!
 //! Everything is allocated in [`Simulation::new`]; between callbacks the
 //! driver allocates nothing of its own (scheduled actions do, on the
-//! control side, as they would in the original).
+//! control side, as they would in the binauralizer).
 
 use std::time::{Duration, Instant};
 
@@ -116,7 +116,7 @@ impl Simulation {
     /// [stop](SimConfig::stop), nothing it may run).
     ///
     /// Between callbacks the driver allocates and frees nothing of its own;
-    /// only scheduled actions do, on the control side, as in the original
+    /// only scheduled actions do, on the control side, as in the binauralizer
     /// (a preset switch builds renderers, and the set it replaces is freed
     /// once the output callback hands it back). The engine itself is freed
     /// when the simulation is dropped.

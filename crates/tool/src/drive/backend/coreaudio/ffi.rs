@@ -656,7 +656,7 @@ pub(super) fn output_unit(
 // ---------------------------------------------------------------------
 // The callbacks. Both run on CoreAudio's IO threads and never allocate,
 // lock or block outside the engine callback; both always report success,
-// as the original does (an error status would stop the unit).
+// as the binauralizer's do (an error status would stop the unit).
 
 fn sample_time(time: *const sys::AudioTimeStamp) -> Option<f64> {
     // SAFETY: CoreAudio passes a time stamp valid for the callback, or null.
@@ -666,7 +666,8 @@ fn sample_time(time: *const sys::AudioTimeStamp) -> Option<f64> {
 
 /// The input unit's input callback: pulls the frames with
 /// `AudioUnitRender` (bus 1) into the engine's buffer list, inside the
-/// measured engine callback as in the original (§3 step 3).
+/// measured engine callback, as the binauralizer's input callback pulls
+/// them before interleaving.
 unsafe extern "C" fn input_proc(
     refcon: *mut c_void,
     flags: *mut sys::AudioUnitRenderActionFlags,

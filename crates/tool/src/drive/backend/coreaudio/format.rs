@@ -1,6 +1,7 @@
 //! The engine's stream format as CoreAudio describes it: a plain mirror of
 //! `AudioStreamBasicDescription`, built for 32-bit float, packed,
-//! non-interleaved samples (`REFERENCE_ENGINE.md` §1), and the checks a
+//! non-interleaved samples (the format the binauralizer sets on both of
+//! its units; docs/real-audio.md, "CoreAudio"), and the checks a
 //! device's reported format must pass.
 
 use super::Side;

@@ -1,6 +1,7 @@
 //! CoreAudio (macOS): the engine's two callbacks on two AUHAL units
-//! (`kAudioUnitSubType_HALOutput`), set up as the original does
-//! (`REFERENCE_ENGINE.md` §1, §3, §4):
+//! (`kAudioUnitSubType_HALOutput`), set up as the binauralizer (the macOS
+//! app the reference engine reimplements) sets up its own
+//! (docs/real-audio.md, "CoreAudio"):
 //!
 //! - the **input unit** has input enabled on element 1 and output
 //!   disabled on element 0, the chosen capture device, the engine's

@@ -5,7 +5,7 @@
 //! - Input: the input device's channels, 1 to 16 (`MAX_CHANNELS`).
 //! - Output: stereo. The output unit takes a 2-channel format and the
 //!   engine writes buffers 0 and 1; CoreAudio maps them to the device's
-//!   first two channels, as the original's writes to buffers 0 and 1 of
+//!   first two channels, as the binauralizer's writes to buffers 0 and 1 of
 //!   a wider device land there.
 //! - Rate: the input device's nominal rate; the output device must run at
 //!   the same one (the two devices have separate clocks, and nothing

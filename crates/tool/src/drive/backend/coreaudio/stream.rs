@@ -137,7 +137,7 @@ pub(super) fn start(prepared: &Prepared, callbacks: Callbacks) -> Result<Started
         .or(plan.frames)
         .unwrap_or_default();
 
-    // The original's order: input, then output.
+    // The binauralizer's order: input, then output.
     input_unit
         .start()
         .map_err(|s| status::error(&format!("starting the input unit for '{}'", input.name), s))?;
