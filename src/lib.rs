@@ -44,7 +44,9 @@ mod thread_state;
 pub mod trace;
 
 pub use callback::{CallLog, Probe, Sink, Totals};
-pub use callback_gate::{CallbackGate, GateError, GateRun};
+pub use callback_gate::{CallFigures, CallbackGate, GateError, GateRun, KEPT_OFFENDERS, Offender};
+#[cfg(feature = "backtrace")]
+pub use callback_gate::{CallSite, SiteSize};
 pub use counting::CountingAlloc;
 pub use error::Error;
 pub use scope::{

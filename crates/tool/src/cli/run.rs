@@ -28,9 +28,10 @@ use crate::files::{OutputError, Outputs};
 use crate::metrics::{Aggregates, Aggregator};
 use crate::report::{
     AllocatorCalls, BackendReport, Environment, HdrLogError, Integrity, MacosRegion, Report,
-    ReportConfig, ReportError, Verdict, site_names, site_reports, write_hdr_log, write_json,
+    ReportConfig, ReportError, Verdict, engine_sites, site_names, site_reports, write_hdr_log,
+    write_json,
 };
-use allocgate::trace::{SiteTable, symbolise, trace};
+use allocgate::trace::{SiteTable, trace};
 use allocgate::{Counts, measure};
 use allocgate_engine::sites::CallbackKind;
 
@@ -278,7 +279,7 @@ pub fn execute(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run
     let trace = match (table, &c.trace) {
         (Some(table), Some(tc)) => {
             // Named here, on the calling thread, after the run.
-            let groups = symbolise(&table, &tc.skip);
+            let groups = engine_sites(&table, &tc.skip);
             report.sites = site_reports(&groups, report.totals.callbacks);
             Some(TraceSummary::of(&table))
         }
