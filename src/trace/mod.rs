@@ -1,5 +1,9 @@
 //! Site tracing: where a scope's allocator calls come from.
 //!
+//! For a callback in a test, [`CallbackGate::trace_sites`](crate::CallbackGate::trace_sites)
+//! does all of this and prints the sites when the gate fails; what follows
+//! is for your own driver.
+//!
 //! While [`trace`] runs, every call the counting allocator counts on this
 //! thread (inside [`measure`](crate::measure) and the other scopes) also
 //! captures its stack: up to [`MAX_FRAMES`] raw return addresses, walked by

@@ -97,8 +97,7 @@ impl Default for SiteTable {
 }
 
 impl SiteTable {
-    /// A table of [`DEFAULT_ROWS`] rows (about 210 KiB). Off the audio
-    /// thread.
+    /// A table of 512 rows (about 210 KiB). Off the audio thread.
     pub fn new() -> Self {
         Self::with_rows(DEFAULT_ROWS)
     }
