@@ -186,6 +186,13 @@ fn sites_text(run: &GateRun, msg: &mut String) {
             let _ = write!(msg, "\n      {frame}");
         }
     }
+    if run.untraced > 0 {
+        let _ = write!(
+            msg,
+            "\n  {} not shown: their stacks did not fit the site table",
+            count(run.untraced, "allocator call")
+        );
+    }
 }
 
 #[cfg(feature = "backtrace")]

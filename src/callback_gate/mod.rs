@@ -203,14 +203,9 @@ impl CallbackGate {
             let mut table = crate::trace::SiteTable::new();
             crate::trace::trace(&mut table, || recorder.run(invocations, &mut callback));
             let sites = sites::sites(&table, recorder.tagged_calls());
-            return Ok(GateRun::new(self.clone(), recorder, sites));
+            return Ok(GateRun::new(self.clone(), recorder).with_sites(sites, table.overflowed()));
         }
         recorder.run(invocations, &mut callback);
-        Ok(GateRun::new(
-            self.clone(),
-            recorder,
-            #[cfg(feature = "backtrace")]
-            Vec::new(),
-        ))
+        Ok(GateRun::new(self.clone(), recorder))
     }
 }

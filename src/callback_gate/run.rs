@@ -25,33 +25,22 @@ pub struct GateRun {
     pub(super) steady: super::record::Part,
     #[cfg(feature = "backtrace")]
     pub(super) sites: Vec<CallSite>,
+    /// Traced calls whose stack found no room in the site table.
+    #[cfg(feature = "backtrace")]
+    pub(super) untraced: u64,
 }
 
 impl GateRun {
-    pub(super) fn new(
-        gate: CallbackGate,
-        recorder: Recorder,
-        #[cfg(feature = "backtrace")] sites: Vec<CallSite>,
-    ) -> GateRun {
+    pub(super) fn new(gate: CallbackGate, recorder: Recorder) -> GateRun {
         let Recorder {
             warm_up,
             counts,
             hazard_log,
-            mut offenders,
+            offenders,
             warm,
             steady,
             ..
         } = recorder;
-        #[cfg(feature = "backtrace")]
-        for o in &mut offenders {
-            o.sites = sites
-                .iter()
-                .filter(|s| s.invocations.contains(&o.index))
-                .map(|s| s.function.clone())
-                .collect();
-        }
-        #[cfg(not(feature = "backtrace"))]
-        let offenders = std::mem::take(&mut offenders);
         GateRun {
             gate,
             invocations: counts.len() as u64,
@@ -62,8 +51,25 @@ impl GateRun {
             warm,
             steady,
             #[cfg(feature = "backtrace")]
-            sites,
+            sites: Vec::new(),
+            #[cfg(feature = "backtrace")]
+            untraced: 0,
         }
+    }
+
+    /// Takes the traced sites, and names each kept offender's.
+    #[cfg(feature = "backtrace")]
+    pub(super) fn with_sites(mut self, sites: Vec<CallSite>, untraced: u64) -> GateRun {
+        for o in &mut self.offenders {
+            o.sites = sites
+                .iter()
+                .filter(|s| s.invocations.contains(&o.index))
+                .map(|s| s.function.clone())
+                .collect();
+        }
+        self.sites = sites;
+        self.untraced = untraced;
+        self
     }
 
     /// The callback's name.
