@@ -32,6 +32,8 @@
 //!     allocgate::CallbackGate::new("gain")
 //!         .trace_sites() // a failure names each call site
 //!         .check_hazards() // tracked locks, page faults, voluntary switches
+//!         .warm_up(1)
+//!         .allow_warm_up() // a first call may fault on its code pages
 //!         .run(10_000, |_| gain.process(&mut block))
 //!         .unwrap()
 //!         .assert_clean();

@@ -47,7 +47,13 @@ mod tests {
         assert_eq!(count(1u64, "allocation").to_string(), "1 allocation");
         assert_eq!(count(0u64, "byte").to_string(), "0 bytes");
         assert_eq!(count(2usize, "invocation").to_string(), "2 invocations");
-        assert_eq!(count_plural(3, "switch", "switches").to_string(), "3 switches");
-        assert_eq!(count_plural(1, "switch", "switches").to_string(), "1 switch");
+        assert_eq!(
+            count_plural(3, "switch", "switches").to_string(),
+            "3 switches"
+        );
+        assert_eq!(
+            count_plural(1, "switch", "switches").to_string(),
+            "1 switch"
+        );
     }
 }

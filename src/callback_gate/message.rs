@@ -43,12 +43,7 @@ pub(super) fn hazard_text(h: &Hazards) -> String {
 }
 
 fn switches(n: u64) -> String {
-    count_plural(
-        n,
-        "voluntary context switch",
-        "voluntary context switches",
-    )
-    .to_string()
+    count_plural(n, "voluntary context switch", "voluntary context switches").to_string()
 }
 
 fn totals_text(t: &HazardTotals) -> String {
@@ -158,7 +153,16 @@ fn sites_text(run: &GateRun, msg: &mut String) {
         count(run.sites.len(), "call site")
     );
     for site in &run.sites {
-        let _ = write!(msg, "\n  {}: {}", site.function, calls_text(site.allocations(), site.deallocations(), site.reallocations()));
+        let _ = write!(
+            msg,
+            "\n  {}: {}",
+            site.function,
+            calls_text(
+                site.allocations(),
+                site.deallocations(),
+                site.reallocations()
+            )
+        );
         for s in &site.sizes {
             let _ = write!(
                 msg,

@@ -151,12 +151,13 @@ impl CallbackGate {
     /// as allocations. Involuntary switches (preemption) are reported,
     /// never held against the callback.
     ///
-    /// A first call that touches memory for the first time (a buffer
-    /// allocated but never written, fresh stack) page-faults: give the
-    /// callback a [`warm_up`](Self::warm_up) with
-    /// [`allow_warm_up`](Self::allow_warm_up), or touch its memory before
-    /// the gate. The gate's own bookkeeping is written outside the
-    /// observed region.
+    /// A first call that runs code or touches memory for the first time
+    /// (its code pages, a buffer allocated but never written, fresh stack)
+    /// page-faults: give the callback a [`warm_up`](Self::warm_up) of one
+    /// invocation with [`allow_warm_up`](Self::allow_warm_up), or run it
+    /// and touch its memory before the gate. The gate's own bookkeeping is
+    /// written outside the observed region, and its measuring path is run
+    /// once before the first call.
     pub fn check_hazards(mut self) -> CallbackGate {
         self.hazards = true;
         self

@@ -72,15 +72,23 @@ impl CallSite {
     }
 }
 
+/// Frames where a thread's Rust code begins (a test's, a spawned
+/// thread's, `main`'s): what lies beyond is the runtime and libc.
+const ENTRY_POINTS: &[&str] = &[
+    "__rust_begin_short_backtrace",
+    "std::rt::lang_start",
+    "thread_start",
+];
+
 /// From the function outward: the function, then the callers that are
-/// user code, at most [`BACKTRACE_FRAMES`] in all.
+/// user code up to the thread's entry point, at most [`BACKTRACE_FRAMES`]
+/// in all. Unnamed frames (bare addresses) are left out.
 fn backtrace(stack: &TracedStack, symboliser: &Symboliser) -> Vec<String> {
-    let Some(user) = stack.user_frame else {
-        return stack.frames.iter().take(BACKTRACE_FRAMES).cloned().collect();
-    };
-    stack.frames[user..]
+    let from = stack.user_frame.unwrap_or(0);
+    stack.frames[from..]
         .iter()
-        .filter(|n| !symboliser.skips(n))
+        .take_while(|n| !ENTRY_POINTS.iter().any(|e| n.contains(e)))
+        .filter(|n| !n.starts_with("0x") && !symboliser.skips(n))
         .take(BACKTRACE_FRAMES)
         .cloned()
         .collect()

@@ -244,11 +244,7 @@ impl Symboliser {
 /// The part of a stack worth showing: from the first frame that is not
 /// the tracer's own to a few frames past the user frame.
 fn trimmed(stack: &TracedStack) -> Vec<String> {
-    let start = stack
-        .frames
-        .iter()
-        .position(|n| !is_tracer(n))
-        .unwrap_or(0);
+    let start = stack.frames.iter().position(|n| !is_tracer(n)).unwrap_or(0);
     let end = stack
         .user_frame
         .map_or(stack.frames.len(), |u| u + 1 + CONTEXT_FRAMES)
