@@ -326,7 +326,7 @@ fn sites_are_grouped_by_function_with_their_sizes_listed_within() {
     );
     assert!(msg.contains(&header), "{msg}");
     assert!(
-        msg.contains(&format!("  invocation 0: 1 allocation (8 bytes)")),
+        msg.contains("  invocation 0: 1 allocation (8 bytes)"),
         "{msg}"
     );
     assert!(
