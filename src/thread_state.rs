@@ -285,6 +285,7 @@ pub(crate) fn probe_global_allocator() -> bool {
 
 /// Switches site tracing on or off for this thread; returns the previous
 /// setting. Counted calls are traced only while a scope is open.
+#[cfg(feature = "backtrace")]
 pub(crate) fn set_tracing(on: bool) -> bool {
     STATE.with(|s| {
         let previous = s.tracing.replace(on);

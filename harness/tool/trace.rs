@@ -7,9 +7,9 @@
 use std::hint::black_box;
 
 use allocgate::measure;
-use allocgate::trace::{SiteGroup, SiteTable, symbolise, trace};
+use allocgate::trace::{SiteGroup, SiteTable, trace};
 use allocgate_engine::sites::{CallbackKind, SCALE_ARRAY_BYTES, Site, SiteSet, abl_bytes};
-use allocgate_tool::report::{MacosRegion, Report};
+use allocgate_tool::report::{MacosRegion, Report, engine_sites};
 use allocgate_tool::run::execute;
 
 use crate::cli::{args, callbacks};
@@ -44,7 +44,7 @@ fn each_site_alone_is_traced_to_its_own_function_with_its_formula_totals() {
                 e.allocations + e.deallocations + e.reallocations,
                 "{what}: calls traced vs the formulas"
             );
-            let groups = symbolise(&table, &[]);
+            let groups = engine_sites(&table, &[]);
             let mine = sums(&groups, |g| g.function == site.function());
             let all = sums(&groups, |_| true);
             // Every allocation and reallocation is the site function's; a
@@ -92,7 +92,7 @@ fn the_tracer_adds_no_counted_call_and_makes_no_nested_one() {
     );
     assert_eq!(table.calls(), 6);
     assert_eq!(table.nested(), 0, "the unwinder called the allocator");
-    let groups = symbolise(&table, &[]);
+    let groups = engine_sites(&table, &[]);
     assert_eq!(groups.len(), 1, "{groups:#?}");
     assert_eq!((groups[0].allocations, groups[0].deallocations), (3, 3));
     assert_eq!(groups[0].size, SCALE_ARRAY_BYTES);

@@ -1,19 +1,23 @@
 //! Real-time hazards beyond the allocator, counted per callback the way
 //! allocations are:
 //!
-//! - page faults and context switches of the calling thread ([`usage`]:
-//!   Linux `getrusage(RUSAGE_THREAD)`, read before and after a callback,
-//!   only when asked, since each read is a system call);
+//! - page faults and context switches of the calling thread
+//!   ([`ThreadUsage`]: Linux `getrusage(RUSAGE_THREAD)`, read before and
+//!   after a callback, only when asked, since each read is a system call;
+//!   macOS has no per-thread figures);
 //! - acquisitions of locks that go through [`TrackedMutex`] and
-//!   [`TrackedRwLock`] (the engine's own synchronisation), and how many of
-//!   them found the lock taken ([`lock`]: per-thread counters, always on).
+//!   [`TrackedRwLock`] (use them for the locks your callback shares), and
+//!   how many of them found the lock taken ([`lock_counts`]: per-thread
+//!   counters, always on). Other locks, `std::sync::Mutex` included, are
+//!   not seen: a contended one shows only as a voluntary context switch.
 //!
-//! [`observe`] runs a closure between two readings and returns the
-//! difference as [`Hazards`]. Like `alloc`, this depends on nothing else
-//! of ours, and reading the counters never allocates, locks or blocks.
+//! [`CallbackGate::check_hazards`](crate::CallbackGate::check_hazards)
+//! judges every invocation of a callback on them; [`observe`] runs one
+//! closure between two readings and returns the difference as
+//! [`Hazards`]. Reading the counters never allocates, locks or blocks.
 
-pub mod lock;
-pub mod usage;
+mod lock;
+mod usage;
 
 pub use lock::{LockCounts, TrackedMutex, TrackedRwLock, lock_counts};
 pub use usage::{RUSAGE_SUPPORTED, ThreadUsage, UsageError, check_usage};

@@ -2,14 +2,13 @@
 //! `getrusage(RUSAGE_THREAD)`.
 //!
 //! One reading is one system call (no allocation, no lock; it copies a
-//! `struct rusage` out of the kernel), so it is only taken in
-//! `--rusage` mode; `BENCHMARKS.md` has its cost per callback.
+//! `struct rusage` out of the kernel), so it is only taken when asked.
 //!
 //! macOS has no per-thread equivalent: its `getrusage` knows only the
 //! process (`RUSAGE_SELF`, every thread together), and Mach's
 //! `thread_info` gives a thread's CPU time but not its faults or
-//! switches. [`ThreadUsage::now`] is `None` there and `--rusage` is
-//! refused ([`check_usage`]); lock tracking works on every platform.
+//! switches. [`ThreadUsage::now`] is `None` there and [`check_usage`]
+//! says so; lock tracking works on every platform.
 
 use std::fmt;
 
@@ -107,7 +106,8 @@ impl std::error::Error for UsageError {}
 
 /// Checks that per-thread usage can be read and that it moves: sleeps
 /// 1 ms on the calling thread between two readings and requires a
-/// voluntary context switch, so `--rusage` can never pass vacuously.
+/// voluntary context switch, so a check on these figures can never pass
+/// vacuously.
 pub fn check_usage() -> Result<(), UsageError> {
     if !RUSAGE_SUPPORTED {
         return Err(UsageError::Unsupported);

@@ -1,5 +1,9 @@
 //! Site tracing: where a scope's allocator calls come from.
 //!
+//! For a callback in a test, [`CallbackGate::trace_sites`](crate::CallbackGate::trace_sites)
+//! does all of this and prints the sites when the gate fails; what follows
+//! is for your own driver.
+//!
 //! While [`trace`] runs, every call the counting allocator counts on this
 //! thread (inside [`measure`](crate::measure) and the other scopes) also
 //! captures its stack: up to [`MAX_FRAMES`] raw return addresses, walked by
@@ -20,8 +24,10 @@
 mod symbols;
 mod table;
 
-pub use symbols::{DEFAULT_SKIP, SiteGroup, Symboliser, TracedStack, group, strip_hash};
-pub use table::{CallKind, DEFAULT_ROWS, MAX_FRAMES, RawSite, SiteTable};
+pub use symbols::{DEFAULT_SKIP, SiteGroup};
+pub(crate) use symbols::{Symboliser, TracedStack, group};
+pub(crate) use table::CallKind;
+pub use table::{MAX_FRAMES, SiteTable};
 
 use std::cell::Cell;
 use std::ptr::NonNull;
@@ -160,9 +166,10 @@ pub(super) fn nested_call() {
     let _ = TRACE.try_with(|t| t.nested.set(t.nested.get() + 1));
 }
 
-/// The symbolised sites of `table`, grouped per (function, tag, size):
-/// [`Symboliser::new`] with [`DEFAULT_SKIP`] and `extra_skip`, then
-/// [`group`]. Off the audio thread: resolves symbols and allocates freely.
+/// The symbolised sites of `table`, grouped per (function, tag, size),
+/// most calls first: each stack's function is its first frame outside
+/// [`DEFAULT_SKIP`] and the `extra_skip` prefixes. Off the audio thread:
+/// resolves symbols and allocates freely.
 pub fn symbolise(table: &SiteTable, extra_skip: &[String]) -> Vec<SiteGroup> {
     let mut symboliser = Symboliser::new(extra_skip);
     group(table.rows().map(|r| symboliser.site(&r)))

@@ -6,20 +6,28 @@ use std::ffi::c_void;
 
 use super::table::{CallKind, RawSite};
 
-/// Name prefixes of frames that are not user code, and so never a site's
-/// function: the allocator and the tracer (`allocgate::alloc`), Rust's
-/// standard libraries and their allocation shims (`std`, `core`, `alloc`,
+/// Path prefixes of code that is not the user's, and so never a site's
+/// function: the allocator and the tracer (`allocgate::`), Rust's standard
+/// libraries and their allocation shims (`std`, `core`, `alloc`,
 /// `__rust*`, `__rg_*`, `__rdl_*`), the unwinder (`backtrace`,
-/// `_Unwind*`), and the reference engine's allocating idioms
-/// (`allocgate_engine::sites::temporaries`, standing in for the Swift
-/// runtime's allocation calls that the binauralizer's sites go through).
-/// A name matches when it starts with a prefix, or with `<` and a prefix
-/// (trait implementations: `<alloc::vec::Vec<T> as …>::drop`). This list
-/// is the definition of "user code"; add more with
-/// [`Symboliser::new`]'s `extra` (`allocgate run --trace-skip PREFIX`).
+/// `_Unwind*`) and the test harness (`test`). This list is the definition of "user code" (yours or a
+/// third-party crate's); add more with [`symbolise`](super::symbolise)'s
+/// `extra_skip`.
+///
+/// A frame is skipped when every path its name mentions at the top level
+/// starts with a prefix. A plain name (`alloc::vec::from_elem`,
+/// `core::ptr::drop_in_place<app::Voice>`) mentions one path: its own. A
+/// trait method (`<Type as Trait>::method`) mentions the type's path and
+/// the trait's, since the implementation belongs to one of their crates:
+/// `<alloc::vec::Vec<T> as core::ops::drop::Drop>::drop` and `<T as
+/// alloc::vec::spec_from_elem::SpecFromElem>::from_elem` are std's (a
+/// generic parameter or a primitive type mentions no path), while `<app::Voice
+/// as core::ops::drop::Drop>::drop` and `<realfft::RealToComplexOdd<T> as
+/// realfft::RealToComplex<T>>::process` are not. Generic arguments are
+/// not looked at. An inherent method of a primitive (`<[T]>::to_vec`)
+/// mentions no path and is std's.
 pub const DEFAULT_SKIP: &[&str] = &[
     "allocgate::",
-    "allocgate_engine::sites::temporaries::",
     "std::",
     "core::",
     "alloc::",
@@ -28,6 +36,7 @@ pub const DEFAULT_SKIP: &[&str] = &[
     "__rdl_",
     "backtrace::",
     "_Unwind",
+    "test::",
 ];
 
 /// Frames of the tracer itself, dropped from the top of a backtrace.
@@ -38,7 +47,7 @@ const CONTEXT_FRAMES: usize = 4;
 
 /// `name` without a trailing `::h` and 16 hex digits (the legacy mangling
 /// hash a demangler prints when not told to omit it).
-pub fn strip_hash(name: &str) -> &str {
+pub(crate) fn strip_hash(name: &str) -> &str {
     match name.rsplit_once("::h") {
         Some((head, hash)) if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) => {
             head
@@ -47,14 +56,109 @@ pub fn strip_hash(name: &str) -> &str {
     }
 }
 
-fn matches_any(name: &str, prefixes: &[String]) -> bool {
-    let bare = name.trim_start_matches('<');
-    prefixes.iter().any(|p| bare.starts_with(p.as_str()))
+/// The paths a demangled name mentions at the top level, in order: for a
+/// plain name the name itself, for `<Type as Trait>::…` the type's path
+/// (if it has one) and the trait's, for `<Type>::…` the type's.
+fn owners(name: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    name_owners(name.trim(), &mut out);
+    out
+}
+
+fn name_owners<'a>(name: &'a str, out: &mut Vec<&'a str>) {
+    let Some(inner) = name.strip_prefix('<') else {
+        out.push(name);
+        return;
+    };
+    let inner = &inner[..closing_angle(inner).unwrap_or(inner.len())];
+    match split_top_level(inner, " as ") {
+        Some((ty, tr)) => {
+            type_owners(ty, out);
+            name_owners(tr.trim(), out);
+        }
+        None => type_owners(inner, out),
+    }
+}
+
+/// A type's path, if it has one. `dyn Trait` is the trait's; references,
+/// pointers, slices, arrays, tuples and function pointers are std's
+/// constructors (std's blanket impls over `&T` and `&mut T` show the
+/// concrete `T` under the v0 mangling); a bare name without `::` is a
+/// generic parameter or a primitive.
+fn type_owners<'a>(ty: &'a str, out: &mut Vec<&'a str>) {
+    let t = ty.trim();
+    let t = t.strip_prefix("dyn ").unwrap_or(t).trim_start();
+    if t.starts_with('<') {
+        name_owners(t, out);
+    } else if !t.starts_with(['[', '(', '{', '&', '*'])
+        && !t.starts_with("fn(")
+        && !t.starts_with("unsafe ")
+        && !t.starts_with("extern ")
+        && t.split('<').next().is_some_and(|head| head.contains("::"))
+    {
+        out.push(t);
+    }
+}
+
+/// Index in `s` of the `>` that closes an already opened `<` (a `->`
+/// arrow is not one).
+fn closing_angle(s: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut previous = ' ';
+    for (i, c) in s.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' if previous != '-' => {
+                if depth == 0 {
+                    return Some(i);
+                }
+                depth -= 1;
+            }
+            _ => {}
+        }
+        previous = c;
+    }
+    None
+}
+
+/// `s` split at the first `sep` outside any brackets.
+fn split_top_level<'a>(s: &'a str, sep: &str) -> Option<(&'a str, &'a str)> {
+    let mut depth = 0i32;
+    let mut previous = ' ';
+    for (i, c) in s.char_indices() {
+        match c {
+            '<' | '[' | '(' => depth += 1,
+            '>' if previous != '-' => depth -= 1,
+            ']' | ')' => depth -= 1,
+            _ => {}
+        }
+        previous = c;
+        if depth == 0 && s[i..].starts_with(sep) {
+            return Some((&s[..i], &s[i + sep.len()..]));
+        }
+    }
+    None
+}
+
+fn starts_with_any(path: &str, prefixes: &[String]) -> bool {
+    prefixes.iter().any(|p| path.starts_with(p.as_str()))
+}
+
+/// True when every path `name` mentions starts with one of `prefixes`.
+fn skipped(name: &str, prefixes: &[String]) -> bool {
+    owners(name).iter().all(|p| starts_with_any(p, prefixes))
+}
+
+/// True when the first path `name` mentions is the tracer's own.
+fn is_tracer(name: &str) -> bool {
+    owners(name)
+        .first()
+        .is_some_and(|p| TRACER.iter().any(|t| p.starts_with(t)))
 }
 
 /// One stack with names: what [`Symboliser::site`] makes of a [`RawSite`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct TracedStack {
+pub(crate) struct TracedStack {
     /// The first frame in user code (see [`DEFAULT_SKIP`]), or
     /// `"(no user frame)"`.
     pub function: String,
@@ -76,14 +180,14 @@ pub struct TracedStack {
 
 /// Resolves return addresses to function names, caching each address.
 #[derive(Debug)]
-pub struct Symboliser {
+pub(crate) struct Symboliser {
     skip: Vec<String>,
     cache: HashMap<usize, Vec<String>>,
 }
 
 impl Symboliser {
     /// A symboliser skipping [`DEFAULT_SKIP`] and `extra` prefixes.
-    pub fn new(extra: &[String]) -> Symboliser {
+    pub(crate) fn new(extra: &[String]) -> Symboliser {
         let mut skip: Vec<String> = DEFAULT_SKIP.iter().map(|s| (*s).to_owned()).collect();
         skip.extend(extra.iter().filter(|s| !s.is_empty()).cloned());
         Symboliser {
@@ -93,8 +197,8 @@ impl Symboliser {
     }
 
     /// True when `name` is not user code.
-    pub fn skips(&self, name: &str) -> bool {
-        matches_any(name, &self.skip)
+    pub(crate) fn skips(&self, name: &str) -> bool {
+        skipped(name, &self.skip)
     }
 
     /// The names at return address `ip`, innermost (inlined) first.
@@ -116,7 +220,7 @@ impl Symboliser {
     }
 
     /// Names `raw`'s stack and finds its function.
-    pub fn site(&mut self, raw: &RawSite<'_>) -> TracedStack {
+    pub(crate) fn site(&mut self, raw: &RawSite<'_>) -> TracedStack {
         let mut frames = Vec::new();
         for &ip in raw.frames {
             frames.extend(self.names(ip).iter().cloned());
@@ -140,12 +244,7 @@ impl Symboliser {
 /// The part of a stack worth showing: from the first frame that is not
 /// the tracer's own to a few frames past the user frame.
 fn trimmed(stack: &TracedStack) -> Vec<String> {
-    let tracer: Vec<String> = TRACER.iter().map(|s| (*s).to_owned()).collect();
-    let start = stack
-        .frames
-        .iter()
-        .position(|n| !matches_any(n, &tracer))
-        .unwrap_or(0);
+    let start = stack.frames.iter().position(|n| !is_tracer(n)).unwrap_or(0);
     let end = stack
         .user_frame
         .map_or(stack.frames.len(), |u| u + 1 + CONTEXT_FRAMES)
@@ -174,7 +273,7 @@ pub struct SiteGroup {
 
 /// Groups stacks per (function, tag, size), ordered by calls, most first
 /// (then by function, tag and size).
-pub fn group(stacks: impl IntoIterator<Item = TracedStack>) -> Vec<SiteGroup> {
+pub(crate) fn group(stacks: impl IntoIterator<Item = TracedStack>) -> Vec<SiteGroup> {
     let mut groups: HashMap<(String, u8, usize), (SiteGroup, CallKind)> = HashMap::new();
     for s in stacks {
         let key = (s.function.clone(), s.tag, s.size);
@@ -230,28 +329,100 @@ mod tests {
         assert_eq!(strip_hash("main"), "main");
     }
 
+    // Names as this crate's tests resolve them (debug builds, rustc 1.95),
+    // from the stacks of realfft's odd-length `process` and of libtest.
+    const NOT_USER_CODE: &[&str] = &[
+        "<allocgate::counting::CountingAlloc<A> as core::alloc::global::GlobalAlloc>::alloc",
+        "allocgate::thread_state::counted",
+        "backtrace::backtrace::libunwind::trace",
+        "__rustc::__rust_alloc",
+        "__rustc::__rust_dealloc",
+        "alloc::raw_vec::RawVecInner<A>::with_capacity_in",
+        "<alloc::raw_vec::RawVecInner>::try_allocate_in",
+        "<T as alloc::vec::spec_from_elem::SpecFromElem>::from_elem",
+        "alloc::vec::from_elem",
+        "<alloc::alloc::Global as core::alloc::Allocator>::deallocate",
+        "<alloc::raw_vec::RawVec<T,A> as core::ops::drop::Drop>::drop",
+        "core::ptr::drop_in_place<alloc::vec::Vec<num_complex::Complex<f32>>>",
+        "core::ops::function::FnMut::call_mut",
+        "<fn() -> core::result::Result<(), alloc::string::String> as \
+         core::ops::function::FnOnce<()>>::call_once",
+        "<alloc::boxed::Box<dyn core::ops::function::FnOnce<(), Output = ()> + \
+         core::marker::Send> as core::ops::function::FnOnce<()>>::call_once",
+        "<std::sys::thread::unix::Thread>::new::thread_start",
+        "test::run_test_in_process::{closure#0}",
+        // Written by hand: legacy and v0 forms of std's own impls.
+        "<alloc::vec::Vec<T> as core::ops::drop::Drop>::drop",
+        "<&T as core::fmt::Display>::fmt",
+        "<[f32]>::to_vec",
+        "alloc::slice::<impl [T]>::to_vec",
+        "<alloc::vec::Vec<app::Voice> as core::clone::Clone>::clone",
+        "<&mut app::Voice as core::ops::function::FnMut<(u64,)>>::call_mut",
+    ];
+
+    const USER_CODE: &[&str] = &[
+        "<realfft::RealToComplexOdd<T> as realfft::RealToComplex<T>>::make_scratch_vec",
+        "<realfft::RealToComplexOdd<T> as realfft::RealToComplex<T>>::process",
+        "gate::scratch_of_varying_size",
+        "gate::an_odd_length_realfft_transform_is_named_at_realfft::{{closure}}",
+        // Written by hand: a user's impl of a std trait, a user's trait
+        // on a std type or a generic parameter, inherent methods.
+        "<mycrate::Voice as core::ops::drop::Drop>::drop",
+        "<alloc::vec::Vec<T> as mycrate::Extend2>::push2",
+        "<T as mycrate::Process>::process",
+        "<mycrate::Voice>::render",
+        "<dyn mycrate::Plugin>::process",
+        "<<mycrate::A as mycrate::B>::Out as core::clone::Clone>::clone",
+    ];
+
     #[test]
-    fn the_allocator_std_and_the_idioms_are_not_user_code() {
+    fn a_frame_is_skipped_when_every_path_its_name_mentions_is_skipped() {
+        let s = Symboliser::new(&[]);
+        for name in NOT_USER_CODE {
+            assert!(s.skips(name), "{name} taken as user code");
+        }
+        for name in USER_CODE {
+            assert!(!s.skips(name), "{name} skipped");
+        }
+    }
+
+    #[test]
+    fn extra_prefixes_skip_a_crate_module_and_its_impls() {
         let s = Symboliser::new(&["mylib::pool::".to_owned()]);
         for name in [
-            "<allocgate::alloc::counting::CountingAlloc<A> as core::alloc::global::GlobalAlloc>::alloc",
-            "__rust_alloc",
-            "alloc::alloc::alloc",
-            "<alloc::vec::Vec<T,A> as core::ops::drop::Drop>::drop",
-            "core::ptr::drop_in_place<allocgate_engine::renderer::RendererSet>",
-            "allocgate_engine::sites::temporaries::scale_array",
-            "backtrace::backtrace::libunwind::trace",
             "mylib::pool::Pool::get",
+            "<mylib::pool::Block as core::ops::drop::Drop>::drop",
         ] {
             assert!(s.skips(name), "{name}");
         }
         for name in [
-            "allocgate_engine::convolver::Convolver::process_block",
-            "<allocgate_engine::input::InputCallback>::process",
             "mylib::engine::run",
+            "<mylib::pool::Block as mylib::Render>::render",
         ] {
             assert!(!s.skips(name), "{name}");
         }
+    }
+
+    #[test]
+    fn the_paths_of_a_name_are_its_own_or_its_type_and_trait() {
+        assert_eq!(owners("app::step::{{closure}}"), ["app::step::{{closure}}"]);
+        assert_eq!(
+            owners("<alloc::vec::Vec<T,A> as core::ops::drop::Drop>::drop"),
+            ["alloc::vec::Vec<T,A>", "core::ops::drop::Drop"]
+        );
+        assert_eq!(
+            owners("<T as alloc::vec::spec_from_elem::SpecFromElem>::from_elem"),
+            ["alloc::vec::spec_from_elem::SpecFromElem"]
+        );
+        assert_eq!(
+            owners("<fn() -> u8 as core::ops::function::FnOnce<()>>::call_once"),
+            ["core::ops::function::FnOnce<()>"]
+        );
+        assert!(owners("<[T]>::to_vec").is_empty());
+        assert!(is_tracer(
+            "<allocgate::counting::CountingAlloc<A> as core::alloc::global::GlobalAlloc>::alloc"
+        ));
+        assert!(!is_tracer("__rustc::__rust_alloc"));
     }
 
     fn stack(names: &[&str], kind: CallKind, size: usize, count: u64) -> TracedStack {

@@ -6,11 +6,11 @@
 pub const MAX_FRAMES: usize = 48;
 
 /// Rows of a table made with [`SiteTable::new`].
-pub const DEFAULT_ROWS: usize = 512;
+pub(crate) const DEFAULT_ROWS: usize = 512;
 
 /// Which allocator call a row counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum CallKind {
+pub(crate) enum CallKind {
     /// `alloc` or `alloc_zeroed`.
     Alloc,
     /// `dealloc`.
@@ -60,7 +60,7 @@ impl Row {
 /// A recorded stack: raw return addresses, innermost first, not yet
 /// symbolised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RawSite<'a> {
+pub(crate) struct RawSite<'a> {
     /// Instruction pointers, innermost first (at most [`MAX_FRAMES`]).
     pub frames: &'a [usize],
     /// The call.
@@ -97,8 +97,7 @@ impl Default for SiteTable {
 }
 
 impl SiteTable {
-    /// A table of [`DEFAULT_ROWS`] rows (about 210 KiB). Off the audio
-    /// thread.
+    /// A table of 512 rows (about 210 KiB). Off the audio thread.
     pub fn new() -> Self {
         Self::with_rows(DEFAULT_ROWS)
     }
@@ -165,7 +164,7 @@ impl SiteTable {
     }
 
     /// The recorded stacks, in no particular order.
-    pub fn rows(&self) -> impl Iterator<Item = RawSite<'_>> {
+    pub(crate) fn rows(&self) -> impl Iterator<Item = RawSite<'_>> {
         self.rows.iter().filter(|r| r.used).map(|r| RawSite {
             frames: r.stack(),
             kind: r.kind,

@@ -28,10 +28,11 @@ use crate::drive::integrity::{IntegrityMode, Verdict};
 use crate::drive::sim::{SimError, Simulation};
 use crate::interrupt::{Interrupt, Stop};
 use crate::metrics::{Record, Xruns};
+use crate::report::engine_sites;
 use crate::scenario::Scenario;
 use allocgate::Counts;
 use allocgate::hazard::{HazardTotals, RUSAGE_SUPPORTED};
-use allocgate::trace::{SiteGroup, SiteTable, symbolise, trace};
+use allocgate::trace::{SiteGroup, SiteTable, trace};
 use allocgate_engine::sites::CallbackKind;
 use allocgate_engine::sites::SiteSet;
 use allocgate_engine::sites::expected::{Expected, ExpectedHazards};
@@ -346,7 +347,7 @@ pub fn run_scenario_until(
     let (outcome, sites) = if gate.trace_sites {
         let mut table = SiteTable::new();
         let outcome = trace(&mut table, || simulation.run(&mut sink))?;
-        (outcome, symbolise(&table, &[]))
+        (outcome, engine_sites(&table, &[]))
     } else {
         (simulation.run(&mut sink)?, Vec::new())
     };

@@ -39,7 +39,7 @@ pub use schema::{
     ReportConfig, RequestedRow, SCHEMA_VERSION, SiteReport, SizeClassesReport, TimelineBin,
     TotalsReport, site_names,
 };
-pub use sites::site_reports;
+pub use sites::{ENGINE_IDIOMS, engine_sites, site_reports};
 
 #[cfg(test)]
 mod tests;

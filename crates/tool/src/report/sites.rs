@@ -1,10 +1,23 @@
 //! The report's `sites` list, from a site trace's groups.
 
 use allocgate::size_class::MacosClass;
-use allocgate::trace::SiteGroup;
+use allocgate::trace::{SiteGroup, SiteTable, symbolise};
 use allocgate_engine::sites::{CallbackKind, Site};
 
 use super::schema::{ByKind, MacosRegion, SiteReport};
+
+/// The reference engine's allocating idioms: helpers its sites call to
+/// allocate, standing in for the Swift runtime's allocation calls, and so
+/// never a site's function.
+pub const ENGINE_IDIOMS: &str = "allocgate_engine::sites::temporaries::";
+
+/// The groups of a site trace of the engine: [`symbolise`] skipping the
+/// engine's idioms ([`ENGINE_IDIOMS`]) and the `extra` prefixes.
+pub fn engine_sites(table: &SiteTable, extra: &[String]) -> Vec<SiteGroup> {
+    let mut skip = vec![ENGINE_IDIOMS.to_owned()];
+    skip.extend(extra.iter().cloned());
+    symbolise(table, &skip)
+}
 
 /// One [`SiteReport`] per group, in the groups' order; `callbacks` gives
 /// the divisor of `per_callback` for each kind.

@@ -69,7 +69,8 @@ pub struct RunConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TraceConfig {
     /// Function-name prefixes skipped on top of
-    /// [`DEFAULT_SKIP`](allocgate::trace::DEFAULT_SKIP).
+    /// [`DEFAULT_SKIP`](allocgate::trace::DEFAULT_SKIP) and the engine's
+    /// [`ENGINE_IDIOMS`](crate::report::ENGINE_IDIOMS).
     pub skip: Vec<String>,
 }
 

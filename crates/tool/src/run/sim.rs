@@ -20,8 +20,8 @@ use crate::drive::outcome::{Outcome, Progress};
 use crate::drive::sim::{FrameSequence, SimConfig, Simulation};
 use crate::metrics::Aggregator;
 use crate::metrics::Record;
-use crate::report::{AllocatorCalls, site_reports};
-use allocgate::trace::{SiteTable, symbolise, trace};
+use crate::report::{AllocatorCalls, engine_sites, site_reports};
+use allocgate::trace::{SiteTable, trace};
 use allocgate::{Counts, measure};
 
 use super::{Run, RunConfig, RunError, TraceSummary, assemble, report_config};
@@ -111,7 +111,7 @@ pub fn execute(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run
     let trace = match (table, &c.trace) {
         (Some(table), Some(tc)) => {
             // Named here, on the calling thread, after the run.
-            let groups = symbolise(&table, &tc.skip);
+            let groups = engine_sites(&table, &tc.skip);
             report.sites = site_reports(&groups, report.totals.callbacks);
             Some(TraceSummary::of(&table))
         }

@@ -7,7 +7,7 @@ use crate::drive::integrity::Verdict;
 use crate::gate::{GateConfig, Offender};
 use crate::metrics::{Record, Xruns};
 use allocgate::Counts;
-use allocgate::hazard::{HazardTotals, Hazards};
+use allocgate::hazard::HazardTotals;
 use allocgate::trace::SiteGroup;
 use allocgate_engine::scratch::TestDir;
 use allocgate_engine::sites::CallbackKind;
