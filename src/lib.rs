@@ -129,3 +129,8 @@ pub use scope::{
     Measured, assert_no_alloc, check_installed, measure, permit, scope_depth, try_measure,
 };
 pub use stats::{Counts, Stats};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
