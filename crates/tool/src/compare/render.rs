@@ -61,7 +61,7 @@ pub struct Shown {
     pub before: String,
     /// The value after.
     pub after: String,
-    /// The change ([`change`]).
+    /// The change (see `change`).
     pub change: String,
     /// The row's caveats, comma-separated; empty when it compares like
     /// for like.
