@@ -10,7 +10,7 @@
 //! ```
 //!
 //! prints how many process cycles ran and how many touched the allocator,
-//! and exits 1 if any did. `harness/engine/jack.rs` runs the same code
+//! and exits 1 if any did. `harness/tool/jack.rs` runs the same code
 //! against a server it starts, with and without a deliberate allocation.
 
 use std::time::Duration;

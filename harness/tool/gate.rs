@@ -73,7 +73,7 @@ fn each_site_alone_is_caught_by_a_default_scenario_with_its_exact_counts() {
         }
         if !site.calls_allocator() {
             // A lock, a sleep, fresh pages: blocking hazards with no heap
-            // traffic, which no allocation gate can see (harness/engine/
+            // traffic, which no allocation gate can see (harness/tool/
             // hazards.rs shows the hazard gate catching each).
             assert_eq!(caught, None, "{site} never allocates");
         } else {

@@ -1,7 +1,7 @@
 //! `allocgate run --dhat` in a build with the `dhat-heap` feature: the
 //! binary, whose global allocator is then stacked on dhat's, writes a
 //! profile dhat's viewer opens. Built only with the feature: `cargo test
-//! --features dhat-heap --test engine heap_profile`, which CI (`.ci/run`)
+//! -p allocgate-tool --features dhat-heap --test tool heap_profile`, which CI (`.ci/run`)
 //! runs after its main test command.
 
 use std::process::Command;

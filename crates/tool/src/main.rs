@@ -147,7 +147,7 @@ enum Hrir {
                       allocgate hrir import-sofa\n      the KEMAR preset, in \
                       reports/latest/import-sofa.wav\n  \
                       allocgate hrir import-sofa --update-committed\n      regenerate the \
-                      embedded preset (src/engine/preset/kemar_7_1_48k.wav)\n  \
+                      embedded preset (crates/engine/src/preset/kemar_7_1_48k.wav)\n  \
                       allocgate hrir import-sofa --rate 44100 --out /tmp/kemar_44k.wav\n      \
                       the same set at 44.1 kHz, elsewhere\n\n\
                       Exit codes: 0 ok, 2 bad input (missing or non-SOFA file, rate out of \

@@ -16,7 +16,7 @@ pub const DEFAULT_SOFA: &str = "data/MIT_KEMAR_normal_pinna.sofa";
 /// The preset written when no output is given (not committed).
 pub const DEFAULT_OUT: &str = "reports/latest/import-sofa.wav";
 /// The embedded preset's source file, rewritten by `--update-committed`.
-pub const EMBEDDED_PRESET: &str = "src/engine/preset/kemar_7_1_48k.wav";
+pub const EMBEDDED_PRESET: &str = "crates/engine/src/preset/kemar_7_1_48k.wav";
 
 /// The flags of `allocgate hrir import-sofa`.
 #[derive(Debug, Clone, clap::Args)]
@@ -32,7 +32,7 @@ pub struct ImportSofaArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "update_committed")]
     pub out: Option<PathBuf>,
     /// Write over the embedded preset's committed source instead
-    /// (src/engine/preset/kemar_7_1_48k.wav, at 48000 Hz only), to be
+    /// (crates/engine/src/preset/kemar_7_1_48k.wav, at 48000 Hz only), to be
     /// rebuilt into the binary.
     #[arg(long)]
     pub update_committed: bool,
