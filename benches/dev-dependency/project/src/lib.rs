@@ -3,8 +3,8 @@
 
 use ::biquad::{Biquad, Coefficients, DirectForm1, Q_BUTTERWORTH_F32, ToHertz, Type};
 use fundsp::prelude32::*;
-use realfft::{RealFftPlanner, RealToComplex};
 use realfft::num_complex::Complex32;
+use realfft::{RealFftPlanner, RealToComplex};
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler};
 use std::sync::Arc;
@@ -25,9 +25,13 @@ impl Voice {
     pub fn new(rate: f32, fft_len: usize) -> Voice {
         let mut osc = sine_hz(440.0);
         osc.set_sample_rate(rate as f64);
-        let coeffs =
-            Coefficients::<f32>::from_params(Type::LowPass, rate.hz(), 2_000.hz(), Q_BUTTERWORTH_F32)
-                .unwrap();
+        let coeffs = Coefficients::<f32>::from_params(
+            Type::LowPass,
+            rate.hz(),
+            2_000.hz(),
+            Q_BUTTERWORTH_F32,
+        )
+        .unwrap();
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(fft_len);
         let resampler = Fft::<f32>::new(rate as usize, 44_100, BLOCK, 1, FixedSync::Input).unwrap();
         Voice {

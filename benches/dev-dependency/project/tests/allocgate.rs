@@ -22,7 +22,7 @@ fn processing_a_block_is_real_time_safe() {
 }
 
 #[test]
-fn resampling_a_block_allocates_its_output_in_rubato() {
+fn resampling_a_block_allocates_inside_rubato() {
     let mut voice = Voice::new(48_000.0, 512);
     let block = vec![0.1f32; BLOCK];
     let run = allocgate::CallbackGate::new("Voice::resample")
@@ -32,9 +32,11 @@ fn resampling_a_block_allocates_its_output_in_rubato() {
         })
         .unwrap();
     assert!(!run.is_allocation_free());
-    assert!(
-        run.sites().iter().any(|s| s.function.starts_with("<rubato::") || s.function.starts_with("rubato::")),
-        "{:#?}",
-        run.sites()
-    );
+    // The output buffer is made inside rubato's `process` (by its
+    // audio-buffer crate) and freed by the caller.
+    let made_in_rubato = run
+        .sites()
+        .iter()
+        .any(|s| s.allocations() > 0 && s.backtrace.iter().any(|f| f.contains("rubato::")));
+    assert!(made_in_rubato, "{:#?}", run.sites());
 }
