@@ -19,15 +19,9 @@ use allocgate::{
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::system();
 
-fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
-    match p.downcast::<String>() {
-        Ok(s) => *s,
-        Err(p) => p
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
-    }
-}
+#[path = "common/panic_message.rs"]
+mod panic_message;
+use panic_message::panic_message;
 
 #[test]
 fn the_installed_allocator_is_detected() {

@@ -14,15 +14,9 @@ use allocgate::{CallbackGate, CountingAlloc, GateError, KEPT_OFFENDERS, measure}
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::system();
 
-fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
-    match p.downcast::<String>() {
-        Ok(s) => *s,
-        Err(p) => p
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
-    }
-}
+#[path = "common/panic_message.rs"]
+mod panic_message;
+use panic_message::panic_message;
 
 fn boxes(n: u64) {
     for _ in 0..n {

@@ -12,15 +12,9 @@ use stats_alloc::{Region, StatsAlloc};
 #[global_allocator]
 static OTHER: StatsAlloc<System> = StatsAlloc::system();
 
-fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
-    match p.downcast::<String>() {
-        Ok(s) => *s,
-        Err(p) => p
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
-    }
-}
+#[path = "common/panic_message.rs"]
+mod panic_message;
+use panic_message::panic_message;
 
 #[test]
 fn the_other_allocator_really_is_the_one_in_use() {

@@ -544,14 +544,12 @@ pub fn render_table(o: &GateOutcome) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_scenario_in_which_no_callback_of_a_kind_ran_fails() {
-        let result = ScenarioResult {
-            name: "empty".to_owned(),
-            callbacks: (3, 0),
+impl ScenarioResult {
+    /// A scenario that ran 10 callbacks of each kind and nothing else.
+    pub(crate) fn passing(name: &str) -> ScenarioResult {
+        ScenarioResult {
+            name: name.to_owned(),
+            callbacks: (10, 10),
             counts: Counts::new(),
             callbacks_touching: 0,
             expected: Expected::default(),
@@ -566,6 +564,19 @@ mod tests {
             hazard_violation: None,
             callbacks_hazardous: 0,
             first_hazard: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scenario_in_which_no_callback_of_a_kind_ran_fails() {
+        let result = ScenarioResult {
+            callbacks: (3, 0),
+            ..ScenarioResult::passing("empty")
         };
         assert_eq!(
             result.failures(),

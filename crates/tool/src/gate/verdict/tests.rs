@@ -27,24 +27,7 @@ fn key() -> SiteKey {
 
 /// A scenario that ran 10 callbacks of each kind and nothing else.
 fn clean() -> ScenarioResult {
-    ScenarioResult {
-        name: "drift".to_owned(),
-        callbacks: (10, 10),
-        counts: Counts::new(),
-        callbacks_touching: 0,
-        expected: Expected::default(),
-        mismatch: None,
-        first_offender: None,
-        xruns: Xruns::default(),
-        integrity: Verdict::Pass,
-        wall: Duration::ZERO,
-        sites: Vec::new(),
-        hazards: HazardTotals::default(),
-        rusage: false,
-        hazard_violation: None,
-        callbacks_hazardous: 0,
-        first_hazard: None,
-    }
+    ScenarioResult::passing("drift")
 }
 
 /// [`clean`], but [`ALLOCATIONS`] output callbacks allocated once each
