@@ -24,6 +24,7 @@ mod heap_profile;
 mod interrupt;
 #[cfg(all(feature = "jack", target_os = "linux"))]
 mod jack;
+mod layering;
 mod metrics;
 mod optimized;
 mod outputs;

@@ -56,6 +56,3 @@ pub mod text;
 pub mod variant;
 
 pub use setup::{Engine, EngineConfig, MAX_FRAMES};
-
-#[cfg(test)]
-mod tests;

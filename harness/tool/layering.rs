@@ -1,12 +1,13 @@
-//! The crate's layering, read from its own source.
+//! The workspace's layering, read from its source.
 //!
 //! The engine's files import one another in one direction only: the graph
 //! whose nodes are the crate's source files and whose edges are the
 //! `crate::`, `super::`, `self::` and child-module paths each file names
 //! (comments, literals and test-only code left out) has no cycle, and
-//! neither has the coarser graph of its top-level modules. The `allocgate`
-//! library (the workspace root's `src/`) names nothing of the engine or
-//! the tool.
+//! neither has the coarser graph of its top-level modules. The tool's
+//! top-level modules import one another in one direction, and only the
+//! binary reaches its `cli`. The `allocgate` library (the workspace root's
+//! `src/`) names nothing of the engine or the tool.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs;
@@ -626,8 +627,26 @@ fn layers(graph: &Graph) -> Vec<Vec<String>> {
     out
 }
 
-fn engine_src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+/// The workspace's root (this test binary belongs to crates/tool).
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The file graph with each file replaced by its top-level module (`lib`
+/// for the crate root).
+fn module_graph(graph: &Graph, module_of: &BTreeMap<String, Vec<String>>) -> Graph {
+    let top = |f: &String| {
+        module_of[f]
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "lib".into())
+    };
+    let mut modules = Graph::new();
+    for (file, imports) in graph {
+        let edges = modules.entry(top(file)).or_default();
+        edges.extend(imports.iter().map(top).filter(|m| *m != top(file)));
+    }
+    modules
 }
 
 fn rust_files(dir: &Path, out: &mut BTreeSet<PathBuf>) {
@@ -643,7 +662,7 @@ fn rust_files(dir: &Path, out: &mut BTreeSet<PathBuf>) {
 
 #[test]
 fn the_engine_files_import_one_another_in_one_direction() {
-    let src = engine_src();
+    let src = workspace().join("crates/engine/src");
     let (graph, module_of, reached) = crate_graph(&src);
     let mut all = BTreeSet::new();
     rust_files(&src, &mut all);
@@ -661,17 +680,7 @@ fn the_engine_files_import_one_another_in_one_direction() {
     );
 
     // The same graph with each file as its top-level module.
-    let mut modules = Graph::new();
-    for (file, imports) in &graph {
-        let top = |f: &String| {
-            module_of[f]
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "lib".into())
-        };
-        let edges = modules.entry(top(file)).or_default();
-        edges.extend(imports.iter().map(top).filter(|m| *m != top(file)));
-    }
+    let modules = module_graph(&graph, &module_of);
     let found = describe_cycles(&modules);
     assert!(
         found.is_empty(),
@@ -684,8 +693,37 @@ fn the_engine_files_import_one_another_in_one_direction() {
 }
 
 #[test]
+fn the_tool_modules_import_one_another_in_one_direction() {
+    let src = workspace().join("crates/tool/src");
+    let (graph, module_of, _) = crate_graph(&src);
+    assert!(graph.len() > 50, "only {} files scanned", graph.len());
+    let modules = module_graph(&graph, &module_of);
+    assert!(
+        modules.len() > 8,
+        "only {} modules: {modules:?}",
+        modules.len()
+    );
+    let found = describe_cycles(&modules);
+    assert!(
+        found.is_empty(),
+        "import cycles among the tool's modules:\n{found}"
+    );
+    // The command line is the top: the library's other modules never
+    // reach into it (the crate root only declares it).
+    let into_cli: Vec<_> = modules
+        .iter()
+        .filter(|(m, imports)| *m != "cli" && *m != "lib" && imports.contains("cli"))
+        .map(|(m, _)| m)
+        .collect();
+    assert!(into_cli.is_empty(), "modules importing cli: {into_cli:?}");
+    for (h, layer) in layers(&modules).iter().enumerate() {
+        println!("layer {h}: {}", layer.join(", "));
+    }
+}
+
+#[test]
 fn the_library_names_nothing_of_the_engine_or_the_tool() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = workspace();
     let mut files = BTreeSet::new();
     rust_files(&root.join("src"), &mut files);
     assert!(
