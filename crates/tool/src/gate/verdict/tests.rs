@@ -1,13 +1,10 @@
 use std::path::PathBuf;
-use std::time::Duration;
 
 use super::*;
 use crate::baseline::{Baseline, Change, SiteKey};
-use crate::drive::integrity::Verdict;
 use crate::gate::{GateConfig, Offender};
-use crate::metrics::{Record, Xruns};
+use crate::metrics::Record;
 use allocgate::Counts;
-use allocgate::hazard::HazardTotals;
 use allocgate::trace::SiteGroup;
 use allocgate_engine::scratch::TestDir;
 use allocgate_engine::sites::CallbackKind;
