@@ -73,8 +73,9 @@
 //!
 //! What allocgate cannot see:
 //! - allocations by C code that calls `malloc` directly (a C library
-//!   behind a binding): only calls through Rust's global allocator are
-//!   counted;
+//!   behind a binding), unless the `allocgate-interpose` crate is added
+//!   (Linux with glibc): otherwise only calls through Rust's global
+//!   allocator are counted;
 //! - locks other than [`hazard::TrackedMutex`] and
 //!   [`hazard::TrackedRwLock`]: an uncontended `std::sync::Mutex` leaves
 //!   no trace at all, and a contended one shows only as a voluntary context
@@ -90,7 +91,9 @@
 //!   default; `default-features = false` builds with `libc` alone);
 //! - [`hazard`]: tracked locks, page faults and context switches;
 //! - [`size_class`]: request sizes and the allocator size classes they
-//!   fall in.
+//!   fall in;
+//! - [`c_level`]: the hook through which the `allocgate-interpose` crate
+//!   counts C code's `malloc` family in the same scopes.
 //!
 //! ```rust,standalone_crate
 //! #[global_allocator]
@@ -106,6 +109,7 @@
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod c_level;
 mod callback;
 mod callback_gate;
 mod counting;

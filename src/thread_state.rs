@@ -8,6 +8,7 @@
 //! belongs to its thread, so other threads can never show in its figures.
 
 use std::cell::{Cell, UnsafeCell};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::stats::{Event, Stats};
 #[cfg(feature = "backtrace")]
@@ -34,7 +35,16 @@ mod mode {
     /// A stack capture runs: calls the unwinder makes are forwarded
     /// uncounted, and only tallied as nested calls.
     pub(super) const CAPTURING: u8 = 32;
+    /// Bit set, with `COUNTING`, when a C-level layer is attached (see
+    /// `crate::c_level`): the counting allocator then forwards each counted
+    /// call in `BUSY` mode, so the layer does not count it a second time
+    /// when the wrapped allocator reaches `malloc`.
+    pub(super) const C_LEVEL: u8 = 64;
 }
+
+/// Set once, before any scope opens, by a C-level layer: scopes opened
+/// from then on carry the `C_LEVEL` bit.
+static C_LEVEL_ATTACHED: AtomicBool = AtomicBool::new(false);
 
 struct ThreadState {
     mode: Cell<u8>,
@@ -79,7 +89,12 @@ impl ThreadState {
                 0
             };
             let tracing = if self.tracing.get() { mode::TRACING } else { 0 };
-            mode::COUNTING | permitted | tracing
+            let c_level = if C_LEVEL_ATTACHED.load(Ordering::Relaxed) {
+                mode::C_LEVEL
+            } else {
+                0
+            };
+            mode::COUNTING | permitted | tracing | c_level
         });
     }
 
@@ -103,8 +118,8 @@ thread_local! {
 ///
 /// Returns true when the caller may forward the call to the wrapped
 /// allocator right away: no scope is open (nothing counted), or a scope is
-/// open in plain counting mode (no permit, no tracing) and no re-entrancy
-/// guard is needed, in which case the call has just been recorded. Returns
+/// open in plain counting mode (no permit, no tracing, no C-level layer)
+/// and no re-entrancy guard is needed, in which case the call has just been recorded. Returns
 /// false when [`counted`] must handle it (permit, tracing, probe, capture,
 /// re-entrancy guard), which is off the fast path.
 #[inline(always)]
@@ -155,18 +170,8 @@ pub(crate) fn counted<R>(guard_reentry: bool, event: Event, call: impl FnOnce() 
     let s = unsafe { &*state };
     let current = s.mode.get();
     if current & mode::COUNTING != 0 {
-        let permitted = current & mode::PERMITTED != 0;
-        s.with_frame(|f| f.apply(event, permitted));
-        #[cfg(feature = "backtrace")]
-        if current & mode::TRACING != 0 {
-            // Anything the unwinder allocates while the stack is captured
-            // is forwarded uncounted (the `CAPTURING` branch below): it is
-            // the tracer's, not the callback's.
-            s.mode.set(mode::CAPTURING);
-            trace::capture(event);
-            s.mode.set(current);
-        }
-        if guard_reentry {
+        count_in_scope(s, current, event);
+        if guard_reentry || current & mode::C_LEVEL != 0 {
             s.mode.set(mode::BUSY);
             let result = call();
             s.mode.set(current);
@@ -179,6 +184,61 @@ pub(crate) fn counted<R>(guard_reentry: bool, event: Event, call: impl FnOnce() 
         trace::nested_call();
     }
     call()
+}
+
+/// Records `event` in the innermost scope, as permitted or forbidden, and
+/// captures its stack when site tracing is on. `current` is the mode, with
+/// the `COUNTING` bit set.
+#[inline(always)]
+fn count_in_scope(s: &ThreadState, current: u8, event: Event) {
+    let permitted = current & mode::PERMITTED != 0;
+    s.with_frame(|f| f.apply(event, permitted));
+    #[cfg(feature = "backtrace")]
+    if current & mode::TRACING != 0 {
+        // Anything the unwinder allocates while the stack is captured is
+        // forwarded uncounted (the `CAPTURING` branch of `counted`): it is
+        // the tracer's, not the callback's.
+        s.mode.set(mode::CAPTURING);
+        trace::capture(event);
+        s.mode.set(current);
+    }
+}
+
+/// Whether a call reaching a C-level layer on this thread now is to be
+/// counted: a scope is open, and the call is not one the counting
+/// allocator is forwarding (`BUSY`), the install probe's, or the
+/// unwinder's during a stack capture.
+#[inline(always)]
+pub(crate) fn c_level_counting() -> bool {
+    STATE
+        .try_with(|s| s.mode.get() & mode::COUNTING != 0)
+        .unwrap_or(false)
+}
+
+/// Records a call a C-level layer received, if [`c_level_counting`].
+#[inline(always)]
+pub(crate) fn record_c_level(event: Event) {
+    let Ok(state) = STATE.try_with(|s| s as *const ThreadState) else {
+        return;
+    };
+    // SAFETY: as in `record_fast`: the state lives as long as its thread,
+    // only a shared reference is made, mutation goes through `Cell`s and
+    // `with_frame`.
+    let s = unsafe { &*state };
+    let current = s.mode.get();
+    if current & mode::COUNTING != 0 {
+        count_in_scope(s, current, event);
+    }
+}
+
+/// Marks the process as having a C-level layer; see `crate::c_level`.
+pub(crate) fn attach_c_level() {
+    C_LEVEL_ATTACHED.store(true, Ordering::Relaxed);
+}
+
+/// Whether [`attach_c_level`] has run in this process.
+pub(crate) fn c_level_attached() -> bool {
+    C_LEVEL_ATTACHED.load(Ordering::Relaxed)
 }
 
 /// An open scope. Closing it returns its figures and adds them to the

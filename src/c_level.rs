@@ -1,0 +1,93 @@
+//! The hook a C-level layer counts through: for a layer that defines the C
+//! library's `malloc` family in the process (the `allocgate-interpose`
+//! crate does), so that allocations C code makes directly show in the same
+//! scopes as Rust's.
+//!
+//! Rules:
+//! - The layer calls [`attach`] once, before any scope opens (at load
+//!   time). From then on the counting allocator marks each call it counts
+//!   as forwarded while it passes it to the allocator it wraps: Rust's
+//!   `System` allocator calls `malloc`, and that `malloc` must not count
+//!   the same allocation a second time. Without a layer attached nothing
+//!   changes, and with one, calls outside scopes take the same path as
+//!   before.
+//! - The layer passes each call it receives to [`record`], which counts it
+//!   in the innermost scope open on the current thread, as permitted or
+//!   forbidden, with its stack when site tracing is on. Not counted: calls
+//!   on a thread without an open scope, calls the counting allocator is
+//!   forwarding, the install probe's allocation, and calls the unwinder
+//!   makes while a stack is captured.
+//! - [`counting`] tells the layer whether [`record`] would count a call now,
+//!   so that work needed only for counting (the size of a block being
+//!   freed) is skipped outside scopes.
+//!
+//! Both read one thread-local byte (a `const`-initialised thread-local
+//! without destructor, valid in a thread's first and last calls) and
+//! update thread-local counters: they never allocate, lock or block.
+//! [`check_installed`](crate::check_installed) still asks for the counting
+//! allocator: the layer adds to it, it does not replace it.
+
+use super::stats::Event;
+use super::thread_state;
+
+/// One C-level allocator call, as a layer reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// An allocation of `size` bytes (`malloc`, `memalign` and the like;
+    /// `zeroed` for `calloc`): counted like `alloc` / `alloc_zeroed`.
+    Alloc {
+        /// Bytes requested.
+        size: usize,
+        /// Whether the memory is returned zeroed.
+        zeroed: bool,
+    },
+    /// A `free` of a non-null block of `size` bytes: counted like `dealloc`.
+    Free {
+        /// The block's size, as far as the layer knows it.
+        size: usize,
+    },
+    /// A `realloc` of a non-null block from `old` to `new` bytes: counted
+    /// like `realloc`.
+    Realloc {
+        /// The block's size before the call, as far as the layer knows it.
+        old: usize,
+        /// Bytes requested.
+        new: usize,
+    },
+}
+
+impl From<Call> for Event {
+    #[inline(always)]
+    fn from(call: Call) -> Event {
+        match call {
+            Call::Alloc { size, zeroed } => Event::Alloc { size, zeroed },
+            Call::Free { size } => Event::Dealloc { size },
+            Call::Realloc { old, new } => Event::Realloc { old, new },
+        }
+    }
+}
+
+/// Marks this process as having a C-level layer. Call it before any scope
+/// opens; scopes already open when it runs are not affected, and their
+/// Rust allocations would be counted twice.
+pub fn attach() {
+    thread_state::attach_c_level();
+}
+
+/// Whether a C-level layer has called [`attach`] in this process.
+pub fn is_attached() -> bool {
+    thread_state::c_level_attached()
+}
+
+/// Whether [`record`] would count a call made on this thread now.
+#[inline]
+pub fn counting() -> bool {
+    thread_state::c_level_counting()
+}
+
+/// Counts `call` in the innermost scope open on this thread, unless it is
+/// one of the calls not counted (see the module docs).
+#[inline]
+pub fn record(call: Call) {
+    thread_state::record_c_level(call.into());
+}
