@@ -4,13 +4,15 @@
 //! scopes as Rust's.
 //!
 //! Rules:
-//! - The layer calls [`attach`] once, before any scope opens (at load
-//!   time). From then on the counting allocator marks each call it counts
-//!   as forwarded while it passes it to the allocator it wraps: Rust's
-//!   `System` allocator calls `malloc`, and that `malloc` must not count
-//!   the same allocation a second time. Without a layer attached nothing
-//!   changes, and with one, calls outside scopes take the same path as
-//!   before.
+//! - The layer calls [`attach`] once, at load time. From then on, in each
+//!   scope, the counting allocator marks each call it counts as forwarded
+//!   while it passes it to the allocator it wraps: Rust's `System`
+//!   allocator calls `malloc`, and that `malloc` must not count the same
+//!   allocation a second time. Until [`attach`] runs, [`record`] counts
+//!   nothing and the counting allocator works as without a layer; calls
+//!   outside scopes take the same path either way. Both sides read the
+//!   same per-thread mode, so a scope never counts a Rust allocation twice,
+//!   even one open while [`attach`] runs.
 //! - The layer passes each call it receives to [`record`], which counts it
 //!   in the innermost scope open on the current thread, as permitted or
 //!   forbidden, with its stack when site tracing is on. Not counted: calls
@@ -67,9 +69,8 @@ impl From<Call> for Event {
     }
 }
 
-/// Marks this process as having a C-level layer. Call it before any scope
-/// opens; scopes already open when it runs are not affected, and their
-/// Rust allocations would be counted twice.
+/// Marks this process as having a C-level layer: [`record`] counts from
+/// the next change of scope (open, close, permit) on each thread.
 pub fn attach() {
     thread_state::attach_c_level();
 }
@@ -85,8 +86,9 @@ pub fn counting() -> bool {
     thread_state::c_level_counting()
 }
 
-/// Counts `call` in the innermost scope open on this thread, unless it is
-/// one of the calls not counted (see the module docs).
+/// Counts `call` in the innermost scope open on this thread, unless no
+/// layer is attached or it is one of the calls not counted (see the module
+/// docs).
 #[inline]
 pub fn record(call: Call) {
     thread_state::record_c_level(call.into());

@@ -205,14 +205,19 @@ fn count_in_scope(s: &ThreadState, current: u8, event: Event) {
 }
 
 /// Whether a call reaching a C-level layer on this thread now is to be
-/// counted: a scope is open, and the call is not one the counting
-/// allocator is forwarding (`BUSY`), the install probe's, or the
-/// unwinder's during a stack capture.
+/// counted: a scope is open, a layer is attached, and the call is not one
+/// the counting allocator is forwarding (`BUSY`), the install probe's, or
+/// the unwinder's during a stack capture (those modes carry neither bit).
 #[inline(always)]
 pub(crate) fn c_level_counting() -> bool {
     STATE
-        .try_with(|s| s.mode.get() & mode::COUNTING != 0)
+        .try_with(|s| c_level_counts(s.mode.get()))
         .unwrap_or(false)
+}
+
+#[inline(always)]
+fn c_level_counts(current: u8) -> bool {
+    current & (mode::COUNTING | mode::C_LEVEL) == mode::COUNTING | mode::C_LEVEL
 }
 
 /// Records a call a C-level layer received, if [`c_level_counting`].
@@ -226,7 +231,7 @@ pub(crate) fn record_c_level(event: Event) {
     // `with_frame`.
     let s = unsafe { &*state };
     let current = s.mode.get();
-    if current & mode::COUNTING != 0 {
+    if c_level_counts(current) {
         count_in_scope(s, current, event);
     }
 }

@@ -1,0 +1,158 @@
+//! Counts the allocations C code makes (`malloc`, `calloc`, `strdup`, a C
+//! or C++ library behind a binding) in allocgate's scopes, next to Rust's:
+//! [`measure`](allocgate::measure), [`CallbackGate`](allocgate::CallbackGate)
+//! and [`assert_no_alloc`](allocgate::assert_no_alloc) then see them. Linux
+//! with glibc.
+//!
+//! # Opting in
+//!
+//! A test binary (or program) opts in with one line next to its counting
+//! allocator:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! allocgate = "0.1"
+//! allocgate-interpose = "0.1"
+//! ```
+//!
+//! ```rust,ignore
+//! // tests/realtime.rs
+//! #[global_allocator]
+//! static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();
+//!
+//! allocgate_interpose::install!();
+//!
+//! #[test]
+//! fn c_allocations_are_seen() {
+//!     let m = allocgate::measure(|| unsafe { libc::free(libc::malloc(48)) });
+//!     assert_eq!(m.stats.counts.allocations, 1);
+//! }
+//! ```
+//!
+//! [`install!`] places, in the opting crate's own object file, a load-time
+//! constructor (an `.init_array` entry) that refers to every function this
+//! crate defines. That reference makes the linker take this crate's
+//! `malloc`, `free`, … for the executable ahead of the C library's (the
+//! crate is an archive searched before `libc.so`), and, because the C
+//! library defines the same names, the linker exports them from the
+//! executable, so the dynamic linker binds every caller in the process to
+//! them: Rust's `System` allocator, the program's C code, other shared
+//! libraries, and the C library's own calls through its procedure linkage
+//! table (`strdup` calling `malloc`). The tests check the last case. The
+//! constructor then calls [`allocgate::c_level::attach`], before `main`.
+//!
+//! Binaries that do not expand [`install!`] are not affected. A binary
+//! that links this crate without expanding it may still have its `malloc`
+//! taken over, but then the functions only forward: nothing is counted
+//! until [`allocgate::c_level::attach`] runs.
+//!
+//! # What is counted, and how
+//!
+//! Each function records one call through [`allocgate::c_level::record`]
+//! and forwards to the C library's own entry point, `__libc_malloc`,
+//! `__libc_free`, `__libc_calloc`, `__libc_realloc`, `__libc_memalign`,
+//! `__libc_valloc` or `__libc_pvalloc`. glibc exports these under fixed
+//! names, so no `dlsym` lookup is needed, and no bootstrap allocator for
+//! calls made while such a lookup runs.
+//!
+//! | function | counted as |
+//! |---|---|
+//! | `malloc(n)` | allocation of `n` bytes |
+//! | `calloc(k, n)` | zeroed allocation of `k * n` bytes (the largest `usize` when that overflows) |
+//! | `memalign`, `aligned_alloc`, `posix_memalign`, `valloc`, `pvalloc` | allocation of the requested bytes (`posix_memalign` with an invalid alignment fails before the allocator and is not counted) |
+//! | `realloc(p, n)`, `reallocarray(p, k, n)` | allocation when `p` is null; deallocation when `n` (or `k * n`) is 0 (glibc frees the block); otherwise reallocation from the block's usable size to `n` (an overflowing `reallocarray` fails before the allocator and is not counted) |
+//! | `free(p)` | deallocation of the block's usable size; `free(NULL)` is not counted |
+//!
+//! The C library does not tell a `free` how large the block was asked to
+//! be; the size recorded is `malloc_usable_size`, at least the requested
+//! size (56 for a 48-byte `malloc` on 64-bit glibc). Counts and requested
+//! bytes are exact; bytes freed by C code are the usable sizes.
+//!
+//! A Rust allocation is counted once, by the counting allocator, which
+//! knows its layout: while a layer is attached, the counting allocator
+//! forwards each call it counts in a mode in which these functions count
+//! nothing (see [`allocgate::c_level`]).
+//!
+//! # Rules the layer keeps
+//!
+//! - It never allocates, locks or blocks of its own: a call reads one
+//!   thread-local byte and, inside a scope, adds to thread-local counters
+//!   (and, with site tracing on, captures the stack as the counting
+//!   allocator does).
+//! - Thread-local state has a `const` initialiser and no destructor: it
+//!   needs no allocation or registration on first use, and is still valid
+//!   in a thread's first calls (the C library allocating while it sets
+//!   the thread up) and last ones (destructors freeing after Rust's
+//!   thread-locals are gone).
+//! - Re-entrancy: calls made while the counting allocator forwards, while
+//!   the install probe runs or while a stack is captured are forwarded
+//!   uncounted; the forwarded `__libc_*` functions do not call back into
+//!   this layer.
+//! - `free` keeps `errno`: glibc's own `free` keeps it from version 2.33;
+//!   the layer's counting work saves and restores it around itself, and
+//!   `posix_memalign`, which reports through its return value, keeps it
+//!   too.
+//! - Fork: no lock, no shared state beyond one flag written at load time;
+//!   a child starts with a copy of the forking thread's counters, and
+//!   glibc's `fork` keeps its own allocator consistent.
+//! - Outside a scope: one thread-local read, then the forwarded call.
+//!
+//! # Peers
+//!
+//! RealtimeSanitizer (LLVM compiler-rt) intercepts the same family with the
+//! sanitizers' interceptor machinery, which finds the real functions with
+//! `dlsym` and serves allocations made before it is ready from an internal
+//! allocator; it reports the first offending call and stops, where
+//! allocgate counts every call per scope. heaptrack's preload library
+//! also resolves the real functions with `dlsym` and needs a fallback for
+//! the `calloc` that `dlsym` itself makes, and keeps a thread-local
+//! recursion guard. bytehound calls the `__libc_*` entry points, as this
+//! crate does.
+//!
+//! # Not covered yet
+//!
+//! `malloc_usable_size`, C23's `free_sized` and `free_aligned_sized`, the
+//! C++ operators (they reach `malloc` and are counted there, under
+//! `malloc`), locks and blocking calls (`pthread_mutex_lock`, futex waits,
+//! sleeps, I/O); programs not linked against this crate (a preloaded
+//! shared library); macOS.
+
+#![deny(missing_docs, unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod alloc;
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub use alloc::{
+    aligned_alloc, calloc, free, malloc, memalign, posix_memalign, pvalloc, realloc, reallocarray,
+    valloc,
+};
+
+/// Opts the program this line is compiled into in: this crate's
+/// allocation functions replace the C library's for the whole process, and
+/// C code's allocations are counted in allocgate's scopes (see the crate
+/// docs). Write it once, at the top level of one file of the binary.
+/// Linux with glibc only.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[macro_export]
+macro_rules! install {
+    () => {
+        const _: () = {
+            // Run by the dynamic loader before `main`, from the opting
+            // crate's own object file, which the linker always keeps.
+            #[used]
+            #[unsafe(link_section = ".init_array")]
+            static ALLOCGATE_INTERPOSE_INSTALL: extern "C" fn() = $crate::__install;
+        };
+    };
+}
+
+/// What [`install!`] runs at load time: attaches the layer to allocgate's
+/// scopes. Not for direct use.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[doc(hidden)]
+pub extern "C" fn __install() {
+    alloc::keep_definitions();
+    allocgate::c_level::attach();
+}
