@@ -70,6 +70,22 @@ fn a_gate_around_c_malloc_and_free_fails_with_every_call_counted() {
 }
 
 #[test]
+fn a_traced_gate_records_a_site_for_every_c_call() {
+    const INVOCATIONS: u64 = 10;
+    let run = CallbackGate::new("c-malloc-traced")
+        .trace_sites()
+        .run(INVOCATIONS, |_| {
+            // SAFETY: a fresh block, freed once.
+            unsafe { libc::free(black_box(libc::malloc(48))) }
+        })
+        .unwrap();
+    let sites = run.sites();
+    let allocations: u64 = sites.iter().map(|s| s.allocations()).sum();
+    let deallocations: u64 = sites.iter().map(|s| s.deallocations()).sum();
+    assert_eq!((allocations, deallocations), (INVOCATIONS, INVOCATIONS));
+}
+
+#[test]
 fn assert_no_alloc_catches_a_c_malloc() {
     let caught = std::panic::catch_unwind(|| {
         allocgate::assert_no_alloc(|| {

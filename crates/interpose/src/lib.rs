@@ -38,7 +38,9 @@
 //! executable, so the dynamic linker binds every caller in the process to
 //! them: Rust's `System` allocator, the program's C code, other shared
 //! libraries, and the C library's own calls through its procedure linkage
-//! table (`strdup` calling `malloc`). The tests check the last case. The
+//! table (`strdup` calling `malloc`). The tests check the last case and
+//! ask the dynamic linker which `malloc` the process uses; they pass with
+//! LLD (Rust's default linker on x86-64 Linux) and with GNU ld. The
 //! constructor then calls [`allocgate::c_level::attach`], before `main`.
 //!
 //! Binaries that do not expand [`install!`] are not affected. A binary
@@ -113,7 +115,9 @@
 //!
 //! `malloc_usable_size`, C23's `free_sized` and `free_aligned_sized`, the
 //! C++ operators (they reach `malloc` and are counted there, under
-//! `malloc`), locks and blocking calls (`pthread_mutex_lock`, futex waits,
+//! `malloc`); naming the C caller in site tracing (C calls are traced and
+//! counted per site, but the site is named after this crate's own frame,
+//! `malloc` or `free`, not the code that called it); locks and blocking calls (`pthread_mutex_lock`, futex waits,
 //! sleeps, I/O); programs not linked against this crate (a preloaded
 //! shared library); macOS.
 
