@@ -19,6 +19,10 @@
 //!   on a thread without an open scope, calls the counting allocator is
 //!   forwarding, the install probe's allocation, and calls the unwinder
 //!   makes while a stack is captured.
+//! - The layer passes each blocking call it receives (`pthread_mutex_lock`,
+//!   `nanosleep`, …) to [`record_blocking`], which counts it by name in
+//!   the same scope ([`Stats::blocking`](crate::Stats::blocking)), under
+//!   the same rules, without a stack even when site tracing is on.
 //! - [`counting`] tells the layer whether [`record`] would count a call now,
 //!   so that work needed only for counting (the size of a block being
 //!   freed) is skipped outside scopes.
@@ -29,6 +33,7 @@
 //! [`check_installed`](crate::check_installed) still asks for the counting
 //! allocator: the layer adds to it, it does not replace it.
 
+use super::blocking::BlockingCall;
 use super::stats::Event;
 use super::thread_state;
 
@@ -92,4 +97,12 @@ pub fn counting() -> bool {
 #[inline]
 pub fn record(call: Call) {
     thread_state::record_c_level(call.into());
+}
+
+/// Counts one blocking call by name in the innermost scope open on this
+/// thread, under the same rules as [`record`] (site tracing leaves blocking
+/// calls out: they are counted, not traced).
+#[inline]
+pub fn record_blocking(call: BlockingCall) {
+    thread_state::record_c_level_blocking(call);
 }

@@ -109,6 +109,7 @@
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod blocking;
 pub mod c_level;
 mod callback;
 mod callback_gate;
@@ -123,6 +124,7 @@ mod thread_state;
 #[cfg(feature = "backtrace")]
 pub mod trace;
 
+pub use blocking::{BlockingCall, BlockingCounts};
 pub use callback::{CallLog, Probe, Sink, Totals};
 pub use callback_gate::{CallFigures, CallbackGate, GateError, GateRun, KEPT_OFFENDERS, Offender};
 #[cfg(feature = "backtrace")]

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::blocking::{BlockingCall, BlockingCounts};
 use super::size_class::{MacosHistogram, RequestHistogram, SizeTally};
 use crate::text::count;
 
@@ -163,12 +164,25 @@ impl fmt::Display for Counts {
 /// ([`requested`](Self::requested), [`macos_classes`](Self::macos_classes))
 /// cover the other calls, the ones a gate cares about: one entry per
 /// allocation and per reallocation (by its new size).
+///
+/// Blocking calls (`pthread_mutex_lock`, `nanosleep`, …) are counted by
+/// name in [`blocking`](Self::blocking) and
+/// [`permitted_blocking`](Self::permitted_blocking) only when a C-level
+/// layer is attached (see [`c_level`](crate::c_level)); they read zero
+/// otherwise. They are not allocator calls:
+/// [`is_allocation_free`](Self::is_allocation_free) ignores them, and
+/// [`CallbackGate::check_hazards`](crate::CallbackGate::check_hazards)
+/// holds them against a callback.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Calls made outside any permitted region.
     pub counts: Counts,
     /// Calls made inside a permitted region: accepted, but not hidden.
     pub permitted: Counts,
+    /// Blocking calls made outside any permitted region, by name.
+    pub blocking: BlockingCounts,
+    /// Blocking calls made inside a permitted region, by name.
+    pub permitted_blocking: BlockingCounts,
     sizes: SizeTally,
 }
 
@@ -178,6 +192,8 @@ impl Stats {
         Stats {
             counts: Counts::new(),
             permitted: Counts::new(),
+            blocking: BlockingCounts::new(),
+            permitted_blocking: BlockingCounts::new(),
             sizes: SizeTally::new(),
         }
     }
@@ -216,10 +232,22 @@ impl Stats {
         }
     }
 
+    /// Counts one blocking call, as permitted or forbidden.
+    #[inline(always)]
+    pub(crate) fn add_blocking(&mut self, call: BlockingCall, permitted: bool) {
+        if permitted {
+            self.permitted_blocking.add(call);
+        } else {
+            self.blocking.add(call);
+        }
+    }
+
     /// Adds another scope's figures to these.
     pub fn merge(&mut self, other: &Stats) {
         self.counts.merge(&other.counts);
         self.permitted.merge(&other.permitted);
+        self.blocking.merge(&other.blocking);
+        self.permitted_blocking.merge(&other.permitted_blocking);
         self.sizes.merge(&other.sizes);
     }
 }
@@ -238,6 +266,12 @@ impl fmt::Display for Stats {
         write!(f, "{}", self.counts)?;
         if !self.permitted.is_zero() {
             write!(f, "; permitted: {}", self.permitted)?;
+        }
+        if !self.blocking.is_zero() {
+            write!(f, "; blocking calls: {}", self.blocking)?;
+        }
+        if !self.permitted_blocking.is_zero() {
+            write!(f, "; permitted blocking calls: {}", self.permitted_blocking)?;
         }
         let classes = self.macos_classes();
         let mut classes = classes.iter().peekable();

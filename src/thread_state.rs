@@ -10,6 +10,7 @@
 use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::blocking::BlockingCall;
 use super::stats::{Event, Stats};
 #[cfg(feature = "backtrace")]
 use super::trace;
@@ -233,6 +234,22 @@ pub(crate) fn record_c_level(event: Event) {
     let current = s.mode.get();
     if c_level_counts(current) {
         count_in_scope(s, current, event);
+    }
+}
+
+/// Records a blocking call a C-level layer received, if
+/// [`c_level_counting`]. Blocking calls are counted, not traced.
+#[inline(always)]
+pub(crate) fn record_c_level_blocking(call: BlockingCall) {
+    let Ok(state) = STATE.try_with(|s| s as *const ThreadState) else {
+        return;
+    };
+    // SAFETY: as in `record_fast`.
+    let s = unsafe { &*state };
+    let current = s.mode.get();
+    if c_level_counts(current) {
+        let permitted = current & mode::PERMITTED != 0;
+        s.with_frame(|f| f.add_blocking(call, permitted));
     }
 }
 

@@ -52,6 +52,14 @@ fn totals_text(t: &HazardTotals) -> String {
         count(t.lock_acquisitions, "tracked lock"),
         t.lock_contentions
     );
+    if t.blocking_calls > 0 {
+        let _ = write!(
+            s,
+            ", {} in {}",
+            count(t.blocking_calls, "blocking call"),
+            count(t.callbacks_blocking, "callback")
+        );
+    }
     if t.sampled > 0 {
         let _ = write!(
             s,
@@ -77,7 +85,13 @@ fn row(o: &Offender, verdict: Verdict) -> String {
         parts.push(o.stats.to_string());
     }
     if verdict == Verdict::Clean && o.hazardous() {
-        parts.push(hazard_text(&o.hazards));
+        let text = hazard_text(&o.hazards);
+        if !text.is_empty() {
+            parts.push(text);
+        }
+        if o.hazards.blocking_calls > 0 {
+            parts.push(format!("blocking calls: {}", o.stats.blocking));
+        }
     }
     if !o.sites.is_empty() {
         parts.push(format!("at {}", o.sites.join(", ")));
@@ -136,6 +150,11 @@ pub(super) fn failure(run: &GateRun, verdict: Verdict) -> String {
         && let Some(h) = run.hazards()
     {
         let _ = write!(msg, "; {}", totals_text(&h));
+        let mut blocking = run.warm.stats.blocking;
+        blocking.merge(&run.steady.stats.blocking);
+        if !blocking.is_zero() {
+            let _ = write!(msg, " ({blocking})");
+        }
     }
     #[cfg(feature = "backtrace")]
     sites_text(run, &mut msg);

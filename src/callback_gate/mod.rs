@@ -65,7 +65,7 @@ pub const KEPT_OFFENDERS: usize = 8;
 /// voluntary context switch under [`check_hazards`](Self::check_hazards)
 /// on Linux.
 ///
-/// Memory: the gate keeps 12 bytes per invocation (24 with hazards
+/// Memory: the gate keeps 12 bytes per invocation (28 with hazards
 /// checked), the first [`KEPT_OFFENDERS`] offenders in full, and exact
 /// totals; all of it allocated before the first call.
 #[derive(Debug, Clone)]

@@ -26,6 +26,9 @@ pub struct CallFigures {
     pub page_faults: u32,
     /// Voluntary context switches (as for page faults).
     pub voluntary_switches: u32,
+    /// Blocking C library calls (zero unless hazards are checked with a
+    /// C-level layer attached).
+    pub blocking_calls: u32,
 }
 
 impl CallFigures {
@@ -34,10 +37,13 @@ impl CallFigures {
         self.allocations == 0 && self.deallocations == 0 && self.reallocations == 0
     }
 
-    /// True when the invocation took no tracked lock, and neither faulted
-    /// nor switched voluntarily.
+    /// True when the invocation took no tracked lock, made no blocking C
+    /// library call, and neither faulted nor switched voluntarily.
     pub fn is_hazard_free(&self) -> bool {
-        self.lock_acquisitions == 0 && self.page_faults == 0 && self.voluntary_switches == 0
+        self.lock_acquisitions == 0
+            && self.page_faults == 0
+            && self.voluntary_switches == 0
+            && self.blocking_calls == 0
     }
 }
 
@@ -64,14 +70,15 @@ impl Offender {
         !self.stats.is_allocation_free()
     }
 
-    /// It took a tracked lock, faulted or switched voluntarily.
+    /// It took a tracked lock, made a blocking C library call, faulted or
+    /// switched voluntarily.
     pub fn hazardous(&self) -> bool {
         is_hazardous(&self.hazards)
     }
 }
 
 pub(super) fn is_hazardous(h: &Hazards) -> bool {
-    h.lock_acquisitions > 0 || h.faults() > 0 || h.voluntary_switches > 0
+    h.lock_acquisitions > 0 || h.faults() > 0 || h.voluntary_switches > 0 || h.blocking_calls > 0
 }
 
 /// Calls that recorded traced stacks get their own trace tag (1 to 255),
@@ -98,7 +105,7 @@ pub(super) struct Recorder {
     hazards: bool,
     usage: bool,
     pub(super) counts: Vec<[u32; 3]>,
-    pub(super) hazard_log: Vec<[u32; 3]>,
+    pub(super) hazard_log: Vec<[u32; 4]>,
     pub(super) offenders: Vec<Offender>,
     kept_allocating: usize,
     kept_hazardous: usize,
@@ -175,8 +182,9 @@ impl Recorder {
         let tag = self.next_tag();
         let once = || {
             if self.hazards {
-                let (Measured { stats, .. }, h) =
+                let (Measured { stats, .. }, mut h) =
                     observe(self.usage, || measure_installed(|| callback(i)));
+                h.blocking_calls = narrow(stats.blocking.total());
                 (stats, h)
             } else {
                 (measure_installed(|| callback(i)).stats, Hazards::NONE)
@@ -197,6 +205,7 @@ impl Recorder {
                 hazards.lock_acquisitions,
                 hazards.faults(),
                 hazards.voluntary_switches,
+                hazards.blocking_calls,
             ]);
         }
         let traced = !c.is_zero() || !stats.permitted.is_zero();
@@ -213,7 +222,8 @@ impl Recorder {
         } else {
             &mut self.steady
         };
-        if traced {
+        let blocked = !stats.blocking.is_zero() || !stats.permitted_blocking.is_zero();
+        if traced || blocked {
             part.stats.merge(stats);
         }
         part.hazards.record(hazards);

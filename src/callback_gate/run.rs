@@ -19,7 +19,7 @@ pub struct GateRun {
     pub(super) invocations: u64,
     pub(super) warm_up: u64,
     counts: Vec<[u32; 3]>,
-    hazard_log: Vec<[u32; 3]>,
+    hazard_log: Vec<[u32; 4]>,
     pub(super) offenders: Vec<Offender>,
     pub(super) warm: super::record::Part,
     pub(super) steady: super::record::Part,
@@ -93,6 +93,7 @@ impl GateRun {
                 lock_acquisitions: h[0],
                 page_faults: h[1],
                 voluntary_switches: h[2],
+                blocking_calls: h[3],
             }
         })
     }

@@ -9,7 +9,10 @@
 //!   [`TrackedRwLock`] (use them for the locks your callback shares), and
 //!   how many of them found the lock taken ([`lock_counts`]: per-thread
 //!   counters, always on). Other locks, `std::sync::Mutex` included, are
-//!   not seen: a contended one shows only as a voluntary context switch.
+//!   not seen: a contended one shows only as a voluntary context switch;
+//! - with a C-level layer attached (see [`c_level`](crate::c_level)), the
+//!   C library's blocking calls (`pthread_mutex_lock`, `nanosleep`, …),
+//!   counted by name in [`Stats::blocking`](crate::Stats::blocking).
 //!
 //! [`CallbackGate::check_hazards`](crate::CallbackGate::check_hazards)
 //! judges every invocation of a callback on them; [`observe`] runs one
@@ -37,6 +40,10 @@ pub struct Hazards {
     pub lock_acquisitions: u32,
     /// Of those, how many were held by another thread when asked for.
     pub lock_contentions: u32,
+    /// Blocking C library calls a C-level layer counted outside permitted
+    /// regions (their names are in the callback's
+    /// [`Stats::blocking`](crate::Stats::blocking)); zero without a layer.
+    pub blocking_calls: u32,
     /// The four usage counters were read around this callback (off: they
     /// read zero because nobody looked, not because nothing happened).
     pub usage_sampled: bool,
@@ -51,6 +58,7 @@ impl Hazards {
         involuntary_switches: 0,
         lock_acquisitions: 0,
         lock_contentions: 0,
+        blocking_calls: 0,
         usage_sampled: false,
     };
 
@@ -77,12 +85,16 @@ pub struct HazardTotals {
     pub lock_acquisitions: u64,
     /// Contended acquisitions.
     pub lock_contentions: u64,
+    /// Blocking C library calls (see [`Hazards::blocking_calls`]).
+    pub blocking_calls: u64,
     /// Callbacks with at least one page fault.
     pub callbacks_faulting: u64,
     /// Callbacks with at least one voluntary context switch.
     pub callbacks_switching: u64,
     /// Callbacks that took at least one tracked lock.
     pub callbacks_locking: u64,
+    /// Callbacks that made at least one blocking C library call.
+    pub callbacks_blocking: u64,
 }
 
 impl HazardTotals {
@@ -96,9 +108,11 @@ impl HazardTotals {
         self.involuntary_switches += u64::from(h.involuntary_switches);
         self.lock_acquisitions += u64::from(h.lock_acquisitions);
         self.lock_contentions += u64::from(h.lock_contentions);
+        self.blocking_calls += u64::from(h.blocking_calls);
         self.callbacks_faulting += u64::from(h.faults() > 0);
         self.callbacks_switching += u64::from(h.voluntary_switches > 0);
         self.callbacks_locking += u64::from(h.lock_acquisitions > 0);
+        self.callbacks_blocking += u64::from(h.blocking_calls > 0);
     }
 
     /// Adds other totals to these.
@@ -110,6 +124,8 @@ impl HazardTotals {
         self.involuntary_switches += o.involuntary_switches;
         self.lock_acquisitions += o.lock_acquisitions;
         self.lock_contentions += o.lock_contentions;
+        self.blocking_calls += o.blocking_calls;
+        self.callbacks_blocking += o.callbacks_blocking;
         self.callbacks_faulting += o.callbacks_faulting;
         self.callbacks_switching += o.callbacks_switching;
         self.callbacks_locking += o.callbacks_locking;
