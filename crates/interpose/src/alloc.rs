@@ -5,6 +5,8 @@ use std::ffi::{c_int, c_void};
 
 use allocgate::c_level::{self, Call};
 
+use crate::errno::keeping_errno;
+
 // glibc's exported entry points behind `malloc` and its family, present
 // since glibc 2.2.5 on x86-64. Calling them does not go back through the
 // symbols this module defines.
@@ -34,20 +36,6 @@ pub(crate) fn keep_definitions() {
         pvalloc as *const c_void,
     ];
     std::hint::black_box(table);
-}
-
-/// Runs `f` with `errno` restored afterwards.
-#[inline(always)]
-fn keeping_errno<R>(f: impl FnOnce() -> R) -> R {
-    // SAFETY: `__errno_location` returns the calling thread's errno, valid
-    // for the thread's life.
-    let errno = unsafe { libc::__errno_location() };
-    // SAFETY: as above; a plain read and write of this thread's int.
-    let saved = unsafe { *errno };
-    let result = f();
-    // SAFETY: as above.
-    unsafe { *errno = saved };
-    result
 }
 
 /// The usable size of a live block, counted as its size where the C

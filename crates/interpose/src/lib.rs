@@ -126,11 +126,21 @@
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod alloc;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod blocking;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod errno;
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub use alloc::{
     aligned_alloc, calloc, free, malloc, memalign, posix_memalign, pvalloc, realloc, reallocarray,
     valloc,
+};
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub use blocking::{
+    clock_nanosleep, nanosleep, pthread_mutex_lock, pthread_mutex_timedlock, pthread_mutex_trylock,
+    pthread_rwlock_rdlock, pthread_rwlock_wrlock, pthread_spin_lock, sched_yield, sem_timedwait,
+    sem_wait, sleep, usleep,
 };
 
 /// Opts the program this line is compiled into in: this crate's
@@ -158,5 +168,7 @@ macro_rules! install {
 #[doc(hidden)]
 pub extern "C" fn __install() {
     alloc::keep_definitions();
+    blocking::keep_definitions();
+    blocking::resolve_all();
     allocgate::c_level::attach();
 }
