@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use super::KEPT_OFFENDERS;
 use super::record::Offender;
 use super::run::GateRun;
+use crate::blocking::BlockingCounts;
 use crate::hazard::{HazardTotals, Hazards};
 use crate::text::{count, count_plural};
 
@@ -46,7 +47,7 @@ fn switches(n: u64) -> String {
     count_plural(n, "voluntary context switch", "voluntary context switches").to_string()
 }
 
-fn totals_text(t: &HazardTotals) -> String {
+fn totals_text(t: &HazardTotals, blocking: &BlockingCounts) -> String {
     let mut s = format!(
         "{} taken ({} contended)",
         count(t.lock_acquisitions, "tracked lock"),
@@ -55,7 +56,7 @@ fn totals_text(t: &HazardTotals) -> String {
     if t.blocking_calls > 0 {
         let _ = write!(
             s,
-            ", {} in {}",
+            ", {} in {} ({blocking})",
             count(t.blocking_calls, "blocking call"),
             count(t.callbacks_blocking, "callback")
         );
@@ -149,12 +150,7 @@ pub(super) fn failure(run: &GateRun, verdict: Verdict) -> String {
     if verdict == Verdict::Clean
         && let Some(h) = run.hazards()
     {
-        let _ = write!(msg, "; {}", totals_text(&h));
-        let mut blocking = run.warm.stats.blocking;
-        blocking.merge(&run.steady.stats.blocking);
-        if !blocking.is_zero() {
-            let _ = write!(msg, " ({blocking})");
-        }
+        let _ = write!(msg, "; {}", totals_text(&h, &run.stats().blocking));
     }
     #[cfg(feature = "backtrace")]
     sites_text(run, &mut msg);

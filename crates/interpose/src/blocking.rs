@@ -79,7 +79,8 @@ fn look_up(slot: usize) -> usize {
     // after this executable's. `dlerror` state may change, `errno` is kept.
     let address = keeping_errno(|| unsafe { libc::dlsym(libc::RTLD_NEXT, symbol.as_ptr()) });
     if address.is_null() {
-        let text = b"allocgate-interpose: the C library does not define a function it forwards to\n";
+        let text =
+            b"allocgate-interpose: the C library does not define a function it forwards to\n";
         // SAFETY: writes a static buffer to standard error, then ends the
         // process, which cannot forward the call.
         unsafe {
