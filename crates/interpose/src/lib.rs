@@ -1,5 +1,6 @@
 //! Counts the allocations C code makes (`malloc`, `calloc`, `strdup`, a C
-//! or C++ library behind a binding) in allocgate's scopes, next to Rust's:
+//! or C++ library behind a binding), and the C library's locks, waits and
+//! sleeps by name, in allocgate's scopes, next to Rust's:
 //! [`measure`](allocgate::measure), [`CallbackGate`](allocgate::CallbackGate)
 //! and [`assert_no_alloc`](allocgate::assert_no_alloc) then see them. Linux
 //! with glibc.
@@ -70,6 +71,44 @@
 //! size (56 for a 48-byte `malloc` on 64-bit glibc). Counts and requested
 //! bytes are exact; bytes freed by C code are the usable sizes.
 //!
+//! # Blocking calls
+//!
+//! `pthread_mutex_lock`, `pthread_mutex_timedlock`, `pthread_mutex_trylock`,
+//! `pthread_rwlock_rdlock`, `pthread_rwlock_wrlock`, `pthread_spin_lock`,
+//! `sem_wait`, `sem_timedwait`, `nanosleep`, `clock_nanosleep`, `usleep`,
+//! `sleep` and `sched_yield` each count one call of their
+//! [`BlockingCall`](allocgate::BlockingCall) through
+//! [`allocgate::c_level::record_blocking`], whether the call waits or not
+//! (an uncontended lock is still a lock a real-time thread should not
+//! take), in [`Stats::blocking`](allocgate::Stats::blocking).
+//! [`CallbackGate::check_hazards`](allocgate::CallbackGate::check_hazards)
+//! holds them against a callback and names them in its failure; a gate
+//! without hazard checks ignores them. Unlocking, `sem_post` and the like
+//! are not counted. Each call is forwarded unchanged, so `errno` and the
+//! result are the C library's: `nanosleep` and `sched_yield` to glibc's
+//! exported `__nanosleep` and `__sched_yield`; the others, which glibc 2.36
+//! exports under no usable alias (its `__pthread_mutex_lock` and the like
+//! are compatibility symbols a program cannot link against), to the
+//! addresses `dlsym(RTLD_NEXT, …)` returns, looked up when [`install!`]'s
+//! constructor runs (a test checks that the lookup allocates nothing and
+//! that `RTLD_NEXT` finds the C library's function, not this crate's).
+//!
+//! What is not seen:
+//! - calls the C library makes to itself: glibc calls its own functions
+//!   directly, not through the exported symbols, so `usleep` and `sleep`
+//!   count once (not again as the `nanosleep` they use), and the internal
+//!   locks of `malloc`, stdio streams, `pthread_cond_wait`'s mutex
+//!   re-acquisition and the dynamic linker are not counted;
+//! - Rust's `std::sync::Mutex`, `RwLock` and `Condvar` on Linux: they are
+//!   futex words operated on with atomics and the `futex` system call, not
+//!   pthread functions, so an uncontended lock calls nothing this layer
+//!   defines (a test shows it counts zero), and a contended one waits in
+//!   `syscall(SYS_futex, …)`, which is not intercepted yet;
+//!   `std::thread::sleep` calls `nanosleep` and is counted,
+//!   `std::thread::yield_now` calls `sched_yield` and is counted;
+//! - blocking calls are counted, not traced: site tracing records stacks
+//!   for allocator calls only.
+//!
 //! A Rust allocation is counted once, by the counting allocator, which
 //! knows its layout: while a layer is attached, the counting allocator
 //! forwards each call it counts in a mode in which these functions count
@@ -79,8 +118,11 @@
 //!
 //! - It never allocates, locks or blocks of its own: a call reads one
 //!   thread-local byte and, inside a scope, adds to thread-local counters
-//!   (and, with site tracing on, captures the stack as the counting
-//!   allocator does).
+//!   (and, with site tracing on, captures an allocator call's stack as the
+//!   counting allocator does). The one exception is the `dlsym` lookup of
+//!   the blocking functions' addresses, made once at load time (or at the
+//!   first call, for calls made by other libraries' load-time constructors
+//!   before [`install!`]'s runs).
 //! - Thread-local state has a `const` initialiser and no destructor: it
 //!   needs no allocation or registration on first use, and is still valid
 //!   in a thread's first calls (the C library allocating while it sets
@@ -117,9 +159,11 @@
 //! C++ operators (they reach `malloc` and are counted there, under
 //! `malloc`); naming the C caller in site tracing (C calls are traced and
 //! counted per site, but the site is named after this crate's own frame,
-//! `malloc` or `free`, not the code that called it); locks and blocking calls (`pthread_mutex_lock`, futex waits,
-//! sleeps, I/O); programs not linked against this crate (a preloaded
-//! shared library); macOS.
+//! `malloc` or `free`, not the code that called it); `pthread_cond_wait`
+//! and `pthread_cond_timedwait` (glibc keeps two symbol versions of them),
+//! futex waits made through `syscall()`, `poll`/`select`/`epoll_wait`,
+//! file and socket I/O, `mmap` and its family; programs not linked
+//! against this crate (a preloaded shared library); macOS.
 
 #![deny(missing_docs, unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -144,9 +188,9 @@ pub use blocking::{
 };
 
 /// Opts the program this line is compiled into in: this crate's
-/// allocation functions replace the C library's for the whole process, and
-/// C code's allocations are counted in allocgate's scopes (see the crate
-/// docs). Write it once, at the top level of one file of the binary.
+/// allocation and blocking functions replace the C library's for the whole
+/// process, and C code's calls to them are counted in allocgate's scopes
+/// (see the crate docs). Write it once, at the top level of one file of the binary.
 /// Linux with glibc only.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[macro_export]
@@ -162,8 +206,8 @@ macro_rules! install {
     };
 }
 
-/// What [`install!`] runs at load time: attaches the layer to allocgate's
-/// scopes. Not for direct use.
+/// What [`install!`] runs at load time: looks up the C library's blocking
+/// functions and attaches the layer to allocgate's scopes. Not for direct use.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[doc(hidden)]
 pub extern "C" fn __install() {
