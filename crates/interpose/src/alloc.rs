@@ -50,6 +50,15 @@ unsafe fn block_size(ptr: *mut c_void) -> usize {
     unsafe { libc::malloc_usable_size(ptr) }
 }
 
+/// Records an allocation of `size` bytes, not zeroed.
+#[inline(always)]
+fn record_alloc(size: usize) {
+    c_level::record(Call::Alloc {
+        size,
+        zeroed: false,
+    });
+}
+
 /// Records a reallocation of `ptr` to `size` bytes as the C library
 /// performs it (see the crate docs' table).
 ///
@@ -58,10 +67,7 @@ unsafe fn block_size(ptr: *mut c_void) -> usize {
 #[inline(always)]
 unsafe fn record_realloc(ptr: *mut c_void, size: usize) {
     if ptr.is_null() {
-        c_level::record(Call::Alloc {
-            size,
-            zeroed: false,
-        });
+        record_alloc(size);
     } else if c_level::counting() {
         keeping_errno(|| {
             // SAFETY: `ptr` is live (caller's contract).
@@ -81,10 +87,7 @@ unsafe fn record_realloc(ptr: *mut c_void, size: usize) {
 /// The C library's contract for `malloc`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
-    c_level::record(Call::Alloc {
-        size,
-        zeroed: false,
-    });
+    record_alloc(size);
     // SAFETY: forwarded unchanged.
     unsafe { __libc_malloc(size) }
 }
@@ -167,10 +170,7 @@ pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, siz
     if !align.is_power_of_two() || !align.is_multiple_of(size_of::<*mut c_void>()) {
         return libc::EINVAL;
     }
-    c_level::record(Call::Alloc {
-        size,
-        zeroed: false,
-    });
+    record_alloc(size);
     // SAFETY: a valid alignment, checked above; errno restored since the
     // result is reported through the return value.
     let block = keeping_errno(|| unsafe { __libc_memalign(align, size) });
@@ -189,10 +189,7 @@ pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, siz
 /// The C library's contract for `aligned_alloc`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
-    c_level::record(Call::Alloc {
-        size,
-        zeroed: false,
-    });
+    record_alloc(size);
     // SAFETY: forwarded unchanged.
     unsafe { __libc_memalign(align, size) }
 }
@@ -203,10 +200,7 @@ pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void
 /// The C library's contract for `memalign`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
-    c_level::record(Call::Alloc {
-        size,
-        zeroed: false,
-    });
+    record_alloc(size);
     // SAFETY: forwarded unchanged.
     unsafe { __libc_memalign(align, size) }
 }
@@ -217,10 +211,7 @@ pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
 /// The C library's contract for `valloc`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
-    c_level::record(Call::Alloc {
-        size,
-        zeroed: false,
-    });
+    record_alloc(size);
     // SAFETY: forwarded unchanged.
     unsafe { __libc_valloc(size) }
 }
@@ -232,10 +223,7 @@ pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
 /// The C library's contract for `pvalloc`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pvalloc(size: usize) -> *mut c_void {
-    c_level::record(Call::Alloc {
-        size,
-        zeroed: false,
-    });
+    record_alloc(size);
     // SAFETY: forwarded unchanged.
     unsafe { __libc_pvalloc(size) }
 }

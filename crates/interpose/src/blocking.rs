@@ -30,7 +30,7 @@ unsafe extern "C" {
 }
 
 /// The functions found with `dlsym`, by slot.
-const NAMES: [&CStr; 10] = [
+const NAMES: [&CStr; 11] = [
     c"pthread_mutex_lock",
     c"pthread_mutex_timedlock",
     c"pthread_mutex_trylock",
@@ -41,17 +41,13 @@ const NAMES: [&CStr; 10] = [
     c"sem_timedwait",
     c"clock_nanosleep",
     c"usleep",
+    c"sleep",
 ];
-const SLEEP: usize = NAMES.len();
-const SLOTS: usize = NAMES.len() + 1;
+const SLOTS: usize = NAMES.len();
 
 /// The C library's addresses, 0 until looked up. Written once per slot
 /// (two threads racing write the same value), read with one relaxed load.
 static REAL: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
-
-fn name(slot: usize) -> &'static CStr {
-    if slot == SLEEP { c"sleep" } else { NAMES[slot] }
-}
 
 /// Looks up every function, so that calls made in scopes never do.
 pub(crate) fn resolve_all() {
@@ -74,7 +70,7 @@ fn real(slot: usize) -> usize {
 
 #[cold]
 fn look_up(slot: usize) -> usize {
-    let symbol = name(slot);
+    let symbol = NAMES[slot];
     // SAFETY: a NUL-terminated name; `RTLD_NEXT` asks for the definition
     // after this executable's. `dlerror` state may change, `errno` is kept.
     let address = keeping_errno(|| unsafe { libc::dlsym(libc::RTLD_NEXT, symbol.as_ptr()) });
@@ -155,7 +151,7 @@ forwarded!(
 );
 forwarded!(
     /// `sleep`, counted as [`BlockingCall::Sleep`].
-    sleep(seconds: c_uint) -> c_uint = SLEEP, Sleep
+    sleep(seconds: c_uint) -> c_uint = 10, Sleep
 );
 
 /// `nanosleep`, counted as [`BlockingCall::NanoSleep`].
