@@ -206,13 +206,46 @@ macro_rules! install {
     };
 }
 
-/// What [`install!`] runs at load time: looks up the C library's blocking
-/// functions and attaches the layer to allocgate's scopes. Not for direct use.
+/// Like [`install!`], but counting starts only when the program calls
+/// [`attach`]: until then the functions forward to the C library and count
+/// nothing (one thread-local read each). For a program that decides at run
+/// time, as `allocgate run --c-level` does.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[macro_export]
+macro_rules! link {
+    () => {
+        const _: () = {
+            #[used]
+            #[unsafe(link_section = ".init_array")]
+            static ALLOCGATE_INTERPOSE_LINK: extern "C" fn() = $crate::__link;
+        };
+    };
+}
+
+/// Starts counting C-level calls in allocgate's scopes, from the next scope
+/// each thread opens. For a program that expanded [`link!`]; [`install!`]
+/// calls it at load time. Calling it again does nothing more.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn attach() {
+    blocking::resolve_all();
+    allocgate::c_level::attach();
+}
+
+/// What [`link!`] runs at load time: keeps every definition and looks up
+/// the C library's blocking functions. Not for direct use.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[doc(hidden)]
-pub extern "C" fn __install() {
+pub extern "C" fn __link() {
     alloc::keep_definitions();
     blocking::keep_definitions();
     blocking::resolve_all();
-    allocgate::c_level::attach();
+}
+
+/// What [`install!`] runs at load time: [`__link`], then [`attach`]. Not
+/// for direct use.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[doc(hidden)]
+pub extern "C" fn __install() {
+    __link();
+    attach();
 }
