@@ -1,6 +1,6 @@
-//! Blocking calls counted by name: the locks, waits and sleeps a C-level
-//! layer (see [`c_level`](crate::c_level)) sees C code make. Each scope
-//! keeps one counter per [`BlockingCall`] in
+//! Blocking calls counted by name: the locks, waits, sleeps, I/O and
+//! memory mapping calls a C-level layer (see [`c_level`](crate::c_level))
+//! sees C code make. Each scope keeps one counter per [`BlockingCall`] in
 //! [`Stats::blocking`](crate::Stats::blocking) (and, for calls made in a
 //! [`permit`](crate::permit) region,
 //! [`Stats::permitted_blocking`](crate::Stats::permitted_blocking)).
@@ -8,10 +8,15 @@
 
 use std::fmt;
 
-/// A C library call that can block the calling thread, named after the
-/// function. A call is counted when it is made, whether it waited or not
-/// (an uncontended `pthread_mutex_lock` returns at once, but the next one
-/// may wait), and whether or not it succeeded.
+/// A C library call a real-time thread should not make, named after the
+/// function: locks, waits and sleeps, file, stream and socket I/O, and
+/// memory mapping, each of which can block the calling thread or enter the
+/// kernel for an unbounded time. A call is counted when it is made,
+/// whether it waited or not (an uncontended `pthread_mutex_lock` returns at
+/// once, but the next one may wait), and whether or not it succeeded.
+///
+/// Each C symbol has its own variant, `open` and `open64` included (glibc
+/// exports both, and Rust's standard library calls the `64` ones).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 #[repr(u8)]
@@ -43,11 +48,126 @@ pub enum BlockingCall {
     Sleep,
     /// `sched_yield`.
     SchedYield,
+    /// `pthread_cond_wait`.
+    CondWait,
+    /// `pthread_cond_timedwait`.
+    CondTimedWait,
+    /// A waiting `futex` operation made through `syscall(SYS_futex, …)`:
+    /// `FUTEX_WAIT`, `FUTEX_WAIT_BITSET`, `FUTEX_LOCK_PI`, `FUTEX_LOCK_PI2` or
+    /// `FUTEX_WAIT_REQUEUE_PI` (how Rust's `std::sync` types and thread parking
+    /// wait when contended). Wakes and other system calls are not counted.
+    Futex,
+    /// `poll`.
+    Poll,
+    /// `ppoll`.
+    Ppoll,
+    /// `select`.
+    Select,
+    /// `pselect`.
+    Pselect,
+    /// `epoll_wait`.
+    EpollWait,
+    /// `epoll_pwait`.
+    EpollPwait,
+    /// `open`.
+    Open,
+    /// `open64`.
+    Open64,
+    /// `openat`.
+    OpenAt,
+    /// `openat64`.
+    OpenAt64,
+    /// `creat`.
+    Creat,
+    /// `creat64`.
+    Creat64,
+    /// `read`.
+    Read,
+    /// `write`.
+    Write,
+    /// `pread`.
+    Pread,
+    /// `pread64`.
+    Pread64,
+    /// `pwrite`.
+    Pwrite,
+    /// `pwrite64`.
+    Pwrite64,
+    /// `readv`.
+    Readv,
+    /// `writev`.
+    Writev,
+    /// `close`.
+    Close,
+    /// `fsync`.
+    Fsync,
+    /// `fdatasync`.
+    Fdatasync,
+    /// `fopen`.
+    Fopen,
+    /// `fopen64`.
+    Fopen64,
+    /// `fclose`.
+    Fclose,
+    /// `fread`.
+    Fread,
+    /// `fwrite`.
+    Fwrite,
+    /// `fflush`.
+    Fflush,
+    /// `fputs`.
+    Fputs,
+    /// `puts`.
+    Puts,
+    /// `fputc`.
+    Fputc,
+    /// `putc`.
+    Putc,
+    /// `putchar`.
+    Putchar,
+    /// `fgets`.
+    Fgets,
+    /// `printf`.
+    Printf,
+    /// `fprintf`.
+    Fprintf,
+    /// `vprintf`.
+    Vprintf,
+    /// `vfprintf`.
+    Vfprintf,
+    /// `dprintf`.
+    Dprintf,
+    /// `vdprintf`.
+    Vdprintf,
+    /// `send`.
+    Send,
+    /// `sendto`.
+    SendTo,
+    /// `sendmsg`.
+    SendMsg,
+    /// `recv`.
+    Recv,
+    /// `recvfrom`.
+    RecvFrom,
+    /// `recvmsg`.
+    RecvMsg,
+    /// `mmap`.
+    Mmap,
+    /// `mmap64`.
+    Mmap64,
+    /// `munmap`.
+    Munmap,
+    /// `mprotect`.
+    Mprotect,
+    /// `madvise`.
+    Madvise,
+    /// `mremap`.
+    Mremap,
 }
 
 impl BlockingCall {
     /// Number of calls named.
-    pub const COUNT: usize = 13;
+    pub const COUNT: usize = 69;
 
     /// Every call, in the order of their counters.
     pub const ALL: [BlockingCall; Self::COUNT] = [
@@ -64,9 +184,66 @@ impl BlockingCall {
         BlockingCall::Usleep,
         BlockingCall::Sleep,
         BlockingCall::SchedYield,
+        BlockingCall::CondWait,
+        BlockingCall::CondTimedWait,
+        BlockingCall::Futex,
+        BlockingCall::Poll,
+        BlockingCall::Ppoll,
+        BlockingCall::Select,
+        BlockingCall::Pselect,
+        BlockingCall::EpollWait,
+        BlockingCall::EpollPwait,
+        BlockingCall::Open,
+        BlockingCall::Open64,
+        BlockingCall::OpenAt,
+        BlockingCall::OpenAt64,
+        BlockingCall::Creat,
+        BlockingCall::Creat64,
+        BlockingCall::Read,
+        BlockingCall::Write,
+        BlockingCall::Pread,
+        BlockingCall::Pread64,
+        BlockingCall::Pwrite,
+        BlockingCall::Pwrite64,
+        BlockingCall::Readv,
+        BlockingCall::Writev,
+        BlockingCall::Close,
+        BlockingCall::Fsync,
+        BlockingCall::Fdatasync,
+        BlockingCall::Fopen,
+        BlockingCall::Fopen64,
+        BlockingCall::Fclose,
+        BlockingCall::Fread,
+        BlockingCall::Fwrite,
+        BlockingCall::Fflush,
+        BlockingCall::Fputs,
+        BlockingCall::Puts,
+        BlockingCall::Fputc,
+        BlockingCall::Putc,
+        BlockingCall::Putchar,
+        BlockingCall::Fgets,
+        BlockingCall::Printf,
+        BlockingCall::Fprintf,
+        BlockingCall::Vprintf,
+        BlockingCall::Vfprintf,
+        BlockingCall::Dprintf,
+        BlockingCall::Vdprintf,
+        BlockingCall::Send,
+        BlockingCall::SendTo,
+        BlockingCall::SendMsg,
+        BlockingCall::Recv,
+        BlockingCall::RecvFrom,
+        BlockingCall::RecvMsg,
+        BlockingCall::Mmap,
+        BlockingCall::Mmap64,
+        BlockingCall::Munmap,
+        BlockingCall::Mprotect,
+        BlockingCall::Madvise,
+        BlockingCall::Mremap,
     ];
 
-    /// The C function's name, as in `"pthread_mutex_lock"`.
+    /// The C function's name, as in `"pthread_mutex_lock"`;
+    /// [`Futex`](Self::Futex) is named after the system call, `"futex"`.
     pub const fn name(self) -> &'static str {
         match self {
             BlockingCall::MutexLock => "pthread_mutex_lock",
@@ -82,6 +259,62 @@ impl BlockingCall {
             BlockingCall::Usleep => "usleep",
             BlockingCall::Sleep => "sleep",
             BlockingCall::SchedYield => "sched_yield",
+            BlockingCall::CondWait => "pthread_cond_wait",
+            BlockingCall::CondTimedWait => "pthread_cond_timedwait",
+            BlockingCall::Futex => "futex",
+            BlockingCall::Poll => "poll",
+            BlockingCall::Ppoll => "ppoll",
+            BlockingCall::Select => "select",
+            BlockingCall::Pselect => "pselect",
+            BlockingCall::EpollWait => "epoll_wait",
+            BlockingCall::EpollPwait => "epoll_pwait",
+            BlockingCall::Open => "open",
+            BlockingCall::Open64 => "open64",
+            BlockingCall::OpenAt => "openat",
+            BlockingCall::OpenAt64 => "openat64",
+            BlockingCall::Creat => "creat",
+            BlockingCall::Creat64 => "creat64",
+            BlockingCall::Read => "read",
+            BlockingCall::Write => "write",
+            BlockingCall::Pread => "pread",
+            BlockingCall::Pread64 => "pread64",
+            BlockingCall::Pwrite => "pwrite",
+            BlockingCall::Pwrite64 => "pwrite64",
+            BlockingCall::Readv => "readv",
+            BlockingCall::Writev => "writev",
+            BlockingCall::Close => "close",
+            BlockingCall::Fsync => "fsync",
+            BlockingCall::Fdatasync => "fdatasync",
+            BlockingCall::Fopen => "fopen",
+            BlockingCall::Fopen64 => "fopen64",
+            BlockingCall::Fclose => "fclose",
+            BlockingCall::Fread => "fread",
+            BlockingCall::Fwrite => "fwrite",
+            BlockingCall::Fflush => "fflush",
+            BlockingCall::Fputs => "fputs",
+            BlockingCall::Puts => "puts",
+            BlockingCall::Fputc => "fputc",
+            BlockingCall::Putc => "putc",
+            BlockingCall::Putchar => "putchar",
+            BlockingCall::Fgets => "fgets",
+            BlockingCall::Printf => "printf",
+            BlockingCall::Fprintf => "fprintf",
+            BlockingCall::Vprintf => "vprintf",
+            BlockingCall::Vfprintf => "vfprintf",
+            BlockingCall::Dprintf => "dprintf",
+            BlockingCall::Vdprintf => "vdprintf",
+            BlockingCall::Send => "send",
+            BlockingCall::SendTo => "sendto",
+            BlockingCall::SendMsg => "sendmsg",
+            BlockingCall::Recv => "recv",
+            BlockingCall::RecvFrom => "recvfrom",
+            BlockingCall::RecvMsg => "recvmsg",
+            BlockingCall::Mmap => "mmap",
+            BlockingCall::Mmap64 => "mmap64",
+            BlockingCall::Munmap => "munmap",
+            BlockingCall::Mprotect => "mprotect",
+            BlockingCall::Madvise => "madvise",
+            BlockingCall::Mremap => "mremap",
         }
     }
 }
@@ -93,9 +326,15 @@ impl fmt::Display for BlockingCall {
 }
 
 /// Blocking calls counted per [`BlockingCall`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BlockingCounts {
     calls: [u64; BlockingCall::COUNT],
+}
+
+impl Default for BlockingCounts {
+    fn default() -> Self {
+        BlockingCounts::new()
+    }
 }
 
 impl BlockingCounts {
@@ -170,6 +409,14 @@ mod tests {
         for (i, call) in BlockingCall::ALL.iter().enumerate() {
             assert_eq!(*call as usize, i, "{call}");
         }
+    }
+
+    #[test]
+    fn every_call_has_its_own_name() {
+        let mut names: Vec<&str> = BlockingCall::ALL.iter().map(|c| c.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), BlockingCall::COUNT);
     }
 
     #[test]
