@@ -174,6 +174,14 @@ mod alloc;
 mod blocking;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod errno;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod io;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod real;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod stdio;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod variadic;
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub use alloc::{
@@ -182,9 +190,22 @@ pub use alloc::{
 };
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub use blocking::{
-    clock_nanosleep, nanosleep, pthread_mutex_lock, pthread_mutex_timedlock, pthread_mutex_trylock,
-    pthread_rwlock_rdlock, pthread_rwlock_wrlock, pthread_spin_lock, sched_yield, sem_timedwait,
-    sem_wait, sleep, usleep,
+    clock_nanosleep, nanosleep, pthread_cond_timedwait, pthread_cond_wait, pthread_mutex_lock,
+    pthread_mutex_timedlock, pthread_mutex_trylock, pthread_rwlock_rdlock, pthread_rwlock_wrlock,
+    pthread_spin_lock, sched_yield, sem_timedwait, sem_wait, sleep, usleep,
+};
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub use io::{
+    close, creat, creat64, epoll_pwait, epoll_wait, fdatasync, fsync, madvise, mmap, mmap64,
+    mprotect, munmap, poll, ppoll, pread, pread64, pselect, pwrite, pwrite64, read, readv, recv,
+    recvfrom, recvmsg, select, send, sendmsg, sendto, write, writev,
+};
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[doc(hidden)]
+pub use real::forwarded_address;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub use stdio::{
+    fclose, fflush, fgets, fopen, fopen64, fputc, fputs, fread, fwrite, putc, putchar, puts,
 };
 
 /// Opts the program this line is compiled into in: this crate's
@@ -227,7 +248,7 @@ macro_rules! link {
 /// calls it at load time. Calling it again does nothing more.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn attach() {
-    blocking::resolve_all();
+    real::resolve_all();
     allocgate::c_level::attach();
 }
 
@@ -238,7 +259,10 @@ pub fn attach() {
 pub extern "C" fn __link() {
     alloc::keep_definitions();
     blocking::keep_definitions();
-    blocking::resolve_all();
+    io::keep_definitions();
+    stdio::keep_definitions();
+    variadic::keep_definitions();
+    real::resolve_all();
 }
 
 /// What [`install!`] runs at load time: [`__link`], then [`attach`]. Not
