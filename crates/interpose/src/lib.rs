@@ -73,39 +73,67 @@
 //!
 //! # Blocking calls
 //!
-//! `pthread_mutex_lock`, `pthread_mutex_timedlock`, `pthread_mutex_trylock`,
-//! `pthread_rwlock_rdlock`, `pthread_rwlock_wrlock`, `pthread_spin_lock`,
-//! `sem_wait`, `sem_timedwait`, `nanosleep`, `clock_nanosleep`, `usleep`,
-//! `sleep` and `sched_yield` each count one call of their
-//! [`BlockingCall`](allocgate::BlockingCall) through
-//! [`allocgate::c_level::record_blocking`], whether the call waits or not
-//! (an uncontended lock is still a lock a real-time thread should not
-//! take), in [`Stats::blocking`](allocgate::Stats::blocking).
+//! Each of these counts one call of its
+//! [`BlockingCall`](allocgate::BlockingCall), named after the function,
+//! through [`allocgate::c_level::record_blocking`], whether the call waits
+//! or not (an uncontended lock is still a lock a real-time thread should
+//! not take) and whether it succeeds, in
+//! [`Stats::blocking`](allocgate::Stats::blocking):
+//!
+//! | group | functions |
+//! |---|---|
+//! | locks | `pthread_mutex_lock`, `pthread_mutex_timedlock`, `pthread_mutex_trylock`, `pthread_rwlock_rdlock`, `pthread_rwlock_wrlock`, `pthread_spin_lock` |
+//! | waits | `pthread_cond_wait`, `pthread_cond_timedwait`, `sem_wait`, `sem_timedwait`; waiting `futex` operations made through `syscall()` (`FUTEX_WAIT`, `FUTEX_WAIT_BITSET`, `FUTEX_LOCK_PI`, `FUTEX_LOCK_PI2`, `FUTEX_WAIT_REQUEUE_PI`, whatever their private and clock flags), counted as `futex` |
+//! | sleeps | `nanosleep`, `clock_nanosleep`, `usleep`, `sleep`, `sched_yield` |
+//! | descriptors | `poll`, `ppoll`, `select`, `pselect`, `epoll_wait`, `epoll_pwait` |
+//! | files | `open`, `open64`, `openat`, `openat64`, `creat`, `creat64`, `read`, `write`, `pread`, `pread64`, `pwrite`, `pwrite64`, `readv`, `writev`, `close`, `fsync`, `fdatasync` |
+//! | streams | `fopen`, `fopen64`, `fclose`, `fread`, `fwrite`, `fflush`, `fputs`, `puts`, `fputc`, `putc`, `putchar`, `fgets`, `printf`, `fprintf`, `vprintf`, `vfprintf`, `dprintf`, `vdprintf` |
+//! | sockets | `send`, `sendto`, `sendmsg`, `recv`, `recvfrom`, `recvmsg` |
+//! | memory mapping | `mmap`, `mmap64`, `munmap`, `mprotect`, `madvise`, `mremap` |
+//!
 //! [`CallbackGate::check_hazards`](allocgate::CallbackGate::check_hazards)
 //! holds them against a callback and names them in its failure; a gate
-//! without hazard checks ignores them. Unlocking, `sem_post` and the like
-//! are not counted. Each call is forwarded unchanged, so `errno` and the
-//! result are the C library's: `nanosleep` and `sched_yield` to glibc's
-//! exported `__nanosleep` and `__sched_yield`; the others, which glibc 2.36
-//! exports under no usable alias (its `__pthread_mutex_lock` and the like
-//! are compatibility symbols a program cannot link against), to the
-//! addresses `dlsym(RTLD_NEXT, …)` returns, looked up when [`install!`]'s
-//! constructor runs (a test checks that the lookup allocates nothing and
-//! that `RTLD_NEXT` finds the C library's function, not this crate's).
+//! without hazard checks ignores them. Unlocking, `sem_post`, futex wakes,
+//! other system calls made through `syscall()` and the like are not
+//! counted. Each call is forwarded unchanged, so `errno` and the result are
+//! the C library's: to an alias glibc exports under a default version where
+//! there is one (`__read`, `__write`, `__close`, `__open`, `__open64`,
+//! `__pread64`, `__pwrite64`, `__poll`, `__select`, `__send`,
+//! `__nanosleep`, `__sched_yield`, and the stream functions' `_IO_fopen`,
+//! `_IO_fputs`, `_IO_vfprintf`, …), otherwise to the address
+//! `dlsym(RTLD_NEXT, …)` returns, looked up when [`install!`]'s or
+//! [`link!`]'s constructor runs (a test checks that the lookup allocates
+//! nothing and that `RTLD_NEXT` finds the C library's function, not this
+//! crate's). `pthread_cond_wait` and `pthread_cond_timedwait` are looked
+//! up with `dlvsym` in their `GLIBC_2.3.2` version, the one programs link
+//! against, not the compatibility version glibc keeps beside it.
+//!
+//! Stable Rust cannot define a variadic function, so `open`, `open64`,
+//! `openat`, `openat64`, `mremap`, `syscall` and the `printf` family are
+//! defined in a small C file the build script compiles (with the `cc`
+//! crate, this crate's only build dependency); each calls into this crate
+//! to count the call and forwards its arguments itself (`syscall` passes
+//! six, as many as a system call takes).
 //!
 //! What is not seen:
 //! - calls the C library makes to itself: glibc calls its own functions
 //!   directly, not through the exported symbols, so `usleep` and `sleep`
-//!   count once (not again as the `nanosleep` they use), and the internal
-//!   locks of `malloc`, stdio streams, `pthread_cond_wait`'s mutex
-//!   re-acquisition and the dynamic linker are not counted;
-//! - Rust's `std::sync::Mutex`, `RwLock` and `Condvar` on Linux: they are
-//!   futex words operated on with atomics and the `futex` system call, not
-//!   pthread functions, so an uncontended lock calls nothing this layer
-//!   defines (a test shows it counts zero), and a contended one waits in
-//!   `syscall(SYS_futex, …)`, which is not intercepted yet;
-//!   `std::thread::sleep` calls `nanosleep` and is counted,
-//!   `std::thread::yield_now` calls `sched_yield` and is counted;
+//!   count once (not again as the `nanosleep` they use), `printf` and
+//!   `fputs` count once (not again as the `write` that flushes them), and
+//!   the internal locks of `malloc`, stdio streams, `pthread_cond_wait`'s
+//!   mutex re-acquisition, `malloc`'s own `mmap` calls and the dynamic
+//!   linker's are not counted (C code's `malloc` is counted as an
+//!   allocation, see above);
+//! - an uncontended Rust `std::sync::Mutex`, `RwLock` or `Condvar` on
+//!   Linux: they are futex words operated on with atomics, so an
+//!   uncontended lock calls nothing this layer defines (a test shows it
+//!   counts zero); a contended one waits in `syscall(SYS_futex, …)` and is
+//!   counted as `futex`. `std::thread::sleep` calls `nanosleep`,
+//!   `std::thread::yield_now` `sched_yield`, `std::fs` and `std::net`
+//!   `open64`, `read`, `write`, `close`, `send` and the like: all counted;
+//! - code built with `_FORTIFY_SOURCE` calls the checking variants
+//!   (`__printf_chk`, `__read_chk`, `__open_2`, …), which are not defined
+//!   here;
 //! - blocking calls are counted, not traced: site tracing records stacks
 //!   for allocator calls only.
 //!
@@ -120,23 +148,25 @@
 //!   thread-local byte and, inside a scope, adds to thread-local counters
 //!   (and, with site tracing on, captures an allocator call's stack as the
 //!   counting allocator does). The one exception is the `dlsym` lookup of
-//!   the blocking functions' addresses, made once at load time (or at the
-//!   first call, for calls made by other libraries' load-time constructors
-//!   before [`install!`]'s runs).
+//!   the functions glibc exports under no alias, made once at load time
+//!   (or at the first call, for calls made by other libraries' load-time
+//!   constructors before [`install!`]'s runs).
 //! - Thread-local state has a `const` initialiser and no destructor: it
 //!   needs no allocation or registration on first use, and is still valid
 //!   in a thread's first calls (the C library allocating while it sets
 //!   the thread up) and last ones (destructors freeing after Rust's
 //!   thread-locals are gone).
 //! - Re-entrancy: calls made while the counting allocator forwards, while
-//!   the install probe runs or while a stack is captured are forwarded
-//!   uncounted; the forwarded `__libc_*` functions do not call back into
-//!   this layer.
+//!   the install probe runs or while a stack is captured (the unwinder may
+//!   read files and map memory) are forwarded uncounted; the functions
+//!   forwarded to do not call back into this layer, except glibc's own
+//!   `malloc` calls, which are C code's allocations.
 //! - `free` keeps `errno`: glibc's own `free` keeps it from version 2.33;
 //!   the layer's counting work saves and restores it around itself, and
 //!   `posix_memalign`, which reports through its return value, keeps it
 //!   too.
-//! - Fork: no lock, no shared state beyond one flag written at load time;
+//! - Fork: no lock, no shared state beyond one flag and the looked-up
+//!   addresses, written at load time;
 //!   a child starts with a copy of the forking thread's counters, and
 //!   glibc's `fork` keeps its own allocator consistent.
 //! - Outside a scope: one thread-local read, then the forwarded call.
@@ -159,11 +189,14 @@
 //! C++ operators (they reach `malloc` and are counted there, under
 //! `malloc`); naming the C caller in site tracing (C calls are traced and
 //! counted per site, but the site is named after this crate's own frame,
-//! `malloc` or `free`, not the code that called it); `pthread_cond_wait`
-//! and `pthread_cond_timedwait` (glibc keeps two symbol versions of them),
-//! futex waits made through `syscall()`, `poll`/`select`/`epoll_wait`,
-//! file and socket I/O, `mmap` and its family; programs not linked
-//! against this crate (a preloaded shared library); macOS.
+//! `malloc` or `free`, not the code that called it); the timed and try
+//! forms of the read-write lock, `pthread_mutex_clocklock`,
+//! `pthread_cond_clockwait` and `sem_clockwait`; other file and process
+//! calls RealtimeSanitizer also reports (`fcntl`, `ioctl`, `lseek`,
+//! `stat`, `unlink`, `mkdir`, `socket`, `connect`, `pthread_create`,
+//! `fork`, …; the list, and why each group is or is not covered, is in
+//! the guide's `docs/c-level.md`); programs not linked against this crate
+//! (a preloaded shared library); macOS.
 
 #![deny(missing_docs, unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
