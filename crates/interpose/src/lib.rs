@@ -71,6 +71,10 @@
 //! size (56 for a 48-byte `malloc` on 64-bit glibc). Counts and requested
 //! bytes are exact; bytes freed by C code are the usable sizes.
 //!
+//! With site tracing on, a C call's site is named after the first function
+//! outside this crate and the C library: the function that called
+//! `malloc`, or `strdup` when the C library's `strdup` calls `malloc`.
+//!
 //! # Blocking calls
 //!
 //! `pthread_mutex_lock`, `pthread_mutex_timedlock`, `pthread_mutex_trylock`,
@@ -157,9 +161,8 @@
 //!
 //! `malloc_usable_size`, C23's `free_sized` and `free_aligned_sized`, the
 //! C++ operators (they reach `malloc` and are counted there, under
-//! `malloc`); naming the C caller in site tracing (C calls are traced and
-//! counted per site, but the site is named after this crate's own frame,
-//! `malloc` or `free`, not the code that called it); `pthread_cond_wait`
+//! `malloc`, and a traced site is named after the C++ runtime's
+//! operator, not its caller); `pthread_cond_wait`
 //! and `pthread_cond_timedwait` (glibc keeps two symbol versions of them),
 //! futex waits made through `syscall()`, `poll`/`select`/`epoll_wait`,
 //! file and socket I/O, `mmap` and its family; programs not linked
