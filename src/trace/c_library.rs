@@ -96,9 +96,9 @@ mod tests {
     fn the_c_librarys_code_is_its_own_and_this_crates_is_not() {
         let c = CLibrary::find().expect("libc.so.6 is loaded");
         // Return addresses: one byte past a call instruction inside each.
-        let in_libc = libc::strlen as usize + 1;
+        let in_libc = libc::strlen as *const () as usize + 1;
         assert!(c.owns(in_libc));
-        let in_here = CLibrary::owns as usize + 1;
+        let in_here = CLibrary::owns as *const () as usize + 1;
         assert!(!c.owns(in_here));
         // Without a layer in this binary, `malloc` is the C library's.
         // SAFETY: a NUL-terminated name.
