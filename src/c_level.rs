@@ -94,7 +94,7 @@ pub fn counting() -> bool {
 /// Counts `call` in the innermost scope open on this thread, unless no
 /// layer is attached or it is one of the calls not counted (see the module
 /// docs).
-#[inline]
+#[inline(always)]
 pub fn record(call: Call) {
     thread_state::record_c_level(call.into());
 }

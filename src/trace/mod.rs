@@ -21,6 +21,7 @@
 //! untraced scopes pay nothing for it beyond one bit of the mode byte the
 //! allocator reads anyway.
 
+mod c_library;
 mod symbols;
 mod table;
 

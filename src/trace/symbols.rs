@@ -4,15 +4,19 @@
 use std::collections::HashMap;
 use std::ffi::c_void;
 
+use super::c_library::CLibrary;
 use super::table::{CallKind, RawSite};
 
 /// Path prefixes of code that is not the user's, and so never a site's
 /// function: the allocator and the tracer (`allocgate::`), Rust's standard
 /// libraries and their allocation shims (`std`, `core`, `alloc`,
 /// `__rust*`, `__rg_*`, `__rdl_*`), the unwinder (`backtrace`,
-/// `_Unwind*`) and the test harness (`test`). This list is the definition of "user code" (yours or a
-/// third-party crate's); add more with [`symbolise`](super::symbolise)'s
-/// `extra_skip`.
+/// `_Unwind*`), the C-level layer (`allocgate_interpose`) and the test
+/// harness (`test`). This list is the definition of "user code" (yours or
+/// a third-party crate's); add more with [`symbolise`](super::symbolise)'s
+/// `extra_skip`. Frames in the C library (`strdup` calling `malloc`) and
+/// in the functions a C-level layer defines under the C library's names
+/// (its `malloc`) are skipped too, told apart by address, not by name.
 ///
 /// A frame is skipped when every path its name mentions at the top level
 /// starts with a prefix. A plain name (`alloc::vec::from_elem`,
@@ -36,6 +40,7 @@ pub const DEFAULT_SKIP: &[&str] = &[
     "__rdl_",
     "backtrace::",
     "_Unwind",
+    "allocgate_interpose::",
     "test::",
 ];
 
@@ -182,7 +187,9 @@ pub(crate) struct TracedStack {
 #[derive(Debug)]
 pub(crate) struct Symboliser {
     skip: Vec<String>,
-    cache: HashMap<usize, Vec<String>>,
+    c_library: Option<CLibrary>,
+    /// Per address: its names, and whether it is the C library's code.
+    cache: HashMap<usize, (Vec<String>, bool)>,
 }
 
 impl Symboliser {
@@ -192,6 +199,7 @@ impl Symboliser {
         skip.extend(extra.iter().filter(|s| !s.is_empty()).cloned());
         Symboliser {
             skip,
+            c_library: CLibrary::find(),
             cache: HashMap::new(),
         }
     }
@@ -201,8 +209,10 @@ impl Symboliser {
         skipped(name, &self.skip)
     }
 
-    /// The names at return address `ip`, innermost (inlined) first.
-    fn names(&mut self, ip: usize) -> &[String] {
+    /// The names at return address `ip`, innermost (inlined) first, and
+    /// whether the code there is the C library's (or replaces it).
+    fn names(&mut self, ip: usize) -> &(Vec<String>, bool) {
+        let c_library = &self.c_library;
         self.cache.entry(ip).or_insert_with(|| {
             let mut names = Vec::new();
             // `resolve` looks up the call instruction before `ip` (it
@@ -215,19 +225,24 @@ impl Symboliser {
             if names.is_empty() {
                 names.push(format!("{ip:#x}"));
             }
-            names
+            let c_code = c_library.as_ref().is_some_and(|c| c.owns(ip));
+            (names, c_code)
         })
     }
 
     /// Names `raw`'s stack and finds its function.
     pub(crate) fn site(&mut self, raw: &RawSite<'_>) -> TracedStack {
         let mut frames = Vec::new();
+        let mut c_code = Vec::new();
         for &ip in raw.frames {
-            frames.extend(self.names(ip).iter().cloned());
+            let (names, c) = self.names(ip);
+            frames.extend(names.iter().cloned());
+            c_code.extend(std::iter::repeat_n(*c, names.len()));
         }
         let user_frame = frames
             .iter()
-            .position(|n| !n.starts_with("0x") && !self.skips(n));
+            .zip(&c_code)
+            .position(|(n, c)| !c && !n.starts_with("0x") && !self.skips(n));
         TracedStack {
             function: user_frame
                 .map_or_else(|| "(no user frame)".to_owned(), |i| frames[i].clone()),

@@ -50,13 +50,19 @@ unsafe fn block_size(ptr: *mut c_void) -> usize {
     unsafe { libc::malloc_usable_size(ptr) }
 }
 
+/// Records an allocation of `size` bytes, zeroed or not. Outside a scope
+/// this is one thread-local read.
+#[inline(always)]
+fn record_alloc_of(size: usize, zeroed: bool) {
+    if c_level::counting() {
+        c_level::record(Call::Alloc { size, zeroed });
+    }
+}
+
 /// Records an allocation of `size` bytes, not zeroed.
 #[inline(always)]
 fn record_alloc(size: usize) {
-    c_level::record(Call::Alloc {
-        size,
-        zeroed: false,
-    });
+    record_alloc_of(size, false);
 }
 
 /// Records a reallocation of `ptr` to `size` bytes as the C library
@@ -87,7 +93,26 @@ unsafe fn record_realloc(ptr: *mut c_void, size: usize) {
 /// The C library's contract for `malloc`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
-    record_alloc(size);
+    if c_level::counting() {
+        // SAFETY: the caller's contract.
+        return unsafe { counted_malloc(size) };
+    }
+    // SAFETY: forwarded unchanged.
+    unsafe { __libc_malloc(size) }
+}
+
+/// `malloc` inside a scope, out of line (and with the C calling
+/// convention, so that `malloc` jumps to it) to keep the path outside
+/// scopes a thread-local read and a tail call.
+///
+/// # Safety
+/// The C library's contract for `malloc`.
+#[inline(never)]
+unsafe extern "C" fn counted_malloc(size: usize) -> *mut c_void {
+    c_level::record(Call::Alloc {
+        size,
+        zeroed: false,
+    });
     // SAFETY: forwarded unchanged.
     unsafe { __libc_malloc(size) }
 }
@@ -103,12 +128,25 @@ pub unsafe extern "C" fn free(ptr: *mut c_void) {
         return;
     }
     if c_level::counting() {
-        keeping_errno(|| {
-            // SAFETY: `ptr` is a live block (caller's contract).
-            let size = unsafe { block_size(ptr) };
-            c_level::record(Call::Free { size });
-        });
+        // SAFETY: the caller's contract, and `ptr` is not null.
+        return unsafe { counted_free(ptr) };
     }
+    // SAFETY: forwarded unchanged; glibc's `free` keeps `errno` itself.
+    unsafe { __libc_free(ptr) }
+}
+
+/// `free` of a non-null block inside a scope, out of line as
+/// [`counted_malloc`] is.
+///
+/// # Safety
+/// The C library's contract for `free`; `ptr` is not null.
+#[inline(never)]
+unsafe extern "C" fn counted_free(ptr: *mut c_void) {
+    keeping_errno(|| {
+        // SAFETY: `ptr` is a live block (caller's contract).
+        let size = unsafe { block_size(ptr) };
+        c_level::record(Call::Free { size });
+    });
     // SAFETY: forwarded unchanged; glibc's `free` keeps `errno` itself.
     unsafe { __libc_free(ptr) }
 }
@@ -119,10 +157,7 @@ pub unsafe extern "C" fn free(ptr: *mut c_void) {
 /// The C library's contract for `calloc`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn calloc(count: usize, size: usize) -> *mut c_void {
-    c_level::record(Call::Alloc {
-        size: count.saturating_mul(size),
-        zeroed: true,
-    });
+    record_alloc_of(count.saturating_mul(size), true);
     // SAFETY: forwarded unchanged; glibc checks the product for overflow.
     unsafe { __libc_calloc(count, size) }
 }

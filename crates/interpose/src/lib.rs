@@ -71,6 +71,10 @@
 //! size (56 for a 48-byte `malloc` on 64-bit glibc). Counts and requested
 //! bytes are exact; bytes freed by C code are the usable sizes.
 //!
+//! With site tracing on, a C call's site is named after the first function
+//! outside this crate and the C library: the function that called
+//! `malloc`, or `strdup` when the C library's `strdup` calls `malloc`.
+//!
 //! # Blocking calls
 //!
 //! Each of these counts one call of its
@@ -187,16 +191,14 @@
 //!
 //! `malloc_usable_size`, C23's `free_sized` and `free_aligned_sized`, the
 //! C++ operators (they reach `malloc` and are counted there, under
-//! `malloc`); naming the C caller in site tracing (C calls are traced and
-//! counted per site, but the site is named after this crate's own frame,
-//! `malloc` or `free`, not the code that called it); the timed and try
-//! forms of the read-write lock, `pthread_mutex_clocklock`,
-//! `pthread_cond_clockwait` and `sem_clockwait`; other file and process
-//! calls RealtimeSanitizer also reports (`fcntl`, `ioctl`, `lseek`,
-//! `stat`, `unlink`, `mkdir`, `socket`, `connect`, `pthread_create`,
-//! `fork`, …; the list, and why each group is or is not covered, is in
-//! the guide's `docs/c-level.md`); programs not linked against this crate
-//! (a preloaded shared library); macOS.
+//! `malloc`, and a traced site is named after the C++ runtime's operator,
+//! not its caller); the timed and try forms of the read-write lock,
+//! `pthread_mutex_clocklock`, `pthread_cond_clockwait` and
+//! `sem_clockwait`; other file and process calls RealtimeSanitizer also
+//! reports (`fcntl`, `ioctl`, `lseek`, `stat`, `unlink`, `mkdir`, `socket`,
+//! `connect`, `pthread_create`, `fork`, …; the list, and why each group is
+//! or is not covered, is in the guide's `docs/c-level.md`); programs not
+//! linked against this crate (a preloaded shared library); macOS.
 
 #![deny(missing_docs, unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
