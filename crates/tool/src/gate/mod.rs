@@ -59,6 +59,10 @@ pub struct GateConfig {
     /// Read each callback's page faults and context switches and gate
     /// on them (by default where [`RUSAGE_SUPPORTED`]: Linux).
     pub rusage: bool,
+    /// Count the C library's calls too (`--c-level`; the program has
+    /// attached the C-level layer): C code's allocations with the
+    /// others, and blocking calls by name, each failing the callback.
+    pub c_level: bool,
 }
 
 impl Default for GateConfig {
@@ -69,6 +73,7 @@ impl Default for GateConfig {
             integrity: true,
             trace_sites: false,
             rusage: RUSAGE_SUPPORTED,
+            c_level: false,
         }
     }
 }

@@ -216,6 +216,11 @@ pub struct ReportConfig {
     /// callback (`--rusage`). Absent from older reports: read as false.
     #[serde(default)]
     pub rusage: bool,
+    /// Whether the C library's calls were counted too (`--c-level`): C
+    /// code's allocations in the allocator figures, blocking calls by
+    /// name in `blocking_calls`. Absent from older reports: read as false.
+    #[serde(default)]
+    pub c_level: bool,
 }
 
 /// The names of a set of sites, in [`Site::ALL`](allocgate_engine::sites::Site::ALL)
