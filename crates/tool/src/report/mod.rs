@@ -33,11 +33,11 @@ pub use hdr_log::{HdrLogError, encode_hdr_log, hdr_intervals, write_hdr_log};
 pub use integrity::{Integrity, Mismatch, Verdict};
 pub use schema::MEASURED_RATE_SECONDS;
 pub use schema::{
-    AllocatorCalls, BackendReport, ByKind, HarnessReport, HazardsReport, KindHistograms,
-    KindLatency, KindRates, KindSizeClasses, KindTotals, LatencyBucketRow, LatencyReport,
-    LoadReport, MacosRegion, MacosRow, Pacing, PerCallbackRow, PhaseReport, RatesReport, Report,
-    ReportConfig, RequestedRow, SCHEMA_VERSION, SiteReport, SizeClassesReport, TimelineBin,
-    TotalsReport, site_names,
+    AllocatorCalls, BackendReport, BlockingCalls, ByKind, HarnessReport, HazardsReport,
+    KindHistograms, KindLatency, KindRates, KindSizeClasses, KindTotals, LatencyBucketRow,
+    LatencyReport, LoadReport, MacosRegion, MacosRow, Pacing, PerCallbackRow, PhaseReport,
+    RatesReport, Report, ReportConfig, RequestedRow, SCHEMA_VERSION, SiteReport, SizeClassesReport,
+    TimelineBin, TotalsReport, site_names,
 };
 pub use sites::{ENGINE_IDIOMS, engine_sites, site_reports};
 

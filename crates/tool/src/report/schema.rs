@@ -2,6 +2,8 @@
 //! keys `reports/SCHEMA.md` documents. Renaming a field changes the
 //! schema.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::Xruns;
@@ -298,8 +300,11 @@ pub struct KindRates {
     pub bytes_per_second: f64,
 }
 
+/// Blocking calls by C function name, as the report holds them.
+pub type BlockingCalls = BTreeMap<String, u64>;
+
 /// Counts over a set of callbacks of both kinds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotalsReport {
     /// Callbacks per kind.
     pub callbacks: ByKind<u64>,
@@ -317,6 +322,15 @@ pub struct TotalsReport {
     pub bytes_requested: u64,
     /// Bytes released by `dealloc`.
     pub bytes_deallocated: u64,
+    /// Blocking C library calls by function name, only the names called
+    /// (`{"pthread_mutex_lock": 2}`); present only when the run counted
+    /// them (`config.c_level`), so that `{}` means none was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocking_calls: Option<BlockingCalls>,
+    /// Callbacks that made at least one blocking call; present with
+    /// `blocking_calls`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callbacks_blocking: Option<u64>,
     /// The input callbacks alone.
     pub input: KindTotals,
     /// The output callbacks alone.
@@ -325,7 +339,7 @@ pub struct TotalsReport {
 
 /// Counts over a set of callbacks of one kind: the report's form of
 /// [`Totals`](crate::metrics::Totals).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindTotals {
     /// Callbacks.
     pub callbacks: u64,
@@ -355,6 +369,15 @@ pub struct KindTotals {
     /// before they were measured: all zero).
     #[serde(default)]
     pub hazards: HazardsReport,
+    /// Blocking C library calls by function name, only the names called
+    /// (`{"pthread_mutex_lock": 2}`); present only when the run counted
+    /// them (`config.c_level`), so that `{}` means none was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocking_calls: Option<BlockingCalls>,
+    /// Callbacks that made at least one blocking call; present with
+    /// `blocking_calls`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callbacks_blocking: Option<u64>,
 }
 
 /// Hazards beyond the allocator over a set of callbacks of one kind: the
