@@ -11,14 +11,15 @@ use allocgate::hazard::HazardTotals;
 use allocgate::size_class::MacosBucket;
 use allocgate_engine::sites::CallbackKind;
 
+use super::blocking::{BlockingCalls, blocking_calls};
 use super::environment::Environment;
 use super::integrity::Integrity;
 use super::schema::MEASURED_RATE_SECONDS;
 use super::schema::{
-    BlockingCalls, ByKind, HarnessReport, HazardsReport, KindHistograms, KindLatency, KindRates,
-    KindSizeClasses, KindTotals, LatencyBucketRow, LatencyReport, LoadReport, MacosRegion,
-    MacosRow, Pacing, PerCallbackRow, PhaseReport, RatesReport, Report, ReportConfig, RequestedRow,
-    SCHEMA_VERSION, SizeClassesReport, TimelineBin, TotalsReport,
+    ByKind, HarnessReport, HazardsReport, KindHistograms, KindLatency, KindRates, KindSizeClasses,
+    KindTotals, LatencyBucketRow, LatencyReport, LoadReport, MacosRegion, MacosRow, Pacing,
+    PerCallbackRow, PhaseReport, RatesReport, Report, ReportConfig, RequestedRow, SCHEMA_VERSION,
+    SizeClassesReport, TimelineBin, TotalsReport,
 };
 
 impl Report {
@@ -98,12 +99,10 @@ fn blocking(t: &Totals, c_level: bool) -> (Option<BlockingCalls>, Option<u64>) {
     if !c_level {
         return (None, None);
     }
-    let names = t
-        .blocking
-        .iter()
-        .map(|(call, n)| (call.name().to_owned(), n))
-        .collect();
-    (Some(names), Some(t.hazards.callbacks_blocking))
+    (
+        Some(blocking_calls(&t.blocking)),
+        Some(t.hazards.callbacks_blocking),
+    )
 }
 
 fn totals(p: &Phase, c_level: bool) -> TotalsReport {

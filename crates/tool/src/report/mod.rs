@@ -16,6 +16,7 @@
 //!   HdrHistogram interval log (`allocgate run --hdr-log`), for
 //!   HdrHistogram's own tools.
 
+mod blocking;
 mod convert;
 mod environment;
 mod error;
@@ -26,6 +27,7 @@ mod integrity;
 mod schema;
 mod sites;
 
+pub use blocking::{BlockingCalls, blocking_calls, blocking_text};
 pub use environment::Environment;
 pub use error::ReportError;
 pub use file::{read_json, write_json};
@@ -33,11 +35,11 @@ pub use hdr_log::{HdrLogError, encode_hdr_log, hdr_intervals, write_hdr_log};
 pub use integrity::{Integrity, Mismatch, Verdict};
 pub use schema::MEASURED_RATE_SECONDS;
 pub use schema::{
-    AllocatorCalls, BackendReport, BlockingCalls, ByKind, HarnessReport, HazardsReport,
-    KindHistograms, KindLatency, KindRates, KindSizeClasses, KindTotals, LatencyBucketRow,
-    LatencyReport, LoadReport, MacosRegion, MacosRow, Pacing, PerCallbackRow, PhaseReport,
-    RatesReport, Report, ReportConfig, RequestedRow, SCHEMA_VERSION, SiteReport, SizeClassesReport,
-    TimelineBin, TotalsReport, site_names,
+    AllocatorCalls, BackendReport, ByKind, HarnessReport, HazardsReport, KindHistograms,
+    KindLatency, KindRates, KindSizeClasses, KindTotals, LatencyBucketRow, LatencyReport,
+    LoadReport, MacosRegion, MacosRow, Pacing, PerCallbackRow, PhaseReport, RatesReport, Report,
+    ReportConfig, RequestedRow, SCHEMA_VERSION, SiteReport, SizeClassesReport, TimelineBin,
+    TotalsReport, site_names,
 };
 pub use sites::{ENGINE_IDIOMS, engine_sites, site_reports};
 

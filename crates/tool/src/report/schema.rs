@@ -2,13 +2,12 @@
 //! keys `reports/SCHEMA.md` documents. Renaming a field changes the
 //! schema.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::Xruns;
 use allocgate_engine::sites::SiteSet;
 
+use super::blocking::BlockingCalls;
 use super::environment::Environment;
 use super::integrity::Integrity;
 
@@ -299,9 +298,6 @@ pub struct KindRates {
     /// Bytes requested by allocations per second.
     pub bytes_per_second: f64,
 }
-
-/// Blocking calls by C function name, as the report holds them.
-pub type BlockingCalls = BTreeMap<String, u64>;
 
 /// Counts over a set of callbacks of both kinds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
