@@ -377,3 +377,54 @@ fn a_blocking_call_fails_a_callback_by_name_and_a_baseline_held_gate_too() {
     );
     assert_eq!(verdict.passed(), Some(false));
 }
+
+/// On JACK, the engine's callbacks run inside our process handler, inside
+/// libjack's process callback. Each callback's scope covers the engine's
+/// callback alone; the input callback's covers its pull too, which asks
+/// libjack for each input port's buffer (`jack_port_get_buffer`). What
+/// libjack's C code did there is counted with `--c-level`: found to be no
+/// allocation and no blocking call, so `fixed` stays at zero and `prefix`
+/// at its formula.
+#[cfg(feature = "jack")]
+#[test]
+fn on_jack_with_c_level_libjack_adds_nothing_inside_the_callbacks() {
+    use crate::jack::{run_clean, server_for};
+    let Some(server) = server_for("c-level", 48_000, 512) else {
+        return;
+    };
+    let dir = scratch("jack");
+    for variant in ["fixed", "prefix"] {
+        let out = dir.join(format!("{variant}.json"));
+        let (r, _) = run_clean(
+            &server,
+            &["--variant", variant, "--seconds", "2", "--c-level"],
+            &out,
+        );
+        assert!(r.config.c_level);
+        for (kind, t) in [("input", &r.totals.input), ("output", &r.totals.output)] {
+            eprintln!(
+                "JACK {variant} {kind}: {} callbacks, {} allocations, blocking calls {:?}",
+                t.callbacks, t.allocations, t.blocking_calls
+            );
+            assert_eq!(t.blocking_calls, Some(Default::default()), "{variant} {kind}");
+            assert_eq!(t.callbacks_blocking, Some(0), "{variant} {kind}");
+        }
+        assert_eq!(r.totals.input.allocations, 0, "{variant}: libjack's pull");
+        let rows = per_callback(&r);
+        let expected = if variant == "fixed" {
+            0
+        } else {
+            PREFIX_PER_RENDERING_CALLBACK
+        };
+        assert!(
+            rows.iter().all(|&(n, _)| n == expected || n == 0),
+            "{variant}: {rows:?}"
+        );
+        assert!(rows.iter().any(|&(n, _)| n == expected), "{variant}: {rows:?}");
+        let b = r.backend.as_ref().expect("a backend section");
+        eprintln!(
+            "JACK {variant}: audio thread outside callbacks {:?}",
+            b.audio_thread_outside_callbacks
+        );
+    }
+}
