@@ -16,10 +16,10 @@ use allocgate::{BlockingCall, BlockingCounts, Counts, measure};
 use allocgate_engine::sites::CallbackKind;
 use allocgate_engine::sites::expected::Expected;
 use allocgate_tool::baseline::Baseline;
+use allocgate_tool::drive::integrity::Verdict;
 use allocgate_tool::gate::{
     GateConfig, GateFailure, GatePlan, GateVerdict, Hold, ScenarioResult, conclude, gated_hazard,
 };
-use allocgate_tool::drive::integrity::Verdict;
 use allocgate_tool::metrics::{Record, Xruns};
 use allocgate_tool::report::{Report, read_json};
 use allocgate_tool::scenario;
@@ -133,7 +133,8 @@ fn prefix_with_c_level_counts_each_rust_allocation_once_and_reports_blocking_key
             r.config.c_level
         );
         assert!(
-            rows.iter().any(|&(n, _)| n == PREFIX_PER_RENDERING_CALLBACK),
+            rows.iter()
+                .any(|&(n, _)| n == PREFIX_PER_RENDERING_CALLBACK),
             "c_level {}: some callback rendered: {rows:?}",
             r.config.c_level
         );
@@ -251,7 +252,11 @@ fn a_sleeping_callback_shows_its_call_by_name_in_the_report_compare_html_and_gat
         );
     }
     let gate = allocgate(&["gate", "--sites", "sleep", "--no-integrity"]);
-    assert!(!text(&gate.stdout).contains("blocking"), "{}", text(&gate.stdout));
+    assert!(
+        !text(&gate.stdout).contains("blocking"),
+        "{}",
+        text(&gate.stdout)
+    );
 }
 
 #[test]
@@ -304,7 +309,10 @@ fn a_blocking_call_fails_a_callback_by_name_and_a_baseline_held_gate_too() {
         .with_blocking(b);
     assert_eq!(r.hazards.blocking_calls, 3);
     let what = gated_hazard(&r).expect("gated");
-    assert_eq!(what, "blocking calls: 2 x pthread_mutex_lock, 1 x nanosleep");
+    assert_eq!(
+        what,
+        "blocking calls: 2 x pthread_mutex_lock, 1 x nanosleep"
+    );
     // Warm-up included, as for locks.
     assert!(gated_hazard(&r.with_warm_up(true)).is_some());
     assert_eq!(gated_hazard(&Record::new(CallbackKind::Output)), None);
@@ -336,7 +344,10 @@ fn a_blocking_call_fails_a_callback_by_name_and_a_baseline_held_gate_too() {
     let failures = result.failures();
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert!(failures[0].is_hazard());
-    assert!(matches!(failures[0], GateFailure::Hazard { callbacks: 1, .. }));
+    assert!(matches!(
+        failures[0],
+        GateFailure::Hazard { callbacks: 1, .. }
+    ));
     assert_eq!(
         failures[0].to_string(),
         "1 callback met a real-time hazard; first: output callback #40 (512 frames): \
@@ -406,7 +417,11 @@ fn on_jack_with_c_level_libjack_adds_nothing_inside_the_callbacks() {
                 "JACK {variant} {kind}: {} callbacks, {} allocations, blocking calls {:?}",
                 t.callbacks, t.allocations, t.blocking_calls
             );
-            assert_eq!(t.blocking_calls, Some(Default::default()), "{variant} {kind}");
+            assert_eq!(
+                t.blocking_calls,
+                Some(Default::default()),
+                "{variant} {kind}"
+            );
             assert_eq!(t.callbacks_blocking, Some(0), "{variant} {kind}");
         }
         assert_eq!(r.totals.input.allocations, 0, "{variant}: libjack's pull");
@@ -420,7 +435,10 @@ fn on_jack_with_c_level_libjack_adds_nothing_inside_the_callbacks() {
             rows.iter().all(|&(n, _)| n == expected || n == 0),
             "{variant}: {rows:?}"
         );
-        assert!(rows.iter().any(|&(n, _)| n == expected), "{variant}: {rows:?}");
+        assert!(
+            rows.iter().any(|&(n, _)| n == expected),
+            "{variant}: {rows:?}"
+        );
         let b = r.backend.as_ref().expect("a backend section");
         eprintln!(
             "JACK {variant}: audio thread outside callbacks {:?}",

@@ -64,7 +64,11 @@ fn run_on(server: &JackServer, flags: &[&str], out: &std::path::Path) -> Output 
 /// callbacks unheard. An attempt with xruns is run again whatever its
 /// result; the first attempt without xruns, or the last, must succeed and
 /// its report and output are returned.
-pub(crate) fn run_clean(server: &JackServer, flags: &[&str], out: &std::path::Path) -> (Report, Output) {
+pub(crate) fn run_clean(
+    server: &JackServer,
+    flags: &[&str],
+    out: &std::path::Path,
+) -> (Report, Output) {
     for attempt in 1..=3 {
         // No report of an earlier attempt may stand in for this one's.
         let _ = std::fs::remove_file(out);
