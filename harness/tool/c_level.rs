@@ -104,10 +104,17 @@ fn per_callback(r: &Report) -> Vec<(u64, u64)> {
         .collect()
 }
 
+/// Frames per callback of these runs (the default).
+const FRAMES: u64 = 512;
+/// The engine's block size.
+const BLOCK: u64 = 512;
+/// Renderers receiving input in 7.1 (docs/engine.md: R = 8).
+const RENDERERS_7_1: u64 = 8;
+
 /// `prefix` at 7.1, 48 kHz / 512: its one per-block site in the steady
 /// state is `scale-array`, 2 arrays × 2 ears × R renderers × b blocks per
-/// output callback (docs/engine.md), with R = 8 for 7.1 and b = 512 / 512.
-const PREFIX_PER_RENDERING_CALLBACK: u64 = 2 * 2 * 8 * (512 / 512);
+/// output callback (docs/engine.md), b = floor(N / 512).
+const PREFIX_PER_RENDERING_CALLBACK: u64 = 2 * 2 * RENDERERS_7_1 * (FRAMES / BLOCK);
 
 #[test]
 fn prefix_with_c_level_counts_each_rust_allocation_once_and_reports_blocking_keys_only_then() {
