@@ -31,6 +31,7 @@ fn sites_only(site: Site, integrity: bool) -> GateConfig {
         integrity,
         trace_sites: false,
         rusage: allocgate::hazard::RUSAGE_SUPPORTED,
+        c_level: false,
     }
 }
 
@@ -312,6 +313,7 @@ fn scenario_files_with_unknown_keys_or_bad_values_are_refused_naming_file_and_ke
         baseline: None,
         update_baseline: false,
         no_rusage: false,
+        c_level: false,
     };
     let e = args.validate().unwrap_err().to_string();
     assert!(e.contains("`frames`"), "{e}");
@@ -330,6 +332,7 @@ fn the_baseline_ratchet_fails_a_new_site_or_a_higher_count_and_passes_a_lower_on
         integrity: false,
         trace_sites: true,
         rusage: allocgate::hazard::RUSAGE_SUPPORTED,
+        c_level: false,
     };
     let run =
         |sites| run_matrix(std::slice::from_ref(&scenario), &traced(sites), &mut |_| {}).unwrap();

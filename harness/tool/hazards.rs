@@ -29,6 +29,7 @@ fn gate(variant: Variant, sites: SiteSet) -> GateConfig {
         integrity: false,
         trace_sites: false,
         rusage: RUSAGE_SUPPORTED,
+        c_level: false,
     }
 }
 

@@ -21,7 +21,7 @@ mod jack_probe;
 
 /// A JACK server of its own for one test, or `None` (the test then skips)
 /// when JACK is not installed and this is not CI.
-fn server_for(test: &str, rate: u32, period: u32) -> Option<JackServer> {
+pub(crate) fn server_for(test: &str, rate: u32, period: u32) -> Option<JackServer> {
     if !(server::on_path("jackd") && server::on_path("jack_lsp")) {
         assert!(
             !crate::rig::on_ci(),
@@ -64,7 +64,11 @@ fn run_on(server: &JackServer, flags: &[&str], out: &std::path::Path) -> Output 
 /// callbacks unheard. An attempt with xruns is run again whatever its
 /// result; the first attempt without xruns, or the last, must succeed and
 /// its report and output are returned.
-fn run_clean(server: &JackServer, flags: &[&str], out: &std::path::Path) -> (Report, Output) {
+pub(crate) fn run_clean(
+    server: &JackServer,
+    flags: &[&str],
+    out: &std::path::Path,
+) -> (Report, Output) {
     for attempt in 1..=3 {
         // No report of an earlier attempt may stand in for this one's.
         let _ = std::fs::remove_file(out);

@@ -10,6 +10,8 @@ mod rig;
 
 mod bad_input;
 mod baselines;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod c_level;
 mod cli;
 mod compare_pairs;
 mod convolver_peer;

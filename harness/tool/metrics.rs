@@ -159,6 +159,7 @@ fn measured_size_classes_reach_the_report_as_rows() {
         scenario: None,
         trace_sites: false,
         rusage: false,
+        c_level: false,
     };
     let report = Report::from_aggregates(
         config,

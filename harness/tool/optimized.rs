@@ -24,6 +24,7 @@ fn optimized(sites: SiteSet) -> GateConfig {
         integrity: true,
         trace_sites: false,
         rusage: allocgate::hazard::RUSAGE_SUPPORTED,
+        c_level: false,
     }
 }
 

@@ -21,6 +21,19 @@ static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();
 #[global_allocator]
 static ALLOC: allocgate::CountingAlloc<dhat::Alloc> = allocgate::CountingAlloc::new(dhat::Alloc);
 
+// The C-level layer, linked but counting nothing until `--c-level`
+// attaches it (`attach_c_level`): until then each of its functions reads
+// one thread-local byte and forwards to the C library.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+allocgate_interpose::link!();
+
+/// Starts counting the C library's calls in every scope opened from now
+/// on (`--c-level`, which validation refuses where the layer is not built).
+fn attach_c_level() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    allocgate_interpose::attach();
+}
+
 /// Allocation-regression test harness and profiler for real-time audio
 /// callbacks.
 #[derive(Parser, Debug)]
@@ -355,6 +368,9 @@ fn run(args: &allocgate_tool::cli::RunArgs, stop: Option<Stop>) -> ExitCode {
         Err(e) => return bad_input(e),
     };
     config.stop = stop;
+    if config.c_level {
+        attach_c_level();
+    }
     let mut bar = if config.backend.is_real() {
         allocgate_tool::cli::Bar::played("run")
     } else {
@@ -494,6 +510,9 @@ fn gate(args: &allocgate_tool::cli::GateArgs, stop: Option<Stop>) -> ExitCode {
         Err(e) => return bad_input(e),
     };
     plan.stop = stop;
+    if plan.config.c_level {
+        attach_c_level();
+    }
     let total = plan.scenarios.len();
     let mut n = 0;
     let result = allocgate_tool::gate::run_gate(&plan, &mut |r| {

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::UsageError;
-use super::run_args::variant_and_sites;
+use super::run_args::{check_c_level, variant_and_sites};
 use crate::baseline::Baseline;
 use crate::gate::{GateConfig, GatePlan, Hold};
 use crate::scenario;
@@ -46,6 +46,12 @@ pub struct GateArgs {
     /// major fault, or a minor fault past the warm-up.
     #[arg(long)]
     pub no_rusage: bool,
+    /// Also count the C library's calls in each callback (Linux with
+    /// glibc, as for `allocgate run`): C code's allocations fail a
+    /// callback like Rust's, and so does any blocking call
+    /// (pthread_mutex_lock, nanosleep, …), named in the failure.
+    #[arg(long)]
+    pub c_level: bool,
 }
 
 impl GateArgs {
@@ -55,6 +61,9 @@ impl GateArgs {
         let rusage = RUSAGE_SUPPORTED && !self.no_rusage;
         if rusage {
             allocgate::hazard::check_usage().map_err(|e| UsageError::new(e.to_string()))?;
+        }
+        if self.c_level {
+            check_c_level()?;
         }
         let scenarios = match &self.scenarios {
             Some(dir) => scenario::load_dir(dir),
@@ -76,6 +85,7 @@ impl GateArgs {
                 integrity: !self.no_integrity,
                 trace_sites: !matches!(hold, Hold::Zero),
                 rusage,
+                c_level: self.c_level,
             },
             scenarios,
             junit: self.junit.clone(),

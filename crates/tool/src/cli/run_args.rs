@@ -103,6 +103,12 @@ pub struct RunArgs {
     /// Linux only). Tracked locks are counted in every run.
     #[arg(long)]
     pub rusage: bool,
+    /// Also count the C library's calls in each callback (Linux with
+    /// glibc): allocations made through malloc and its family directly
+    /// (C code, libjack), and blocking calls by name (pthread_mutex_lock,
+    /// nanosleep, …). The report then carries them (`c_level: true`).
+    #[arg(long)]
+    pub c_level: bool,
     /// With --trace-sites: a function-name prefix that is not user code
     /// (a wrapper around the allocator, say), on top of the built-in list
     /// (std, core, alloc, the allocator, the engine's allocating idioms).
@@ -148,6 +154,22 @@ impl UsageError {
         UsageError(reason.into().replace('\n', " "))
     }
 }
+
+/// Why `--c-level` is refused on this platform, if it is: the C-level
+/// layer defines glibc's functions, so it exists on Linux with glibc only.
+pub fn check_c_level() -> Result<(), UsageError> {
+    if C_LEVEL_SUPPORTED {
+        Ok(())
+    } else {
+        Err(UsageError(format!(
+            "--c-level on {}; expected Linux with glibc, where the C-level layer is built",
+            std::env::consts::OS
+        )))
+    }
+}
+
+/// Whether this build has the C-level layer (`--c-level`).
+pub const C_LEVEL_SUPPORTED: bool = cfg!(all(target_os = "linux", target_env = "gnu"));
 
 fn refuse(msg: String) -> Result<RunConfig, UsageError> {
     Err(UsageError(msg))
@@ -199,6 +221,9 @@ impl RunArgs {
         }
         if self.rusage {
             allocgate::hazard::check_usage().map_err(|e| UsageError::new(e.to_string()))?;
+        }
+        if self.c_level {
+            check_c_level()?;
         }
         let backend = self.backend.validate(self)?;
         if let Some(path) = &self.scenario {
@@ -288,6 +313,7 @@ impl RunArgs {
             dhat: self.dhat.clone(),
             trace: self.trace(),
             rusage: self.rusage,
+            c_level: self.c_level,
             scenario: None,
             backend,
             stop: None,
@@ -323,6 +349,7 @@ impl RunArgs {
             dhat: self.dhat.clone(),
             trace: self.trace(),
             rusage: self.rusage,
+            c_level: self.c_level,
             scenario: Some(s),
             backend: BackendChoice::Sim,
             stop: None,

@@ -157,6 +157,7 @@ impl SoakArgs {
                 dhat: None,
                 trace: None,
                 rusage: false,
+                c_level: false,
                 scenario: Some(scenario),
                 backend: BackendChoice::Sim,
                 stop: None,

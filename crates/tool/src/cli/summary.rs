@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::report::{BackendReport, MacosRegion, Report, Verdict};
+use crate::report::{BackendReport, MacosRegion, Report, Verdict, blocking_text};
 use crate::run::{Run, RunConfig, TraceSummary};
 use allocgate_engine::text::{allocator_calls, count};
 
@@ -121,6 +121,20 @@ pub fn render_summary(c: &RunConfig, run: &Run, out: Option<&Path>) -> String {
             count(h.lock_acquisitions, "lock acquisition"),
             h.lock_contentions
         );
+    }
+    for (kind, t) in [("input", &r.totals.input), ("output", &r.totals.output)] {
+        if let (Some(calls), Some(callbacks)) = (&t.blocking_calls, t.callbacks_blocking) {
+            let inside = if callbacks == 0 {
+                String::new()
+            } else {
+                format!(" (in {})", count(callbacks, "callback"))
+            };
+            let _ = writeln!(
+                s,
+                "  {kind:<6} blocking C calls {}{inside}",
+                blocking_text(calls)
+            );
+        }
     }
     let x = &r.xruns;
     let _ = writeln!(

@@ -26,6 +26,10 @@ pub enum Caveat {
     /// callback (`--rusage`) and the other did not: its usage counts are
     /// measured, the other's are 0 over 0 callbacks sampled.
     UsageSampling,
+    /// One run counted the C library's calls (`--c-level`) and the other
+    /// did not: C code's allocations are in one run's counts only, and
+    /// its blocking calls were not counted in the other at all.
+    CLevel,
 }
 
 impl Caveat {
@@ -36,6 +40,7 @@ impl Caveat {
             Caveat::Length => "length",
             Caveat::Tracing => "tracing",
             Caveat::UsageSampling => "usage sampling",
+            Caveat::CLevel => "C level",
         }
     }
 
@@ -54,6 +59,7 @@ impl Caveat {
                 Basis::Count | Basis::Sampling | Basis::Verdict => false,
             },
             Caveat::UsageSampling => matches!(basis, Basis::Usage | Basis::Sampling),
+            Caveat::CLevel => basis == Basis::Count,
         }
     }
 }
@@ -138,7 +144,7 @@ fn only(holds: fn(&Report) -> bool, before: &Report, after: &Report, what: &str)
 
 /// Where two runs differ in ways that change what their figures mean:
 /// rate, frames per callback, channels, length asked for, a run that
-/// ended early, site tracing, usage sampling.
+/// ended early, site tracing, usage sampling, C-level counting.
 pub fn differences(before: &Report, after: &Report) -> Vec<Difference> {
     let (b, a) = (&before.config, &after.config);
     let mut d = Vec::new();
@@ -214,6 +220,14 @@ pub fn differences(before: &Report, after: &Report) -> Vec<Difference> {
         "read page faults and context switches (--rusage)",
     ) {
         d.push(Difference::new(Caveat::UsageSampling, text));
+    }
+    if let Some(text) = only(
+        |r| r.config.c_level,
+        before,
+        after,
+        "counted the C library's calls (--c-level)",
+    ) {
+        d.push(Difference::new(Caveat::CLevel, text));
     }
     d
 }

@@ -21,6 +21,9 @@ pub use render::{Shown, forced_notes, render_json, render_markdown, summary_rows
 
 use caveat::{Basis, Runs};
 
+/// What a row shows for a figure its run did not measure.
+pub const NOT_COUNTED: &str = "not counted";
+
 /// Seconds the "per 10 s" row projects the rate to, as the table of the
 /// binauralizer's measured allocations does ("Total allocations (10 sec)").
 pub const PROJECTION_SECONDS: f64 = 10.0;
@@ -83,6 +86,25 @@ impl Row {
 
     fn count(metric: &str, before: u64, after: u64) -> Row {
         Row::number(metric, "", 0, before as f64, after as f64)
+    }
+
+    /// A count only one run may have measured: the other side reads
+    /// `not counted`, with no difference.
+    fn measured(metric: &str, before: Option<u64>, after: Option<u64>) -> Row {
+        match (before, after) {
+            (Some(b), Some(a)) => Row::count(metric, b, a),
+            (b, a) => {
+                let side = |v: Option<u64>| match v {
+                    Some(n) => Value::Number(n as f64),
+                    None => Value::Text(NOT_COUNTED.to_owned()),
+                };
+                Row {
+                    before: side(b),
+                    after: side(a),
+                    ..Row::text(metric, "", "")
+                }
+            }
+        }
     }
 
     fn text(metric: &str, before: &str, after: &str) -> Row {
@@ -218,6 +240,49 @@ pub fn compare(
         rows: rows.into_iter().map(|(row, _)| row).collect(),
         forced_differences: forced,
     })
+}
+
+/// The blocking C library calls' rows, when either run counted them
+/// (`--c-level`): all of them, the callbacks that made any, and one row
+/// per function either run called. A run that did not count them shows
+/// `not counted`, never 0. None when neither did.
+fn blocking_rows(b: &Report, a: &Report) -> Vec<Row> {
+    let (bt, at) = (&b.totals, &a.totals);
+    if bt.blocking_calls.is_none() && at.blocking_calls.is_none() {
+        return Vec::new();
+    }
+    let total = |t: &crate::report::TotalsReport| {
+        t.blocking_calls
+            .as_ref()
+            .map(|m| m.values().fold(0u64, |s, &n| s.saturating_add(n)))
+    };
+    let mut rows = vec![
+        Row::measured("blocking C calls", total(bt), total(at)),
+        Row::measured(
+            "callbacks that made a blocking C call",
+            bt.callbacks_blocking,
+            at.callbacks_blocking,
+        ),
+    ];
+    let names: std::collections::BTreeSet<&String> = [bt, at]
+        .iter()
+        .filter_map(|t| t.blocking_calls.as_ref())
+        .flat_map(|m| m.keys())
+        .collect();
+    for name in names {
+        // A run that counted C-level calls and shows no entry made none.
+        let calls = |t: &crate::report::TotalsReport| {
+            t.blocking_calls
+                .as_ref()
+                .map(|m| m.get(name).copied().unwrap_or(0))
+        };
+        rows.push(Row::measured(
+            &format!("blocking C calls: {name}"),
+            calls(bt),
+            calls(at),
+        ));
+    }
+    rows
 }
 
 /// Every row, with what its figures rest on.
@@ -357,6 +422,7 @@ fn rows(b: &Report, a: &Report) -> Vec<(Row, Basis)> {
     for (name, f, basis) in hazard_rows {
         rows.push((Row::count(name, sum(bh, f), sum(ah, f)), basis));
     }
+    rows.extend(blocking_rows(b, a).into_iter().map(|r| (r, Basis::Count)));
     rows.push((
         Row::count(
             "deadline misses",

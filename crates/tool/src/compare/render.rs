@@ -48,7 +48,8 @@ pub(crate) fn change(row: &Row) -> String {
                 }
             }
         }
-        _ => String::new(),
+        // One run did not measure it (`not counted`).
+        _ => "not comparable".to_owned(),
     }
 }
 

@@ -24,6 +24,7 @@ fn config(variant: &str) -> ReportConfig {
         scenario: None,
         trace_sites: false,
         rusage: false,
+        c_level: false,
     }
 }
 

@@ -217,6 +217,7 @@ fn blank<R>(kind: CallbackKind, slot: Slot, m: &Measured<R>) -> Record {
         warm_up: slot.warm_up,
         ..Record::new(kind)
     }
+    .with_blocking(m.stats.blocking)
 }
 
 #[cfg(test)]

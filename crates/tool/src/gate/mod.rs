@@ -30,9 +30,9 @@ use crate::interrupt::{Interrupt, Stop};
 use crate::metrics::{Record, Xruns};
 use crate::report::engine_sites;
 use crate::scenario::Scenario;
-use allocgate::Counts;
 use allocgate::hazard::{HazardTotals, RUSAGE_SUPPORTED};
 use allocgate::trace::{SiteGroup, SiteTable, trace};
+use allocgate::{BlockingCounts, Counts};
 use allocgate_engine::sites::CallbackKind;
 use allocgate_engine::sites::SiteSet;
 use allocgate_engine::sites::expected::{Expected, ExpectedHazards};
@@ -59,6 +59,10 @@ pub struct GateConfig {
     /// Read each callback's page faults and context switches and gate
     /// on them (by default where [`RUSAGE_SUPPORTED`]: Linux).
     pub rusage: bool,
+    /// Count the C library's calls too (`--c-level`; the program has
+    /// attached the C-level layer): C code's allocations with the
+    /// others, and blocking calls by name, each failing the callback.
+    pub c_level: bool,
 }
 
 impl Default for GateConfig {
@@ -69,6 +73,7 @@ impl Default for GateConfig {
             integrity: true,
             trace_sites: false,
             rusage: RUSAGE_SUPPORTED,
+            c_level: false,
         }
     }
 }
@@ -135,8 +140,13 @@ pub struct ScenarioResult {
     pub sites: Vec<SiteGroup>,
     /// Every callback's hazards, added up.
     pub hazards: HazardTotals,
+    /// Every callback's blocking C library calls by name, added up (all
+    /// zero unless [`GateConfig::c_level`]).
+    pub blocking: BlockingCounts,
     /// Usage was asked for ([`GateConfig::rusage`]).
     pub rusage: bool,
+    /// C-level calls were counted ([`GateConfig::c_level`]).
+    pub c_level: bool,
     /// The first callback whose hazards break the formulas.
     pub hazard_violation: Option<String>,
     /// Callbacks with a gated hazard ([`gated_hazard`]).
@@ -148,9 +158,14 @@ pub struct ScenarioResult {
 /// What the gate holds against a callback besides allocator calls, if
 /// anything: its [`deviations`](ExpectedHazards::deviations) from no
 /// hazard at all (a tracked lock taken, and with usage sampled a voluntary
-/// context switch, a major fault, or past the warm-up a minor fault).
+/// context switch, a major fault, or past the warm-up a minor fault), and
+/// any blocking C library call, by name (counted with
+/// [`GateConfig::c_level`]; warm-up included, as locks are).
 pub fn gated_hazard(r: &Record) -> Option<String> {
-    let what = ExpectedHazards::default().deviations(&r.hazards, !r.warm_up);
+    let mut what = ExpectedHazards::default().deviations(&r.hazards, !r.warm_up);
+    if !r.blocking.is_zero() {
+        what.push(format!("blocking calls: {}", r.blocking));
+    }
     (!what.is_empty()).then(|| what.join(", "))
 }
 
@@ -358,6 +373,8 @@ pub fn run_scenario_until(
     counts.merge(&outcome.output.stats.counts);
     let mut hazards = outcome.input.all.hazards;
     hazards.merge(&outcome.output.all.hazards);
+    let mut blocking = outcome.input.all.blocking;
+    blocking.merge(&outcome.output.all.blocking);
     Ok(Some(ScenarioResult {
         name: scenario.name.clone(),
         callbacks: (outcome.input.all.callbacks, outcome.output.all.callbacks),
@@ -371,7 +388,9 @@ pub fn run_scenario_until(
         wall: start.elapsed(),
         sites,
         hazards,
+        blocking,
         rusage: gate.rusage,
+        c_level: gate.c_level,
         hazard_violation,
         callbacks_hazardous: hazardous,
         first_hazard,
@@ -470,12 +489,24 @@ pub fn render_table(o: &GateOutcome) -> String {
         count(o.results.len(), "scenario"),
         o.config.label()
     );
+    // The blocking calls' column only when they were counted.
+    let c_level = o.config.c_level;
     let _ = writeln!(
         s,
-        "| scenario | callbacks in / out | allocations | deallocations | reallocations | locks (contended) | voluntary switches | page faults | underruns / overruns | integrity | verdict |"
+        "| scenario | callbacks in / out | allocations | deallocations | reallocations | locks (contended) | voluntary switches | page faults | {}underruns / overruns | integrity | verdict |",
+        if c_level { "blocking C calls | " } else { "" }
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
+    let _ = writeln!(
+        s,
+        "|---|---:|---:|---:|---:|---:|---:|---:|{}---:|---|---|",
+        if c_level { "---|" } else { "" }
+    );
     for r in &o.results {
+        let blocking = if c_level {
+            format!("{} | ", r.blocking)
+        } else {
+            String::new()
+        };
         let h = &r.hazards;
         let usage = |n: u64| {
             if r.rusage {
@@ -486,7 +517,7 @@ pub fn render_table(o: &GateOutcome) -> String {
         };
         let _ = writeln!(
             s,
-            "| {} | {} / {} | {} | {} | {} | {} ({}) | {} | {} | {} / {} | {} | {} |",
+            "| {} | {} / {} | {} | {} | {} | {} ({}) | {} | {} | {blocking}{} / {} | {} | {} |",
             r.name,
             r.callbacks.0,
             r.callbacks.1,
@@ -527,6 +558,12 @@ pub fn render_table(o: &GateOutcome) -> String {
                 "; no lock the site formulas do not expect (faults and switches not sampled)"
             }
         );
+        if c_level {
+            let _ = writeln!(
+                s,
+                "C-level calls counted: C code's allocations in the figures above, and no blocking C call in any callback"
+            );
+        }
     } else {
         let _ = writeln!(
             s,
@@ -560,7 +597,9 @@ impl ScenarioResult {
             wall: Duration::ZERO,
             sites: Vec::new(),
             hazards: HazardTotals::default(),
+            blocking: BlockingCounts::new(),
             rusage: false,
+            c_level: false,
             hazard_violation: None,
             callbacks_hazardous: 0,
             first_hazard: None,

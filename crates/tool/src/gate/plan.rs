@@ -50,6 +50,8 @@ pub enum GateRunError {
     Output(OutputError),
     /// A scenario could not be run.
     Run(GateError),
+    /// `--c-level` in a program that has not attached the C-level layer.
+    CLevelNotAttached,
     /// The JUnit file could not be written (an existing one is left as it
     /// was).
     Junit {
@@ -65,6 +67,7 @@ impl std::fmt::Display for GateRunError {
         match self {
             GateRunError::Output(e) => write!(f, "{e}"),
             GateRunError::Run(e) => write!(f, "{e}"),
+            GateRunError::CLevelNotAttached => f.write_str(crate::run::C_LEVEL_NOT_ATTACHED),
             GateRunError::Junit { path, source } => {
                 write!(f, "cannot write '{}': {source}", path.display())
             }
@@ -96,6 +99,9 @@ pub fn run_gate(
     plan: &GatePlan,
     done: &mut dyn FnMut(&ScenarioResult),
 ) -> Result<GateOutcome, GateRunError> {
+    if crate::run::c_level_missing(plan.config.c_level) {
+        return Err(GateRunError::CLevelNotAttached);
+    }
     gate_outputs(plan).check().map_err(GateRunError::Output)?;
     run_matrix_until(&plan.scenarios, &plan.config, plan.stop.as_ref(), done)
         .map_err(GateRunError::Run)

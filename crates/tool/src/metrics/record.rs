@@ -3,8 +3,8 @@
 //! size, so drivers keep them in pre-sized storage or pass them through a
 //! lock-free queue without allocating on the audio thread.
 
-use allocgate::Counts;
 use allocgate::hazard::Hazards;
+use allocgate::{BlockingCounts, Counts};
 use allocgate_engine::sites::CallbackKind;
 
 /// What one callback did and cost.
@@ -45,6 +45,12 @@ pub struct Record {
     pub wall_ns: u64,
     /// Allocator calls made during the callback (on its thread).
     pub counts: Counts,
+    /// Blocking C library calls made during the callback, by name (a
+    /// fixed array of counters, one per
+    /// [`BlockingCall`](allocgate::BlockingCall)); all zero unless the C-level
+    /// layer counted them (`--c-level`). Their total is
+    /// [`Hazards::blocking_calls`].
+    pub blocking: BlockingCounts,
     /// Locks, page faults and context switches during the callback (on
     /// its thread; usage only in `--rusage` mode).
     pub hazards: Hazards,
@@ -75,6 +81,7 @@ impl Record {
             period_ns: 0,
             wall_ns: 0,
             counts: Counts::new(),
+            blocking: BlockingCounts::new(),
             hazards: Hazards::NONE,
             underrun: false,
             buffering: false,
@@ -115,6 +122,19 @@ impl Record {
     /// Making these allocator calls.
     pub fn with_counts(self, counts: Counts) -> Record {
         Record { counts, ..self }
+    }
+
+    /// Making these blocking calls; sets
+    /// [`Hazards::blocking_calls`] to their total.
+    pub fn with_blocking(self, blocking: BlockingCounts) -> Record {
+        Record {
+            blocking,
+            hazards: Hazards {
+                blocking_calls: u32::try_from(blocking.total()).unwrap_or(u32::MAX),
+                ..self.hazards
+            },
+            ..self
+        }
     }
 
     /// Meeting these hazards.

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use allocgate::hazard::HazardTotals;
-use allocgate::{Counts, Stats};
+use allocgate::{BlockingCounts, Counts, Stats};
 
 use super::record::Record;
 
@@ -20,6 +20,9 @@ pub struct Totals {
     pub touched_allocator: u64,
     /// Their allocator calls added up.
     pub counts: Counts,
+    /// Their blocking C library calls by name (all zero unless the
+    /// C-level layer counted them).
+    pub blocking: BlockingCounts,
     /// Frames asked for.
     pub frames: u64,
     /// Wall-clock time spent in the callbacks, in nanoseconds.
@@ -40,6 +43,7 @@ impl Totals {
             .touched_allocator
             .saturating_add(u64::from(r.touched_allocator()));
         self.counts.merge(&r.counts);
+        self.blocking.merge(&r.blocking);
         self.frames = self.frames.saturating_add(u64::from(r.frames));
         self.wall_ns = self.wall_ns.saturating_add(r.wall_ns);
         self.period_ns = self.period_ns.saturating_add(r.period_ns);
@@ -51,6 +55,7 @@ impl Totals {
         self.callbacks = self.callbacks.saturating_add(o.callbacks);
         self.touched_allocator = self.touched_allocator.saturating_add(o.touched_allocator);
         self.counts.merge(&o.counts);
+        self.blocking.merge(&o.blocking);
         self.frames = self.frames.saturating_add(o.frames);
         self.wall_ns = self.wall_ns.saturating_add(o.wall_ns);
         self.period_ns = self.period_ns.saturating_add(o.period_ns);

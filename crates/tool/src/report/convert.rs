@@ -11,6 +11,7 @@ use allocgate::hazard::HazardTotals;
 use allocgate::size_class::MacosBucket;
 use allocgate_engine::sites::CallbackKind;
 
+use super::blocking::{BlockingCalls, blocking_calls};
 use super::environment::Environment;
 use super::integrity::Integrity;
 use super::schema::MEASURED_RATE_SECONDS;
@@ -30,7 +31,8 @@ impl Report {
         aggregates: &Aggregates,
         integrity: Integrity,
     ) -> Report {
-        let all = phase(&aggregates.all, aggregates.duration);
+        let c_level = config.c_level;
+        let all = phase(&aggregates.all, aggregates.duration, c_level);
         Report {
             schema_version: SCHEMA_VERSION,
             interrupted: None,
@@ -47,8 +49,8 @@ impl Report {
             cpu_load: all.cpu_load,
             deadline_misses: all.deadline_misses,
             xruns: all.xruns,
-            warm_up: phase(&aggregates.warm_up, aggregates.duration),
-            steady_state: phase(&aggregates.steady_state, aggregates.duration),
+            warm_up: phase(&aggregates.warm_up, aggregates.duration, c_level),
+            steady_state: phase(&aggregates.steady_state, aggregates.duration, c_level),
             integrity,
             pacing: None,
             harness: HarnessReport::default(),
@@ -76,9 +78,9 @@ fn by_kind<T>(phase: &Phase, f: impl Fn(&KindFigures) -> T) -> ByKind<T> {
     }
 }
 
-fn phase(p: &Phase, duration: Duration) -> PhaseReport {
+fn phase(p: &Phase, duration: Duration, c_level: bool) -> PhaseReport {
     PhaseReport {
-        totals: totals(p),
+        totals: totals(p, c_level),
         allocations_per_callback: by_kind(p, |k| per_callback(&k.allocations_per_callback)),
         latency: by_kind(p, latency),
         cpu_load: by_kind(p, |k| LoadReport {
@@ -91,9 +93,30 @@ fn phase(p: &Phase, duration: Duration) -> PhaseReport {
     }
 }
 
-fn totals(p: &Phase) -> TotalsReport {
+/// The blocking calls of `t` by name, when the run counted them
+/// (`c_level`), and the callbacks that made any.
+fn blocking(t: &Totals, c_level: bool) -> (Option<BlockingCalls>, Option<u64>) {
+    if !c_level {
+        return (None, None);
+    }
+    (
+        Some(blocking_calls(&t.blocking)),
+        Some(t.hazards.callbacks_blocking),
+    )
+}
+
+fn totals(p: &Phase, c_level: bool) -> TotalsReport {
     let both = p.totals();
     let c = &both.counts;
+    let kind = |t: &Totals| {
+        let (blocking_calls, callbacks_blocking) = blocking(t, c_level);
+        KindTotals {
+            blocking_calls,
+            callbacks_blocking,
+            ..KindTotals::from(t)
+        }
+    };
+    let (blocking_calls, callbacks_blocking) = blocking(&both, c_level);
     TotalsReport {
         callbacks: by_kind(p, |k| k.totals.callbacks),
         callbacks_touching_allocator: both.touched_allocator,
@@ -103,8 +126,10 @@ fn totals(p: &Phase) -> TotalsReport {
         bytes: c.bytes_allocated,
         bytes_requested: c.bytes_requested(),
         bytes_deallocated: c.bytes_deallocated,
-        input: KindTotals::from(&p.input.totals),
-        output: KindTotals::from(&p.output.totals),
+        blocking_calls,
+        callbacks_blocking,
+        input: kind(&p.input.totals),
+        output: kind(&p.output.totals),
     }
 }
 
@@ -125,6 +150,8 @@ impl From<&Totals> for KindTotals {
             wall_ns: t.wall_ns,
             period_ns: t.period_ns,
             hazards: HazardsReport::from(&t.hazards),
+            blocking_calls: None,
+            callbacks_blocking: None,
         }
     }
 }

@@ -16,6 +16,7 @@
 //!   HdrHistogram interval log (`allocgate run --hdr-log`), for
 //!   HdrHistogram's own tools.
 
+mod blocking;
 mod convert;
 mod environment;
 mod error;
@@ -26,6 +27,7 @@ mod integrity;
 mod schema;
 mod sites;
 
+pub use blocking::{BlockingCalls, blocking_calls, blocking_text};
 pub use environment::Environment;
 pub use error::ReportError;
 pub use file::{read_json, write_json};

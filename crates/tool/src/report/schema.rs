@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::Xruns;
 use allocgate_engine::sites::SiteSet;
 
+use super::blocking::BlockingCalls;
 use super::environment::Environment;
 use super::integrity::Integrity;
 
@@ -216,6 +217,11 @@ pub struct ReportConfig {
     /// callback (`--rusage`). Absent from older reports: read as false.
     #[serde(default)]
     pub rusage: bool,
+    /// Whether the C library's calls were counted too (`--c-level`): C
+    /// code's allocations in the allocator figures, blocking calls by
+    /// name in `blocking_calls`. Absent from older reports: read as false.
+    #[serde(default)]
+    pub c_level: bool,
 }
 
 /// The names of a set of sites, in [`Site::ALL`](allocgate_engine::sites::Site::ALL)
@@ -294,7 +300,7 @@ pub struct KindRates {
 }
 
 /// Counts over a set of callbacks of both kinds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotalsReport {
     /// Callbacks per kind.
     pub callbacks: ByKind<u64>,
@@ -312,6 +318,15 @@ pub struct TotalsReport {
     pub bytes_requested: u64,
     /// Bytes released by `dealloc`.
     pub bytes_deallocated: u64,
+    /// Blocking C library calls by function name, only the names called
+    /// (`{"pthread_mutex_lock": 2}`); present only when the run counted
+    /// them (`config.c_level`), so that `{}` means none was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocking_calls: Option<BlockingCalls>,
+    /// Callbacks that made at least one blocking call; present with
+    /// `blocking_calls`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callbacks_blocking: Option<u64>,
     /// The input callbacks alone.
     pub input: KindTotals,
     /// The output callbacks alone.
@@ -320,7 +335,7 @@ pub struct TotalsReport {
 
 /// Counts over a set of callbacks of one kind: the report's form of
 /// [`Totals`](crate::metrics::Totals).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindTotals {
     /// Callbacks.
     pub callbacks: u64,
@@ -350,6 +365,15 @@ pub struct KindTotals {
     /// before they were measured: all zero).
     #[serde(default)]
     pub hazards: HazardsReport,
+    /// Blocking C library calls by function name, only the names called
+    /// (`{"pthread_mutex_lock": 2}`); present only when the run counted
+    /// them (`config.c_level`), so that `{}` means none was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocking_calls: Option<BlockingCalls>,
+    /// Callbacks that made at least one blocking call; present with
+    /// `blocking_calls`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callbacks_blocking: Option<u64>,
 }
 
 /// Hazards beyond the allocator over a set of callbacks of one kind: the

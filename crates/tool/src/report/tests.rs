@@ -43,6 +43,7 @@ pub(crate) fn sample_config() -> ReportConfig {
         scenario: None,
         trace_sites: false,
         rusage: false,
+        c_level: false,
     }
 }
 

@@ -17,6 +17,18 @@ pub const DHAT_BUILD_HINT: &str = "--dhat needs a build with the dhat-heap featu
     (cargo run --release --features dhat-heap -- run --dhat FILE); dhat takes a global lock \
     on every allocation, so it is never in the default build";
 
+/// Why a run or gate asked to count the C library's calls cannot: the
+/// program running it has not attached the C-level layer.
+pub const C_LEVEL_NOT_ATTACHED: &str = "--c-level: the C-level layer is not attached in this \
+    program; expected one that links allocgate-interpose (link!()) and calls its attach() \
+    first, as the allocgate binary does";
+
+/// True when `c_level` asks for the C-level layer and the program has not
+/// attached it.
+pub fn c_level_missing(c_level: bool) -> bool {
+    c_level && !allocgate::c_level::is_attached()
+}
+
 /// A validated run.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -58,6 +70,10 @@ pub struct RunConfig {
     pub trace: Option<TraceConfig>,
     /// Read page faults and context switches around each callback.
     pub rusage: bool,
+    /// Count the C library's calls too (`--c-level`): the program has
+    /// attached the C-level layer ([`allocgate::c_level::attach`]) before
+    /// the run.
+    pub c_level: bool,
     /// Where the callbacks run.
     pub backend: BackendChoice,
     /// Ends the run early, its partial report marked, once requested (the

@@ -8,7 +8,7 @@ use crate::drive::sim::SimError;
 use crate::files::OutputError;
 use crate::report::{HdrLogError, ReportError};
 
-use super::DHAT_BUILD_HINT;
+use super::{C_LEVEL_NOT_ATTACHED, DHAT_BUILD_HINT};
 
 /// Why a run produced no report.
 #[derive(Debug)]
@@ -31,6 +31,8 @@ pub enum RunError {
     HdrLog(HdrLogError),
     /// `--dhat` in a build without the `dhat-heap` feature.
     DhatNotBuilt,
+    /// `--c-level` in a program that has not attached the C-level layer.
+    CLevelNotAttached,
     /// The DHAT profile's file cannot be written (checked before the
     /// run).
     DhatFile {
@@ -57,6 +59,7 @@ impl fmt::Display for RunError {
             RunError::Backend(e) => write!(f, "{e}"),
             RunError::HdrLog(e) => write!(f, "{e}"),
             RunError::DhatNotBuilt => f.write_str(DHAT_BUILD_HINT),
+            RunError::CLevelNotAttached => f.write_str(C_LEVEL_NOT_ATTACHED),
             RunError::DhatFile { path, source } => {
                 write!(
                     f,

@@ -28,7 +28,10 @@ use crate::report::{
     Environment, Integrity, Report, ReportConfig, site_names, write_hdr_log, write_json,
 };
 
-pub use config::{BackendChoice, DHAT_BUILD_HINT, JACK_BUILD_HINT, RunConfig, TraceConfig};
+pub use config::{
+    BackendChoice, C_LEVEL_NOT_ATTACHED, DHAT_BUILD_HINT, JACK_BUILD_HINT, RunConfig, TraceConfig,
+    c_level_missing,
+};
 pub use error::RunError;
 pub use failure::{RunFailure, failures};
 pub use realtime::ended_early;
@@ -102,6 +105,7 @@ pub fn report_config(c: &RunConfig) -> ReportConfig {
         scenario: c.scenario.as_ref().map(|s| s.name.clone()),
         trace_sites: c.trace.is_some(),
         rusage: c.rusage,
+        c_level: c.c_level,
     }
 }
 
@@ -162,6 +166,9 @@ pub fn run_and_write(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Resu
 /// process over the run is written. Writes neither the report nor the
 /// HdrHistogram log: [`write_run`] does.
 pub fn run_checked(c: &RunConfig, progress: &mut dyn FnMut(&Progress)) -> Result<Run, RunError> {
+    if c_level_missing(c.c_level) {
+        return Err(RunError::CLevelNotAttached);
+    }
     outputs(c).check().map_err(RunError::Output)?;
     let profile = c.dhat.as_deref().map(HeapProfile::start).transpose()?;
     let run = if c.backend.is_real() {

@@ -30,6 +30,7 @@ fn config(sites: SiteSet) -> RunConfig {
         scenario: None,
         trace: None,
         rusage: false,
+        c_level: false,
         backend: BackendChoice::Sim,
         stop: None,
     }

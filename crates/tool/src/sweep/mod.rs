@@ -111,6 +111,7 @@ impl SweepSpec {
             integrity: false,
             trace: None,
             rusage: false,
+            c_level: false,
             scenario: None,
             out: PathBuf::new(),
             hdr_log: None,

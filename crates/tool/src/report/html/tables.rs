@@ -154,7 +154,9 @@ pub(super) fn settings(out: &mut String, before: &Report, after: &Report) {
         "<div class=\"scroll\"><table class=\"settings\">\n<thead><tr><th></th><th>before</th>\
          <th>after</th></tr></thead>\n<tbody>\n",
     );
-    let (b, a) = (settings_of(before), settings_of(after));
+    // The C-level row only when either run counted C-level calls.
+    let c_level = before.config.c_level || after.config.c_level;
+    let (b, a) = (settings_of(before, c_level), settings_of(after, c_level));
     for ((key, bv), (_, av)) in b.iter().zip(&a) {
         if bv.is_none() && av.is_none() {
             continue;
@@ -178,7 +180,7 @@ const NOT_APPLICABLE: &str = "does not apply";
 /// words), values from the report (escaped by the caller); `None` where
 /// the key does not apply to the run (devices on the simulated clock,
 /// real-time priority in virtual time).
-fn settings_of(r: &Report) -> Vec<(&'static str, Option<String>)> {
+fn settings_of(r: &Report, c_level: bool) -> Vec<(&'static str, Option<String>)> {
     let c = &r.config;
     let e = &r.environment;
     let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".to_owned());
@@ -203,6 +205,9 @@ fn settings_of(r: &Report) -> Vec<(&'static str, Option<String>)> {
     ];
     let mut rows: Vec<(&'static str, Option<String>)> =
         rows.into_iter().map(|(k, v)| (k, Some(v))).collect();
+    if c_level {
+        rows.push(("C-level calls (--c-level)", Some(on_off(c.c_level))));
+    }
     rows.extend([
         ("input device", backend.map(|b| b.input.clone())),
         ("output device", backend.map(|b| b.output.clone())),
