@@ -11,6 +11,9 @@ fn main() {
             .file("src/variadic.c")
             .warnings(true)
             .extra_warnings(true)
+            // Unwind tables for thread cancellation, which unwinds through
+            // these functions when a thread is cancelled inside one.
+            .flag("-fexceptions")
             .compile("allocgate_interpose_variadic");
     }
 }

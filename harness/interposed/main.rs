@@ -5,6 +5,7 @@
 
 mod c_alloc;
 mod c_fixture;
+mod cancel;
 mod fork;
 mod io;
 mod locks;

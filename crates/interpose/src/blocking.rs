@@ -13,7 +13,7 @@ use crate::real::{aliased, forwarded};
 
 // Exported by glibc under a default version (GLIBC_2.2.6 and GLIBC_2.2.5
 // on x86-64); calling them does not go back through this module.
-unsafe extern "C" {
+unsafe extern "C-unwind" {
     fn __nanosleep(req: *const timespec, rem: *mut timespec) -> c_int;
     fn __sched_yield() -> c_int;
 }

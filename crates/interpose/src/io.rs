@@ -17,7 +17,7 @@ use crate::real::{aliased, forwarded};
 // Exported by glibc under a default version (GLIBC_2.2.5 on x86-64), the
 // functions behind the names this module defines; calling them does not
 // go back through this module.
-unsafe extern "C" {
+unsafe extern "C-unwind" {
     pub(crate) fn __read(fd: c_int, buf: *mut c_void, count: usize) -> isize;
     pub(crate) fn __write(fd: c_int, buf: *const c_void, count: usize) -> isize;
     pub(crate) fn __close(fd: c_int) -> c_int;

@@ -189,12 +189,12 @@ macro_rules! forwarded {
         /// # Safety
         /// The C library's contract for this function.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
+        pub unsafe extern "C-unwind" fn $name($($arg: $ty),*) -> $ret {
             allocgate::c_level::record_blocking(allocgate::BlockingCall::$call);
             let address = $crate::real::real(allocgate::BlockingCall::$call);
             // SAFETY: `address` is the C library's definition of this
             // function (looked up by its name), with this signature.
-            let f: unsafe extern "C" fn($($ty),*) -> $ret = unsafe { std::mem::transmute(address) };
+            let f: unsafe extern "C-unwind" fn($($ty),*) -> $ret = unsafe { std::mem::transmute(address) };
             // SAFETY: forwarded unchanged (caller's contract).
             unsafe { f($($arg),*) }
         }
@@ -211,7 +211,7 @@ macro_rules! aliased {
         /// # Safety
         /// The C library's contract for this function.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
+        pub unsafe extern "C-unwind" fn $name($($arg: $ty),*) -> $ret {
             allocgate::c_level::record_blocking(allocgate::BlockingCall::$call);
             // SAFETY: forwarded unchanged (caller's contract).
             unsafe { $alias($($arg),*) }

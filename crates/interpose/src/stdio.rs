@@ -12,7 +12,7 @@ use crate::real::{aliased, forwarded};
 // Exported by glibc under a default version (GLIBC_2.2.5 on x86-64): the
 // functions behind the names this module defines, under their older
 // libio names. Calling them does not go back through this module.
-unsafe extern "C" {
+unsafe extern "C-unwind" {
     fn _IO_fopen(path: *const c_char, mode: *const c_char) -> *mut FILE;
     fn _IO_fclose(stream: *mut FILE) -> c_int;
     fn _IO_fread(buf: *mut c_void, size: usize, count: usize, stream: *mut FILE) -> usize;
