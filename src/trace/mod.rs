@@ -133,12 +133,12 @@ pub(super) fn capture(event: Event) {
     let mut frames = [0usize; MAX_FRAMES];
     let mut depth = 0;
     let mut truncated = false;
+    let _errno = ErrnoKept::new();
     // SAFETY: `trace_unsynchronized` is unsafe only because it skips the
     // crate's global lock, which serialises dbghelp on Windows; on the
     // libunwind/gcc_s unwinders it walks this thread's own stack and
     // shares nothing. allocgate resolves symbols only after a traced run
     // (`symbolise`), and the callback below only writes into `frames`.
-    let _errno = ErrnoKept::new();
     unsafe {
         backtrace::trace_unsynchronized(|frame| {
             if depth == MAX_FRAMES {
