@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+use crate::named_counts::{CallName, NamedCounts};
+
 /// A C library call a real-time thread should not make, named after the
 /// function: locks, waits and sleeps, file, stream and socket I/O, and
 /// memory mapping, each of which can block the calling thread or enter the
@@ -325,80 +327,17 @@ impl fmt::Display for BlockingCall {
     }
 }
 
-/// Blocking calls counted per [`BlockingCall`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct BlockingCounts {
-    calls: [u64; BlockingCall::COUNT],
-}
+impl CallName for BlockingCall {
+    const ALL: &'static [BlockingCall] = &BlockingCall::ALL;
 
-impl Default for BlockingCounts {
-    fn default() -> Self {
-        BlockingCounts::new()
-    }
-}
-
-impl BlockingCounts {
-    /// No call counted.
-    pub const fn new() -> Self {
-        BlockingCounts {
-            calls: [0; BlockingCall::COUNT],
-        }
-    }
-
-    /// Calls to `call`.
-    pub fn get(&self, call: BlockingCall) -> u64 {
-        self.calls[call as usize]
-    }
-
-    /// Calls of every name.
-    pub fn total(&self) -> u64 {
-        self.calls.iter().fold(0, |a, &n| a.saturating_add(n))
-    }
-
-    /// True when no blocking call was counted.
-    pub fn is_zero(&self) -> bool {
-        self.calls.iter().all(|&n| n == 0)
-    }
-
-    /// The calls made, with their counts, in [`BlockingCall::ALL`]'s order.
-    pub fn iter(&self) -> impl Iterator<Item = (BlockingCall, u64)> + '_ {
-        BlockingCall::ALL
-            .iter()
-            .map(|&c| (c, self.get(c)))
-            .filter(|&(_, n)| n > 0)
-    }
-
-    /// Adds other counts to these.
-    pub fn merge(&mut self, o: &BlockingCounts) {
-        for (a, b) in self.calls.iter_mut().zip(o.calls) {
-            *a = a.saturating_add(b);
-        }
-    }
-
-    // A wrapping addition on the layer's path, as for `Counts`: it must
-    // never panic.
     #[inline(always)]
-    pub(crate) fn add(&mut self, call: BlockingCall) {
-        let n = &mut self.calls[call as usize];
-        *n = n.wrapping_add(1);
+    fn index(self) -> usize {
+        self as usize
     }
 }
 
-impl fmt::Display for BlockingCounts {
-    /// `2 x pthread_mutex_lock, 1 x nanosleep`; `none` when nothing was
-    /// counted.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut separator = "";
-        for (call, n) in self.iter() {
-            write!(f, "{separator}{n} x {call}")?;
-            separator = ", ";
-        }
-        if separator.is_empty() {
-            f.write_str("none")?;
-        }
-        Ok(())
-    }
-}
+/// Blocking calls counted per [`BlockingCall`].
+pub type BlockingCounts = NamedCounts<BlockingCall, { BlockingCall::COUNT }>;
 
 #[cfg(test)]
 mod tests {

@@ -33,9 +33,93 @@
 //! [`check_installed`](crate::check_installed) still asks for the counting
 //! allocator: the layer adds to it, it does not replace it.
 
+use std::fmt;
+
 use super::blocking::BlockingCall;
+use super::named_counts::{CallName, NamedCounts};
 use super::stats::Event;
 use super::thread_state;
+
+/// The C allocator entry point a call came through, named after the
+/// function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+#[repr(u8)]
+pub enum CAllocCall {
+    /// `malloc`.
+    Malloc,
+    /// `calloc`.
+    Calloc,
+    /// `realloc`.
+    Realloc,
+    /// `reallocarray`.
+    ReallocArray,
+    /// `free`.
+    Free,
+    /// `posix_memalign`.
+    PosixMemalign,
+    /// `aligned_alloc`.
+    AlignedAlloc,
+    /// `memalign`.
+    Memalign,
+    /// `valloc`.
+    Valloc,
+    /// `pvalloc`.
+    Pvalloc,
+}
+
+impl CAllocCall {
+    /// Number of entry points named.
+    pub const COUNT: usize = 10;
+
+    /// Every entry point, in the order of their counters.
+    pub const ALL: [CAllocCall; Self::COUNT] = [
+        CAllocCall::Malloc,
+        CAllocCall::Calloc,
+        CAllocCall::Realloc,
+        CAllocCall::ReallocArray,
+        CAllocCall::Free,
+        CAllocCall::PosixMemalign,
+        CAllocCall::AlignedAlloc,
+        CAllocCall::Memalign,
+        CAllocCall::Valloc,
+        CAllocCall::Pvalloc,
+    ];
+
+    /// The C function's name, as in `"malloc"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            CAllocCall::Malloc => "malloc",
+            CAllocCall::Calloc => "calloc",
+            CAllocCall::Realloc => "realloc",
+            CAllocCall::ReallocArray => "reallocarray",
+            CAllocCall::Free => "free",
+            CAllocCall::PosixMemalign => "posix_memalign",
+            CAllocCall::AlignedAlloc => "aligned_alloc",
+            CAllocCall::Memalign => "memalign",
+            CAllocCall::Valloc => "valloc",
+            CAllocCall::Pvalloc => "pvalloc",
+        }
+    }
+}
+
+impl fmt::Display for CAllocCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl CallName for CAllocCall {
+    const ALL: &'static [CAllocCall] = &CAllocCall::ALL;
+
+    #[inline(always)]
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// C allocator calls counted per [`CAllocCall`].
+pub type CAllocCounts = NamedCounts<CAllocCall, { CAllocCall::COUNT }>;
 
 /// One C-level allocator call, as a layer reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,12 +175,14 @@ pub fn counting() -> bool {
     thread_state::c_level_counting()
 }
 
-/// Counts `call` in the innermost scope open on this thread, unless no
-/// layer is attached or it is one of the calls not counted (see the module
-/// docs).
+/// Counts `call`, made through the C function `function`, in the
+/// innermost scope open on this thread, unless no layer is attached or it
+/// is one of the calls not counted (see the module docs): in the scope's
+/// counts as the counting allocator counts Rust's, and by name in
+/// [`Stats::c_allocator`](crate::Stats::c_allocator).
 #[inline(always)]
-pub fn record(call: Call) {
-    thread_state::record_c_level(call.into());
+pub fn record(function: CAllocCall, call: Call) {
+    thread_state::record_c_level(function, call.into());
 }
 
 /// Counts one blocking call by name in the innermost scope open on this

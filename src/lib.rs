@@ -116,6 +116,7 @@ mod callback_gate;
 mod counting;
 mod error;
 pub mod hazard;
+mod named_counts;
 mod scope;
 pub mod size_class;
 mod stats;
@@ -131,6 +132,7 @@ pub use callback_gate::{CallFigures, CallbackGate, GateError, GateRun, KEPT_OFFE
 pub use callback_gate::{CallSite, SiteSize};
 pub use counting::CountingAlloc;
 pub use error::Error;
+pub use named_counts::{CallName, NamedCounts};
 pub use scope::{
     Measured, assert_no_alloc, check_installed, measure, permit, scope_depth, try_measure,
 };

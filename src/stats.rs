@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::blocking::{BlockingCall, BlockingCounts};
+use super::c_level::{CAllocCall, CAllocCounts};
 use super::size_class::{MacosHistogram, RequestHistogram, SizeTally};
 use crate::text::count;
 
@@ -172,7 +173,9 @@ impl fmt::Display for Counts {
 /// otherwise. They are not allocator calls:
 /// [`is_allocation_free`](Self::is_allocation_free) ignores them, and
 /// [`CallbackGate::check_hazards`](crate::CallbackGate::check_hazards)
-/// holds them against a callback.
+/// holds them against a callback. Allocator calls C code makes through
+/// the layer count in [`counts`](Self::counts) like Rust's, and by the C
+/// function called in [`c_allocator`](Self::c_allocator).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Calls made outside any permitted region.
@@ -183,6 +186,13 @@ pub struct Stats {
     pub blocking: BlockingCounts,
     /// Blocking calls made inside a permitted region, by name.
     pub permitted_blocking: BlockingCounts,
+    /// C-level allocator calls made outside any permitted region, by the C
+    /// function called (`malloc`, `free`, …); already counted in
+    /// [`counts`](Self::counts) too.
+    pub c_allocator: CAllocCounts,
+    /// C-level allocator calls made inside a permitted region, by name;
+    /// already counted in [`permitted`](Self::permitted) too.
+    pub permitted_c_allocator: CAllocCounts,
     sizes: SizeTally,
 }
 
@@ -194,6 +204,8 @@ impl Stats {
             permitted: Counts::new(),
             blocking: BlockingCounts::new(),
             permitted_blocking: BlockingCounts::new(),
+            c_allocator: CAllocCounts::new(),
+            permitted_c_allocator: CAllocCounts::new(),
             sizes: SizeTally::new(),
         }
     }
@@ -242,12 +254,26 @@ impl Stats {
         }
     }
 
+    /// Counts one C-level allocator call by the function called, as
+    /// permitted or forbidden.
+    #[inline(always)]
+    pub(crate) fn add_c_allocator(&mut self, call: CAllocCall, permitted: bool) {
+        if permitted {
+            self.permitted_c_allocator.add(call);
+        } else {
+            self.c_allocator.add(call);
+        }
+    }
+
     /// Adds another scope's figures to these.
     pub fn merge(&mut self, other: &Stats) {
         self.counts.merge(&other.counts);
         self.permitted.merge(&other.permitted);
         self.blocking.merge(&other.blocking);
         self.permitted_blocking.merge(&other.permitted_blocking);
+        self.c_allocator.merge(&other.c_allocator);
+        self.permitted_c_allocator
+            .merge(&other.permitted_c_allocator);
         self.sizes.merge(&other.sizes);
     }
 }
@@ -264,6 +290,9 @@ const MACOS_CLASSES_LABEL: &str = if cfg!(target_os = "macos") {
 impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.counts)?;
+        if !self.c_allocator.is_zero() {
+            write!(f, "; C allocator calls: {}", self.c_allocator)?;
+        }
         if !self.permitted.is_zero() {
             write!(f, "; permitted: {}", self.permitted)?;
         }

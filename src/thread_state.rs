@@ -11,6 +11,7 @@ use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::blocking::BlockingCall;
+use super::c_level::CAllocCall;
 use super::stats::{Event, Stats};
 #[cfg(feature = "backtrace")]
 use super::trace;
@@ -223,7 +224,7 @@ fn c_level_counts(current: u8) -> bool {
 
 /// Records a call a C-level layer received, if [`c_level_counting`].
 #[inline(always)]
-pub(crate) fn record_c_level(event: Event) {
+pub(crate) fn record_c_level(function: CAllocCall, event: Event) {
     let Ok(state) = STATE.try_with(|s| s as *const ThreadState) else {
         return;
     };
@@ -233,6 +234,8 @@ pub(crate) fn record_c_level(event: Event) {
     let s = unsafe { &*state };
     let current = s.mode.get();
     if c_level_counts(current) {
+        let permitted = current & mode::PERMITTED != 0;
+        s.with_frame(|f| f.add_c_allocator(function, permitted));
         count_in_scope(s, current, event);
     }
 }

@@ -43,8 +43,57 @@ fn a_gate_around_c_malloc_and_free_fails_with_every_call_counted() {
     assert_eq!(total.deallocations, INVOCATIONS);
     assert_eq!(total.largest_request, SIZE as u64);
     assert_eq!(run.stats().counts, total);
-    let failure = std::panic::catch_unwind(|| run.assert_allocation_free());
-    assert!(failure.is_err(), "the gate must fail");
+    let failure =
+        std::panic::catch_unwind(|| run.assert_allocation_free()).expect_err("the gate must fail");
+    let message = crate::panic_message::panic_message(failure);
+    assert!(
+        message.contains(
+            "invocation 0: 1 allocation (48 bytes), 0 reallocations, 1 deallocation; \
+             C allocator calls: 1 x malloc, 1 x free"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn every_entry_point_is_counted_by_the_function_called() {
+    use allocgate::c_level::CAllocCall;
+    let m = allocgate::measure(|| {
+        // SAFETY: valid requests; every block is freed once below.
+        unsafe {
+            let grown = libc::realloc(libc::malloc(48), 4096);
+            let mut aligned = ptr::null_mut();
+            assert_eq!(libc::posix_memalign(&mut aligned, 64, 100), 0);
+            let blocks = [
+                grown,
+                libc::calloc(4, 8),
+                libc::reallocarray(ptr::null_mut(), 2, 16),
+                aligned,
+                libc::aligned_alloc(64, 128),
+                libc::memalign(64, 128),
+                allocgate_interpose::valloc(10),
+                allocgate_interpose::pvalloc(10),
+            ];
+            for block in blocks {
+                assert!(!block.is_null());
+                libc::free(black_box(block));
+            }
+        }
+    });
+    let by_name = m.stats.c_allocator;
+    for call in CAllocCall::ALL {
+        let expected = if call == CAllocCall::Free { 8 } else { 1 };
+        assert_eq!(by_name.get(call), expected, "{call}");
+    }
+    // Each entry point's call is one allocator call in the counts too: the
+    // eight allocations (`realloc` of a block is a reallocation), one
+    // reallocation and eight frees.
+    let c = m.stats.counts;
+    assert_eq!((c.allocations, c.reallocations, c.deallocations), (8, 1, 8));
+    assert_eq!(
+        by_name.total(),
+        c.allocations + c.reallocations + c.deallocations
+    );
 }
 
 #[test]

@@ -9,6 +9,8 @@ mod cancel;
 mod fork;
 mod io;
 mod locks;
+#[path = "../common/panic_message.rs"]
+mod panic_message;
 
 use std::ptr;
 

@@ -3,7 +3,7 @@
 
 use std::ffi::{c_int, c_void};
 
-use allocgate::c_level::{self, Call};
+use allocgate::c_level::{self, CAllocCall, Call};
 
 use crate::errno::keeping_errno;
 
@@ -53,16 +53,16 @@ unsafe fn block_size(ptr: *mut c_void) -> usize {
 /// Records an allocation of `size` bytes, zeroed or not. Outside a scope
 /// this is one thread-local read.
 #[inline(always)]
-fn record_alloc_of(size: usize, zeroed: bool) {
+fn record_alloc_of(function: CAllocCall, size: usize, zeroed: bool) {
     if c_level::counting() {
-        c_level::record(Call::Alloc { size, zeroed });
+        c_level::record(function, Call::Alloc { size, zeroed });
     }
 }
 
-/// Records an allocation of `size` bytes, not zeroed.
+/// Records an allocation of `size` bytes through `function`, not zeroed.
 #[inline(always)]
-fn record_alloc(size: usize) {
-    record_alloc_of(size, false);
+fn record_alloc(function: CAllocCall, size: usize) {
+    record_alloc_of(function, size, false);
 }
 
 /// Records a reallocation of `ptr` to `size` bytes as the C library
@@ -71,17 +71,20 @@ fn record_alloc(size: usize) {
 /// # Safety
 /// `ptr` is null or a live block from this allocator.
 #[inline(always)]
-unsafe fn record_realloc(ptr: *mut c_void, size: usize) {
+unsafe fn record_realloc(function: CAllocCall, ptr: *mut c_void, size: usize) {
     if ptr.is_null() {
-        record_alloc(size);
+        record_alloc(function, size);
     } else if c_level::counting() {
         // SAFETY: `ptr` is live (caller's contract).
         let old = unsafe { block_size(ptr) };
-        c_level::record(if size == 0 {
-            Call::Free { size: old }
-        } else {
-            Call::Realloc { old, new: size }
-        });
+        c_level::record(
+            function,
+            if size == 0 {
+                Call::Free { size: old }
+            } else {
+                Call::Realloc { old, new: size }
+            },
+        );
     }
 }
 
@@ -107,10 +110,13 @@ pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
 /// The C library's contract for `malloc`.
 #[inline(never)]
 unsafe extern "C" fn counted_malloc(size: usize) -> *mut c_void {
-    c_level::record(Call::Alloc {
-        size,
-        zeroed: false,
-    });
+    c_level::record(
+        CAllocCall::Malloc,
+        Call::Alloc {
+            size,
+            zeroed: false,
+        },
+    );
     // SAFETY: forwarded unchanged.
     unsafe { __libc_malloc(size) }
 }
@@ -144,7 +150,7 @@ unsafe extern "C" fn counted_free(ptr: *mut c_void) {
     // is arithmetic, and a stack capture (site tracing) restores it.
     // SAFETY: `ptr` is a live block (caller's contract).
     let size = unsafe { block_size(ptr) };
-    c_level::record(Call::Free { size });
+    c_level::record(CAllocCall::Free, Call::Free { size });
     // SAFETY: forwarded unchanged; glibc's `free` keeps `errno` itself.
     unsafe { __libc_free(ptr) }
 }
@@ -155,7 +161,7 @@ unsafe extern "C" fn counted_free(ptr: *mut c_void) {
 /// The C library's contract for `calloc`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn calloc(count: usize, size: usize) -> *mut c_void {
-    record_alloc_of(count.saturating_mul(size), true);
+    record_alloc_of(CAllocCall::Calloc, count.saturating_mul(size), true);
     // SAFETY: forwarded unchanged; glibc checks the product for overflow.
     unsafe { __libc_calloc(count, size) }
 }
@@ -168,7 +174,7 @@ pub unsafe extern "C" fn calloc(count: usize, size: usize) -> *mut c_void {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
     // SAFETY: `ptr` is null or live (caller's contract).
-    unsafe { record_realloc(ptr, size) };
+    unsafe { record_realloc(CAllocCall::Realloc, ptr, size) };
     // SAFETY: forwarded unchanged.
     unsafe { __libc_realloc(ptr, size) }
 }
@@ -186,7 +192,7 @@ pub unsafe extern "C" fn reallocarray(ptr: *mut c_void, count: usize, size: usiz
         return std::ptr::null_mut();
     };
     // SAFETY: `ptr` is null or live (caller's contract).
-    unsafe { record_realloc(ptr, bytes) };
+    unsafe { record_realloc(CAllocCall::ReallocArray, ptr, bytes) };
     // SAFETY: forwarded with the checked product.
     unsafe { __libc_realloc(ptr, bytes) }
 }
@@ -203,7 +209,7 @@ pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, siz
     if !align.is_power_of_two() || !align.is_multiple_of(size_of::<*mut c_void>()) {
         return libc::EINVAL;
     }
-    record_alloc(size);
+    record_alloc(CAllocCall::PosixMemalign, size);
     // SAFETY: a valid alignment, checked above; errno restored since the
     // result is reported through the return value.
     let block = keeping_errno(|| unsafe { __libc_memalign(align, size) });
@@ -222,7 +228,7 @@ pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, siz
 /// The C library's contract for `aligned_alloc`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
-    record_alloc(size);
+    record_alloc(CAllocCall::AlignedAlloc, size);
     // SAFETY: forwarded unchanged.
     unsafe { __libc_memalign(align, size) }
 }
@@ -233,7 +239,7 @@ pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void
 /// The C library's contract for `memalign`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
-    record_alloc(size);
+    record_alloc(CAllocCall::Memalign, size);
     // SAFETY: forwarded unchanged.
     unsafe { __libc_memalign(align, size) }
 }
@@ -244,7 +250,7 @@ pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
 /// The C library's contract for `valloc`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
-    record_alloc(size);
+    record_alloc(CAllocCall::Valloc, size);
     // SAFETY: forwarded unchanged.
     unsafe { __libc_valloc(size) }
 }
@@ -256,7 +262,7 @@ pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
 /// The C library's contract for `pvalloc`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pvalloc(size: usize) -> *mut c_void {
-    record_alloc(size);
+    record_alloc(CAllocCall::Pvalloc, size);
     // SAFETY: forwarded unchanged.
     unsafe { __libc_pvalloc(size) }
 }

@@ -66,6 +66,11 @@
 //! | `realloc(p, n)`, `reallocarray(p, k, n)` | allocation when `p` is null; deallocation when `n` (or `k * n`) is 0 (glibc frees the block); otherwise reallocation from the block's usable size to `n` (an overflowing `reallocarray` fails before the allocator and is not counted) |
 //! | `free(p)` | deallocation of the block's usable size; `free(NULL)` is not counted |
 //!
+//! Each counted call is also counted under the function called, in
+//! [`Stats::c_allocator`](allocgate::Stats::c_allocator), and a failing
+//! gate names it: `1 allocation (48 bytes), 0 reallocations, 1
+//! deallocation; C allocator calls: 1 x malloc, 1 x free`.
+//!
 //! The C library does not tell a `free` how large the block was asked to
 //! be; the size recorded is `malloc_usable_size`, at least the requested
 //! size (56 for a 48-byte `malloc` on 64-bit glibc). Counts and requested
