@@ -32,10 +32,10 @@ pub const PARENT: &str = "ALLOCGATE_ATTACH_PARENT";
 /// them.
 pub const QUEUE: &str = "ALLOCGATE_ATTACH_QUEUE";
 
-/// Records a slot's queue holds unless [`QUEUE`] says otherwise: over
-/// five seconds of callbacks at 48 kHz and 64 frames, against a
-/// collector that empties it every few milliseconds.
-pub const DEFAULT_QUEUE: usize = 4096;
+/// Records a slot's queue holds unless [`QUEUE`] says otherwise: over a
+/// second of callbacks at 48 kHz and 64 frames (750 a second), against a
+/// collector that empties it every 5 ms. A record is about 3 KiB.
+pub const DEFAULT_QUEUE: usize = 1024;
 
 /// Smallest queue [`QUEUE`] may ask for.
 pub const MIN_QUEUE: usize = 16;
