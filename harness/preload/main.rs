@@ -9,8 +9,8 @@
 //! pass, except with `CI=true`, where they fail.
 //!
 //! The library under test is the one `cargo test` builds for this
-//! package, `target/<profile>/liballocgate_preload.so`: cargo builds a
-//! package's library, a cdylib included, before its integration tests.
+//! package, `target/<profile>/deps/liballocgate_preload.so` (see
+//! `rig::library`).
 
 mod fixtures;
 mod marked;

@@ -28,14 +28,15 @@ pub fn on_path(program: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
-/// The library this package built, next to the test's `deps` directory.
+/// The library this package built for these tests: `cargo test` builds
+/// the package's library (`cdylib` and `rlib`) into `deps/`, next to the
+/// test binary, and copies it up to `target/<profile>/` only for `cargo
+/// build`. (With `cdylib` alone it would not be built for the tests at
+/// all: only an `rlib` makes the library a dependency of its tests.)
+/// Checked to be newer than every source file of the package.
 pub fn library() -> PathBuf {
     let exe = std::env::current_exe().expect("the test's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/<test>");
-    let lib = profile_dir.join(allocgate_wire::env::LIBRARY);
+    let lib = exe.with_file_name(allocgate_wire::env::LIBRARY);
     let built = std::fs::metadata(&lib)
         .and_then(|m| m.modified())
         .unwrap_or_else(|e| {
@@ -44,14 +45,22 @@ pub fn library() -> PathBuf {
                 lib.display()
             )
         });
-    let test_built = std::fs::metadata(&exe)
-        .and_then(|m| m.modified())
-        .expect("the test's mtime");
-    assert!(
-        built <= test_built + Duration::from_secs(1),
-        "{} is newer than the test binary: stale test build",
-        lib.display()
-    );
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for entry in std::fs::read_dir(&src)
+        .expect("the package's sources")
+        .flatten()
+    {
+        let changed = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .expect("a source's mtime");
+        assert!(
+            changed <= built,
+            "{} is newer than {}: a stale build",
+            entry.path().display(),
+            lib.display()
+        );
+    }
     lib
 }
 
