@@ -84,7 +84,7 @@ fn each_cycle_of_a_patterned_client_is_counted_exactly_at_its_index() {
     let calls = cycle_slot(&c, "pattern", Role::JackProcess);
     for call in &calls {
         let i = call.index;
-        let allocates = u64::from(i % 3 == 0);
+        let allocates = u64::from(i.is_multiple_of(3));
         let k = &call.counts;
         assert_eq!(k.allocations, 2 * allocates, "cycle {i}");
         assert_eq!(k.bytes_allocated, (48 + 1000) * allocates, "cycle {i}");
@@ -99,25 +99,30 @@ fn each_cycle_of_a_patterned_client_is_counted_exactly_at_its_index() {
         assert_eq!(call.sizes, sizes, "cycle {i}");
         assert_eq!(
             blocking(&c, call, "pthread_mutex_lock"),
-            u64::from(i % 5 == 0),
+            u64::from(i.is_multiple_of(5)),
             "cycle {i}"
         );
         assert_eq!(
             blocking(&c, call, "usleep"),
-            u64::from(i % 7 == 0),
+            u64::from(i.is_multiple_of(7)),
             "cycle {i}"
         );
         assert_eq!(
             blocking(&c, call, "printf"),
-            u64::from(i % 11 == 0),
+            u64::from(i.is_multiple_of(11)),
             "cycle {i}"
         );
-        let named = u64::from(i % 5 == 0) + u64::from(i % 7 == 0) + u64::from(i % 11 == 0);
+        let named = u64::from(i.is_multiple_of(5))
+            + u64::from(i.is_multiple_of(7))
+            + u64::from(i.is_multiple_of(11));
         assert_eq!(total_blocking(&c, call), named, "cycle {i}: nothing else");
     }
     // Every printf reached the output.
     let printed = stdout.lines().filter(|l| l.starts_with("cycle ")).count();
-    assert_eq!(printed, calls.iter().filter(|k| k.index % 11 == 0).count());
+    assert_eq!(
+        printed,
+        calls.iter().filter(|k| k.index.is_multiple_of(11)).count()
+    );
     // The buffer-size callback is a slot of its own, never a cycle.
     let sizes: Vec<_> = c
         .clients
@@ -144,7 +149,7 @@ fn two_clients_in_one_process_are_measured_apart() {
     let left = cycle_slot(&c, "left", Role::JackProcess);
     let right = cycle_slot(&c, "right", Role::JackProcess);
     for call in left {
-        let a = u64::from(call.index % 2 == 0);
+        let a = u64::from(call.index.is_multiple_of(2));
         assert_eq!(
             (
                 call.counts.allocations,
@@ -180,7 +185,7 @@ fn a_process_thread_is_measured_from_cycle_wait_to_cycle_signal() {
     };
     let calls = cycle_slot(&c, "thread", Role::JackProcessThread);
     for call in calls {
-        let a = u64::from(call.index % 4 == 0);
+        let a = u64::from(call.index.is_multiple_of(4));
         assert_eq!(
             (
                 call.counts.allocations,
@@ -214,4 +219,55 @@ fn a_clean_client_counts_zero_in_every_cycle() {
         );
         assert!(call.duration_ns > 0);
     }
+}
+
+/// A program killed mid-run (SIGKILL: no exit handlers) leaves a stream
+/// that reads up to its last round, without an end frame, every record in
+/// it still right.
+#[test]
+fn a_killed_program_leaves_a_readable_stream_without_an_end() {
+    let test = "killed";
+    let dir = scratch(test);
+    let Some(exe) = compile(test, &["clients.c"], &dir.join("clients"), true) else {
+        return;
+    };
+    let Some(server) = Server::start(test, RATE, PERIOD) else {
+        return;
+    };
+    let stream = dir.join("stream");
+    let mut child = std::process::Command::new(&exe)
+        .args(["two", "30"])
+        .env("LD_PRELOAD", crate::rig::library())
+        .env(allocgate_wire::env::OUT, &stream)
+        .env("JACK_DEFAULT_SERVER", &server.name)
+        .env("JACK_NO_START_SERVER", "1")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the fixture starts");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let c = read(&stream);
+    assert_eq!(c.end, None, "no exit handler ran");
+    assert!(!c.is_complete());
+    let left = c
+        .clients
+        .iter()
+        .find(|k| k.name == "left")
+        .expect("the left client");
+    let calls: Vec<_> = c.callbacks_of(left.slot).collect();
+    assert!(
+        calls.len() > 20,
+        "records of the first second are there: {}",
+        calls.len()
+    );
+    for (i, call) in calls.iter().enumerate() {
+        assert_eq!(call.index, i as u64);
+        assert_eq!(
+            call.counts.allocations,
+            u64::from(call.index.is_multiple_of(2))
+        );
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
 }

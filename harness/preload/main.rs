@@ -12,6 +12,7 @@
 //! package, `target/<profile>/deps/liballocgate_preload.so` (see
 //! `rig::library`).
 
+mod exports;
 mod fixtures;
 mod marked;
 mod real_clients;

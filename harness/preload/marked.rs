@@ -37,7 +37,7 @@ fn marked_callbacks_are_measured_under_the_preload_and_cost_nothing_without() {
     for (i, call) in calls.iter().enumerate() {
         let i = i as u64;
         assert_eq!(call.index, i);
-        let a = u64::from(i % 2 == 0);
+        let a = u64::from(i.is_multiple_of(2));
         assert_eq!(
             (
                 call.counts.allocations,
@@ -52,7 +52,7 @@ fn marked_callbacks_are_measured_under_the_preload_and_cost_nothing_without() {
             .filter(|(n, _)| *n == "pthread_mutex_lock")
             .map(|(_, k)| k)
             .sum();
-        assert_eq!(locks, u64::from(i % 3 == 0), "invocation {i}");
+        assert_eq!(locks, u64::from(i.is_multiple_of(3)), "invocation {i}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

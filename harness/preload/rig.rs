@@ -135,18 +135,21 @@ impl Drop for Server {
         // SAFETY: kill(2) on our own child, not yet reaped.
         unsafe { libc_kill(self.child.id() as i32, 15) };
         let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
+        while Instant::now() < deadline && self.child.try_wait().ok().flatten().is_none() {
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // A killed server leaves its files in /dev/shm.
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        // A killed server, or a client killed while connected, leaves
+        // files named after the server in /dev/shm.
         if let Ok(entries) = std::fs::read_dir("/dev/shm") {
             for e in entries.flatten() {
-                if e.file_name().to_string_lossy().contains(&self.name) {
+                if e.file_name()
+                    .to_string_lossy()
+                    .contains(&format!("_{}_", self.name))
+                {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
