@@ -11,6 +11,10 @@ const SECONDS: f64 = 1.5;
 
 /// The fixture built, a server, the fixture run in `mode`, its stream.
 fn run(test: &str, mode: &str) -> Option<(Capture, String)> {
+    run_with(test, mode, &[])
+}
+
+fn run_with(test: &str, mode: &str, env: &[(&str, &str)]) -> Option<(Capture, String)> {
     let dir = scratch(test);
     let exe = compile(test, &["clients.c"], &dir.join("clients"), true)?;
     let server = Server::start(test, RATE, PERIOD)?;
@@ -20,7 +24,7 @@ fn run(test: &str, mode: &str) -> Option<(Capture, String)> {
         &[mode, &SECONDS.to_string()],
         Some(&server),
         &stream,
-        &[],
+        env,
     );
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
@@ -270,4 +274,27 @@ fn a_killed_program_leaves_a_readable_stream_without_an_end() {
     }
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// With site tracing on, the allocations are named after the fixture's
+/// C function, as many per size as the cycles that made them.
+#[test]
+fn traced_sites_name_the_c_function_with_its_counts() {
+    let traced = [(allocgate_wire::env::TRACE_SITES, "1")];
+    let Some((c, _)) = run_with("sites", "pattern", &traced) else {
+        return;
+    };
+    assert!(c.header.sites, "{:?}", c.header);
+    let calls = cycle_slot(&c, "pattern", Role::JackProcess);
+    let slot = calls[0].slot;
+    let allocating = calls.iter().filter(|k| k.index.is_multiple_of(3)).count() as u64;
+    for size in [48, 1000] {
+        let site = c
+            .sites
+            .iter()
+            .find(|s| s.slot == slot && s.size == size && s.allocations > 0)
+            .unwrap_or_else(|| panic!("no site of {size} bytes: {:?}", c.sites));
+        assert_eq!(site.function, "pattern");
+        assert_eq!(site.allocations, allocating, "{size} bytes");
+    }
 }
