@@ -84,7 +84,7 @@
 //! The parts:
 //! - the gate: [`CallbackGate`], judging every invocation of a callback,
 //!   and what it returns, [`GateRun`];
-//! - scopes: [`measure`], [`try_measure`], [`assert_no_alloc`],
+//! - scopes: [`measure`], [`try_measure`], [`open_scope`], [`assert_no_alloc`],
 //!   [`permit`], and [`Probe`] for a callback measured call by call in
 //!   your own driver;
 //! - [`trace`]: where counted calls come from (feature `backtrace`, on by
@@ -134,7 +134,8 @@ pub use counting::CountingAlloc;
 pub use error::Error;
 pub use named_counts::{CallName, NamedCounts};
 pub use scope::{
-    Measured, assert_no_alloc, check_installed, measure, permit, scope_depth, try_measure,
+    Measured, OpenedScope, assert_no_alloc, check_installed, measure, open_scope, permit,
+    scope_depth, try_measure,
 };
 pub use stats::{Counts, Stats};
 

@@ -90,6 +90,58 @@ pub fn measure<R>(f: impl FnOnce() -> R) -> Measured<R> {
     }
 }
 
+/// A measured scope opened by one call and closed by another, for a
+/// callback whose start and end are two separate calls on the same
+/// thread (a C API's `begin()` / `end()`, JACK's `jack_cycle_wait` and
+/// `jack_cycle_signal`): [`open_scope`] opens it, [`OpenedScope::close`]
+/// returns its figures. Everything [`measure`] says holds between the two.
+///
+/// Scopes on one thread must close in the reverse order of their
+/// opening; dropping one without closing it closes it. It cannot leave
+/// its thread.
+///
+/// ```rust,standalone_crate
+/// #[global_allocator]
+/// static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();
+///
+/// # fn main() {
+/// let scope = allocgate::open_scope().unwrap();
+/// let v = vec![0u8; 64];
+/// let stats = scope.close();
+/// assert_eq!(stats.counts.allocations, 1);
+/// # drop(v);
+/// # }
+/// ```
+pub struct OpenedScope {
+    scope: OpenScope,
+    _this_thread: std::marker::PhantomData<*const ()>,
+}
+
+impl std::fmt::Debug for OpenedScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OpenedScope")
+    }
+}
+
+/// Opens a measured scope on the current thread until
+/// [`OpenedScope::close`], or fails if nothing could be counted. Real-time
+/// safe once [`check_installed`] has run once in the process.
+pub fn open_scope() -> Result<OpenedScope, Error> {
+    check_installed()?;
+    Ok(OpenedScope {
+        scope: OpenScope::open(),
+        _this_thread: std::marker::PhantomData,
+    })
+}
+
+impl OpenedScope {
+    /// Closes the scope and returns what the thread asked of the
+    /// allocator since it opened.
+    pub fn close(self) -> Stats {
+        self.scope.close()
+    }
+}
+
 /// Measures without the install check, for callers that made it already.
 pub(crate) fn measure_installed<R>(f: impl FnOnce() -> R) -> Measured<R> {
     let scope = OpenScope::open();
