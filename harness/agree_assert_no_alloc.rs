@@ -42,5 +42,6 @@ fn main() {
             );
             bad
         },
-    );
+    )
+    .finish();
 }

@@ -78,5 +78,6 @@ fn main() {
             );
             bad
         },
-    );
+    )
+    .finish();
 }

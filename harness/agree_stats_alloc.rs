@@ -17,5 +17,5 @@ use stats_alloc::StatsAlloc;
 static GLOBAL: CountingAlloc<StatsAlloc<System>> = CountingAlloc::new(StatsAlloc::system());
 
 fn main() {
-    stats_alloc_peer::run("agree_stats_alloc", || GLOBAL.inner().stats());
+    stats_alloc_peer::run("agree_stats_alloc", || GLOBAL.inner().stats()).finish();
 }

@@ -322,18 +322,41 @@ fn check_prediction(p: &Predicted, s: &Stats) -> Vec<String> {
     bad
 }
 
+/// Checks passed and failed, printed as the closing line by [`Tally::finish`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tally {
+    pub passed: u32,
+    pub failed: u32,
+    pub skipped: u32,
+}
+
+impl Tally {
+    /// Prints the closing `N passed, N failed` line (`, N skipped` when a
+    /// check could not run); exits non-zero on any failure.
+    pub fn finish(self) {
+        let skipped = match self.skipped {
+            0 => String::new(),
+            n => format!(", {n} skipped"),
+        };
+        println!("\n{} passed, {} failed{skipped}", self.passed, self.failed);
+        if self.failed > 0 {
+            std::process::exit(1);
+        }
+    }
+}
+
 /// Runs every workload in a region of allocgate and the peer, and checks
 /// the peer's figures with `check`. `region` runs a closure inside the
 /// peer's region and returns the peer's change over it. Prints one line per
-/// workload and a closing `N passed, N failed` line; exits non-zero on any
-/// failure.
+/// workload and returns the tally, for [`Tally::finish`] once every check
+/// of the binary has run.
 pub fn run<D>(
     peer: &str,
     mut region: impl FnMut(
         &mut dyn FnMut() -> Measured<Option<Predicted>>,
     ) -> (Measured<Option<Predicted>>, D),
     check: impl Fn(&D, &Ours) -> Vec<String>,
-) {
+) -> Tally {
     // The install probe allocates once: do it before any region.
     allocgate::check_installed().expect("allocgate must be the global allocator here");
     let worker = thread::spawn(worker_body);
@@ -373,9 +396,10 @@ pub fn run<D>(
     }
     WORKER.store(EXIT, Ordering::Release);
     worker.join().unwrap();
-    println!("\n{passed} passed, {failed} failed");
-    if failed > 0 {
-        std::process::exit(1);
+    Tally {
+        passed,
+        failed,
+        skipped: 0,
     }
 }
 

@@ -21,7 +21,7 @@ use crate::agreement::{self, compare};
 
 /// Runs every agreement workload against `stats_alloc`, reading its
 /// figures with `stats`, under the name `peer`.
-pub fn run(peer: &str, stats: impl Fn() -> Stats) {
+pub fn run(peer: &str, stats: impl Fn() -> Stats) -> agreement::Tally {
     agreement::run(
         peer,
         |workload| {
@@ -78,5 +78,5 @@ pub fn run(peer: &str, stats: impl Fn() -> Stats) {
             );
             bad
         },
-    );
+    )
 }

@@ -64,6 +64,26 @@ fn a_traced_gate_records_a_site_for_every_c_call() {
 }
 
 #[test]
+fn a_traced_free_keeps_errno() {
+    // The stack capture runs on the counting path of a traced `free`; the
+    // unwinder it calls must not leave `errno` changed.
+    let mut kept = Vec::with_capacity(10);
+    CallbackGate::new("c-free-traced-errno")
+        .trace_sites()
+        .allow_warm_up()
+        .run(10, |_| {
+            // SAFETY: a fresh block, freed once.
+            let block = unsafe { libc::malloc(48) };
+            set_errno(libc::EDOM);
+            // SAFETY: as above.
+            unsafe { libc::free(black_box(block)) };
+            allocgate::permit(|| kept.push(errno()));
+        })
+        .unwrap();
+    assert_eq!(kept, [libc::EDOM; 10]);
+}
+
+#[test]
 fn assert_no_alloc_catches_a_c_malloc() {
     let caught = std::panic::catch_unwind(|| {
         allocgate::assert_no_alloc(|| {

@@ -133,6 +133,7 @@ pub(super) fn capture(event: Event) {
     let mut frames = [0usize; MAX_FRAMES];
     let mut depth = 0;
     let mut truncated = false;
+    let _errno = ErrnoKept::new();
     // SAFETY: `trace_unsynchronized` is unsafe only because it skips the
     // crate's global lock, which serialises dbghelp on Windows; on the
     // libunwind/gcc_s unwinders it walks this thread's own stack and
@@ -174,4 +175,36 @@ pub(super) fn nested_call() {
 pub fn symbolise(table: &SiteTable, extra_skip: &[String]) -> Vec<SiteGroup> {
     let mut symboliser = Symboliser::new(extra_skip);
     group(table.rows().map(|r| symboliser.site(&r)))
+}
+
+/// Keeps the thread's `errno` across a stack capture, restoring it when
+/// dropped: the unwinder may set it (reading unwind tables), and a C caller
+/// whose `free` is traced must find `errno` as it left it. Linux only,
+/// where a C-level layer exists; a no-op elsewhere.
+struct ErrnoKept {
+    #[cfg(target_os = "linux")]
+    saved: i32,
+}
+
+impl ErrnoKept {
+    #[inline(always)]
+    fn new() -> ErrnoKept {
+        ErrnoKept {
+            // SAFETY: `__errno_location` returns this thread's errno, valid
+            // for the thread's life; a plain read.
+            #[cfg(target_os = "linux")]
+            saved: unsafe { *libc::__errno_location() },
+        }
+    }
+}
+
+impl Drop for ErrnoKept {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: as in `new`; a plain write of this thread's int.
+        #[cfg(target_os = "linux")]
+        unsafe {
+            *libc::__errno_location() = self.saved
+        };
+    }
 }

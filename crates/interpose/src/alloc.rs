@@ -75,14 +75,12 @@ unsafe fn record_realloc(ptr: *mut c_void, size: usize) {
     if ptr.is_null() {
         record_alloc(size);
     } else if c_level::counting() {
-        keeping_errno(|| {
-            // SAFETY: `ptr` is live (caller's contract).
-            let old = unsafe { block_size(ptr) };
-            c_level::record(if size == 0 {
-                Call::Free { size: old }
-            } else {
-                Call::Realloc { old, new: size }
-            });
+        // SAFETY: `ptr` is live (caller's contract).
+        let old = unsafe { block_size(ptr) };
+        c_level::record(if size == 0 {
+            Call::Free { size: old }
+        } else {
+            Call::Realloc { old, new: size }
         });
     }
 }
@@ -142,11 +140,11 @@ pub unsafe extern "C" fn free(ptr: *mut c_void) {
 /// The C library's contract for `free`; `ptr` is not null.
 #[inline(never)]
 unsafe extern "C" fn counted_free(ptr: *mut c_void) {
-    keeping_errno(|| {
-        // SAFETY: `ptr` is a live block (caller's contract).
-        let size = unsafe { block_size(ptr) };
-        c_level::record(Call::Free { size });
-    });
+    // `errno` is untouched: `malloc_usable_size` does not set it, counting
+    // is arithmetic, and a stack capture (site tracing) restores it.
+    // SAFETY: `ptr` is a live block (caller's contract).
+    let size = unsafe { block_size(ptr) };
+    c_level::record(Call::Free { size });
     // SAFETY: forwarded unchanged; glibc's `free` keeps `errno` itself.
     unsafe { __libc_free(ptr) }
 }

@@ -132,7 +132,7 @@
 //!   Linux: they are futex words operated on with atomics, so an
 //!   uncontended lock calls nothing this layer defines (a test shows it
 //!   counts zero); a contended one waits in `syscall(SYS_futex, …)` and is
-//!   counted as `futex`. `std::thread::sleep` calls `nanosleep`,
+//!   counted as `futex`. `std::thread::sleep` calls `clock_nanosleep` (Rust 1.95 on glibc),
 //!   `std::thread::yield_now` `sched_yield`, `std::fs` and `std::net`
 //!   `open64`, `read`, `write`, `close`, `send` and the like: all counted;
 //! - code built with `_FORTIFY_SOURCE` calls the checking variants
@@ -165,10 +165,16 @@
 //!   read files and map memory) are forwarded uncounted; the functions
 //!   forwarded to do not call back into this layer, except glibc's own
 //!   `malloc` calls, which are C code's allocations.
-//! - `free` keeps `errno`: glibc's own `free` keeps it from version 2.33;
-//!   the layer's counting work saves and restores it around itself, and
-//!   `posix_memalign`, which reports through its return value, keeps it
-//!   too.
+//! - `free` keeps `errno`: glibc's own `free` keeps it from version 2.33,
+//!   and the layer's counting work leaves it alone (`malloc_usable_size`
+//!   does not set it, counting is arithmetic, and the stack capture of
+//!   site tracing restores it); `posix_memalign`, which reports through
+//!   its return value, keeps it too.
+//! - Thread cancellation: the blocking functions are `C-unwind`, so a
+//!   thread cancelled while it waits in one (a cancellation point such as
+//!   `read`, `poll` or `pthread_cond_wait`) unwinds through the layer and
+//!   ends as cancelled, as it would in glibc's function; the variadic ones
+//!   in C are compiled with unwind tables for the same reason.
 //! - Fork: no lock, no shared state beyond one flag and the looked-up
 //!   addresses, written at load time;
 //!   a child starts with a copy of the forking thread's counters, and
