@@ -341,7 +341,14 @@ pub fn build(captures: &[Capture], warm_up: u64) -> Built {
                         entry.0.1 = entry.0.1.saturating_add(s.deallocations);
                         entry.0.2 = entry.0.2.saturating_add(s.reallocations);
                     }
-                    site_report(&s.function, s.size, calls, slot.all.callbacks, &kind, &s.backtrace)
+                    site_report(
+                        &s.function,
+                        s.size,
+                        calls,
+                        slot.all.callbacks,
+                        &kind,
+                        &s.backtrace,
+                    )
                 })
                 .collect();
             sort_sites(&mut own_sites);

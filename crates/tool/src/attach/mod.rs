@@ -36,7 +36,7 @@ pub use preload::{BUILD_HINT, PRELOAD_VAR, locate, missing};
 #[cfg(unix)]
 pub use program::{GRACE, kill_running_group, resolve, signal_name};
 pub use run::{Attached, attach_checked, outputs, site_counts, write_attached};
-pub use verdict::{AttachFailure, failures};
+pub use verdict::{AttachFailure, client_label, failures};
 
 /// The report's `backend` for attached programs.
 pub const BACKEND: &str = "attach";
@@ -168,7 +168,11 @@ impl fmt::Display for AttachError {
             AttachError::Program(why) => f.write_str(why),
             AttachError::PreloadMissing(looked) => f.write_str(&missing(looked)),
             AttachError::RunDirectory(e) => {
-                write!(f, "cannot make a run directory in {}: {e}", std::env::temp_dir().display())
+                write!(
+                    f,
+                    "cannot make a run directory in {}: {e}",
+                    std::env::temp_dir().display()
+                )
             }
             AttachError::Start { program, source } => {
                 write!(f, "cannot start '{program}': {source}")
@@ -211,7 +215,10 @@ impl fmt::Display for AttachError {
                 Ok(())
             }
             AttachError::InterruptedEarly(why) => {
-                write!(f, "interrupted by {why} before the first callback: nothing written")
+                write!(
+                    f,
+                    "interrupted by {why} before the first callback: nothing written"
+                )
             }
             AttachError::NoSites => f.write_str(
                 "--baseline: the capture holds no allocation sites (the preload library did not \

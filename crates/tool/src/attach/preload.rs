@@ -15,7 +15,10 @@ pub const PRELOAD_VAR: &str = "ALLOCGATE_PRELOAD";
 pub const BUILD_HINT: &str = "cargo build --release -p allocgate-preload";
 
 /// The library, or every place it was looked for.
-pub fn locate(explicit: Option<OsString>, executable: Option<&Path>) -> Result<PathBuf, Vec<PathBuf>> {
+pub fn locate(
+    explicit: Option<OsString>,
+    executable: Option<&Path>,
+) -> Result<PathBuf, Vec<PathBuf>> {
     let candidates = candidates(explicit, executable);
     candidates
         .iter()
@@ -41,7 +44,10 @@ fn candidates(explicit: Option<OsString>, executable: Option<&Path>) -> Vec<Path
 
 /// The one-line refusal when the library was not found.
 pub fn missing(looked: &[PathBuf]) -> String {
-    let places: Vec<String> = looked.iter().map(|p| format!("'{}'", p.display())).collect();
+    let places: Vec<String> = looked
+        .iter()
+        .map(|p| format!("'{}'", p.display()))
+        .collect();
     let places = if places.is_empty() {
         "nowhere (the running executable's path is unknown)".to_owned()
     } else {
@@ -67,9 +73,18 @@ mod tests {
         std::fs::create_dir_all(&lib).unwrap();
         let exe = bin.join("allocgate");
         let looked = locate(None, Some(&exe)).unwrap_err();
-        assert_eq!(looked, [bin.join(LIBRARY), bin.join("../lib/allocgate").join(LIBRARY)]);
+        assert_eq!(
+            looked,
+            [
+                bin.join(LIBRARY),
+                bin.join("../lib/allocgate").join(LIBRARY)
+            ]
+        );
         let message = missing(&looked);
-        assert!(message.contains(BUILD_HINT) && !message.contains('\n'), "{message}");
+        assert!(
+            message.contains(BUILD_HINT) && !message.contains('\n'),
+            "{message}"
+        );
         std::fs::write(lib.join(LIBRARY), b"").unwrap();
         assert_eq!(
             locate(None, Some(&exe)).unwrap(),
@@ -84,7 +99,10 @@ mod tests {
             "a variable naming a missing file is not passed over"
         );
         std::fs::write(&named, b"").unwrap();
-        assert_eq!(locate(Some(named.clone().into()), Some(&exe)).unwrap(), named);
+        assert_eq!(
+            locate(Some(named.clone().into()), Some(&exe)).unwrap(),
+            named
+        );
         assert_eq!(
             locate(Some(OsString::new()), Some(&exe)).unwrap(),
             bin.join(LIBRARY),

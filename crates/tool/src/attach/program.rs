@@ -187,7 +187,11 @@ impl Ended {
         match (self.status.code(), self.signal()) {
             (Some(code), _) => format!("it exited with code {code}"),
             (None, Some(s)) if self.killed => {
-                format!("it ignored SIGTERM for {} s and was killed ({})", GRACE.as_secs(), signal_name(s))
+                format!(
+                    "it ignored SIGTERM for {} s and was killed ({})",
+                    GRACE.as_secs(),
+                    signal_name(s)
+                )
             }
             (None, Some(s)) if self.stopped_by.is_some() && s == libc::SIGTERM => {
                 "it was stopped by SIGTERM".to_owned()
@@ -323,10 +327,10 @@ pub fn signal_name(signal: i32) -> String {
         (libc::SIGXCPU, "SIGXCPU"),
         (libc::SIGXFSZ, "SIGXFSZ"),
     ];
-    names
-        .iter()
-        .find(|(n, _)| *n == signal)
-        .map_or_else(|| format!("signal {signal}"), |(_, name)| (*name).to_owned())
+    names.iter().find(|(n, _)| *n == signal).map_or_else(
+        || format!("signal {signal}"),
+        |(_, name)| (*name).to_owned(),
+    )
 }
 
 #[cfg(test)]
@@ -335,13 +339,19 @@ mod tests {
 
     #[test]
     fn names_are_found_as_a_shell_finds_them_and_refusals_name_the_file() {
-        assert_eq!(resolve(OsStr::new("sh")).unwrap().file_name().unwrap(), "sh");
+        assert_eq!(
+            resolve(OsStr::new("sh")).unwrap().file_name().unwrap(),
+            "sh"
+        );
         let e = resolve(OsStr::new("/nonexistent/allocgate-x")).unwrap_err();
         assert_eq!(e, "program '/nonexistent/allocgate-x' does not exist");
         let e = resolve(OsStr::new("allocgate-no-such-program-on-path")).unwrap_err();
         assert!(e.contains("not found on PATH"), "{e}");
         let e = resolve(OsStr::new("/")).unwrap_err();
-        assert!(e.ends_with("is a directory; expected an executable file"), "{e}");
+        assert!(
+            e.ends_with("is a directory; expected an executable file"),
+            "{e}"
+        );
         let e = resolve(OsStr::new("/etc/passwd")).unwrap_err();
         assert!(e.contains("is not executable (mode"), "{e}");
         assert!(resolve(OsStr::new("")).is_err());

@@ -179,11 +179,12 @@ fn attach_unix(c: &AttachConfig, tick: &mut dyn FnMut(Duration)) -> Result<Attac
         (wire_env::CHILDREN, flag(c.children)),
         (wire_env::PARENT, None),
     ];
-    let started =
-        start(&executable, &c.program, &c.arguments, &env).map_err(|source| AttachError::Start {
+    let started = start(&executable, &c.program, &c.arguments, &env).map_err(|source| {
+        AttachError::Start {
             program: c.program_name(),
             source,
-        })?;
+        }
+    })?;
     let ended = supervise(started, c.seconds, c.stop.as_ref(), tick).map_err(AttachError::Wait)?;
     let interrupted = match ended.stopped_by {
         Some(super::program::StopReason::Interrupted(i)) => Some(i),

@@ -29,8 +29,8 @@ mod schema;
 mod sites;
 
 pub use attach::{AttachReport, CaptureReport, ClientReport, ExitReport};
-pub(crate) use convert::summary as latency_report;
 pub use blocking::{BlockingCalls, blocking_calls, blocking_text};
+pub(crate) use convert::summary as latency_report;
 pub use environment::Environment;
 pub use error::ReportError;
 pub use file::{read_json, write_json};
