@@ -95,7 +95,7 @@ mod tests {
         let named = dir.path().join("elsewhere.so");
         assert_eq!(
             locate(Some(named.clone().into()), Some(&exe)).unwrap_err(),
-            [named.clone()],
+            std::slice::from_ref(&named),
             "a variable naming a missing file is not passed over"
         );
         std::fs::write(&named, b"").unwrap();

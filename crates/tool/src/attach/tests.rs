@@ -71,7 +71,7 @@ fn synth(index: u64) -> Callback {
         };
         c.sizes = vec![(48, 2)];
     }
-    if index % 25 == 0 {
+    if index.is_multiple_of(25) {
         c.blocking = vec![(2, 1)];
     }
     c
