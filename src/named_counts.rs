@@ -61,6 +61,20 @@ impl<K: CallName, const N: usize> NamedCounts<K, N> {
             .filter(|&(_, n)| n > 0)
     }
 
+    /// Adds `n` calls to `call`: for counts made elsewhere (another
+    /// process) and carried here by name.
+    ///
+    /// ```
+    /// use allocgate::{BlockingCall, BlockingCounts};
+    /// let mut b = BlockingCounts::new();
+    /// b.add_calls(BlockingCall::Printf, 3);
+    /// assert_eq!(b.to_string(), "3 x printf");
+    /// ```
+    pub fn add_calls(&mut self, call: K, n: u64) {
+        let c = &mut self.calls[call.index()];
+        *c = c.saturating_add(n);
+    }
+
     /// Adds other counts to these.
     pub fn merge(&mut self, o: &Self) {
         for (a, b) in self.calls.iter_mut().zip(o.calls) {

@@ -322,6 +322,11 @@ impl SizeTally {
         *b = b.wrapping_add(1);
     }
 
+    pub(crate) fn add_n(&mut self, size: usize, n: u64) {
+        let b = &mut self.buckets[Self::index(size)];
+        *b = b.saturating_add(n);
+    }
+
     pub(crate) fn merge(&mut self, other: &Self) {
         for (a, b) in self.buckets.iter_mut().zip(other.buckets.iter()) {
             *a = a.saturating_add(*b);

@@ -221,6 +221,22 @@ impl Stats {
         self.sizes.macos()
     }
 
+    /// Adds `n` requests of `size` bytes to the size histograms
+    /// ([`requested`](Self::requested), [`macos_classes`](Self::macos_classes))
+    /// and nothing else: for figures measured elsewhere (another process)
+    /// and carried here as sizes and counts. The counts are left as they
+    /// are.
+    ///
+    /// ```
+    /// let mut s = allocgate::Stats::new();
+    /// s.add_requests(36, 3);
+    /// assert_eq!(s.macos_classes().count_like(48), 3);
+    /// assert_eq!(s.counts.allocations, 0);
+    /// ```
+    pub fn add_requests(&mut self, size: usize, n: u64) {
+        self.sizes.add_n(size, n);
+    }
+
     /// True when the scope made no allocation, deallocation or reallocation
     /// outside a permitted region: the verdict a real-time gate wants.
     pub fn is_allocation_free(&self) -> bool {

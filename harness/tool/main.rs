@@ -8,6 +8,8 @@ static ALLOC: allocgate::CountingAlloc = allocgate::CountingAlloc::system();
 
 mod rig;
 
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod attach;
 mod bad_input;
 mod baselines;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -20,12 +20,15 @@
 //! - [`files`]: outputs checked before a command runs and written
 //!   atomically; inputs read through one bounded reader.
 //! - [`interrupt`]: stopping a run at a callback boundary on request.
+//! - [`attach`]: an unmodified program run with the preload library,
+//!   its captured callbacks turned into the same records and report.
 //! - [`cli`]: each subcommand's arguments, validated into what the
 //!   parts above run, and the text it prints.
 
 #![deny(missing_docs, missing_debug_implementations, unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod attach;
 pub mod baseline;
 pub mod cli;
 pub mod compare;

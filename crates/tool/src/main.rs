@@ -136,6 +136,19 @@ enum Command {
     /// instead; a test checks that a fresh run reproduces every committed
     /// allocation count.
     Baselines(allocgate_tool::cli::BaselinesArgs),
+    /// Profile an unmodified program's audio callbacks: run it with the
+    /// preload library and report each callback as every run does.
+    ///
+    /// Runs PROGRAM with liballocgate_preload.so in LD_PRELOAD (Linux with
+    /// glibc), which measures every JACK process callback (and process
+    /// thread cycle, and callbacks marked with allocgate_callback_begin()/
+    /// _end()) of every client inside it: allocator calls, bytes and size
+    /// classes, blocking C calls by name, duration; optionally sites and
+    /// page faults. Stops it after --seconds (SIGTERM, then SIGKILL after 2
+    /// s), or when it exits; writes the JSON report (backend `attach`) and
+    /// prints a summary; --gate judges it.
+    #[command(after_help = ATTACH_HELP)]
+    Attach(Box<allocgate_tool::cli::AttachArgs>),
     /// List the devices of a real backend (JACK ports by client, or
     /// CoreAudio devices) with their channels and rates.
     #[command(after_help = DEVICES_HELP)]
@@ -237,6 +250,29 @@ const DEVICES_HELP: &str = "Examples:\n  \
     Exit codes: 0 listed; 2 the backend is not in this build, or the server or system \
     could not be reached (the reason on one line).";
 
+const ATTACH_HELP: &str = "Examples:\n  \
+    allocgate attach --seconds 5 -- jack_simple_client\n      an unmodified JACK client, 5 s, \
+    its report in reports/latest/attach.json\n  \
+    allocgate attach --gate --warm-up 10 --seconds 10 -- ./my-synth --jack\n      \
+    exit 1 if a callback past each client's first 10 allocates or blocks\n  \
+    allocgate attach --trace-sites --rusage --seconds 5 --out after.json -- ./my-synth\n      \
+    with sites and page faults; compare it with a before.json made the same way\n\n\
+    The preload library is $ALLOCGATE_PRELOAD when set, else liballocgate_preload.so beside \
+    this executable (target/release/ after cargo build --release), else \
+    ../lib/allocgate/liballocgate_preload.so from its directory. The program inherits \
+    standard input, output and error and runs in a process group of its own (reading a \
+    terminal stops it); its children run without the library unless --children.\n\n\
+    Exit codes: 0 the report was written (with --gate: and every callback past the warm-up \
+    was clean); 1 --gate failed (a callback past its client's warm-up made an allocator or \
+    blocking call, records were dropped, or a site exceeds --baseline); 2 no report: the \
+    program cannot be run, the preload library is missing or did not load, no process \
+    callback was ever seen, the capture is unreadable (the reason on one line); or a \
+    partial report, written and marked: the program crashed, ignored SIGTERM, or its \
+    capture is cut; 130 or 143 allocgate was interrupted by SIGINT or SIGTERM: the program \
+    was stopped the same way and the report of what ran written, marked \"interrupted\" \
+    (nothing when no callback had run); a second signal kills the program's process group \
+    and exits at once.";
+
 const SWEEP_HELP: &str = "Examples:\n  \
     allocgate sweep\n      seed, prefix and fixed at 44.1/48/96/192 kHz, 128/256/512/1024 frames, \
     2/8/12 channels, 2 s each\n  \
@@ -253,7 +289,13 @@ fn main() -> ExitCode {
     // Before any other thread starts (parsing starts none).
     let stoppable = matches!(
         cli.command,
-        None | Some(Command::Run(_) | Command::Gate(_) | Command::Sweep(_) | Command::Soak(_))
+        None | Some(
+            Command::Run(_)
+                | Command::Gate(_)
+                | Command::Sweep(_)
+                | Command::Soak(_)
+                | Command::Attach(_)
+        )
     );
     let interrupts = if stoppable {
         match allocgate_tool::cli::Interrupts::install() {
@@ -272,6 +314,7 @@ fn main() -> ExitCode {
         Some(Command::Gate(args)) => gate(&args, stop),
         Some(Command::Sweep(args)) => sweep(&args, stop),
         Some(Command::Soak(args)) => soak(&args, stop),
+        Some(Command::Attach(args)) => attach(&args, stop),
         Some(Command::Compare(args)) => match args.run() {
             Ok(done) => {
                 print!("{}", done.markdown);
@@ -458,6 +501,84 @@ fn soak(args: &allocgate_tool::cli::SoakArgs, stop: Option<Stop>) -> ExitCode {
         }
         Err(e) => bad_input(e),
     }
+}
+
+fn attach(args: &allocgate_tool::cli::AttachArgs, stop: Option<Stop>) -> ExitCode {
+    use allocgate_tool::attach::{AttachError, attach_checked, site_counts, write_attached};
+    use allocgate_tool::gate::Hold;
+
+    let mut config = match args.validate() {
+        Ok(c) => c,
+        Err(e) => return bad_input(e),
+    };
+    config.stop = stop;
+    let total = std::time::Duration::from_secs_f64(config.seconds.unwrap_or(0.0));
+    let mut bar = config
+        .seconds
+        .map(|_| allocgate_tool::cli::Bar::played("attach"));
+    let result = attach_checked(&config, &mut |ran| {
+        if let Some(bar) = bar.as_mut() {
+            bar.update(&allocgate_tool::drive::outcome::Progress {
+                simulated: ran.min(total),
+                total,
+                callbacks: 0,
+            });
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish();
+    }
+    let run = match result {
+        Ok(run) => run,
+        Err(AttachError::InterruptedEarly(why)) => {
+            nothing_written(why, &config.out);
+            return ExitCode::from(why.exit_code());
+        }
+        Err(e) => return bad_input(e),
+    };
+    // The summary is printed even when a file could not be written.
+    let written = write_attached(&config, &run);
+    let out = written.is_ok().then_some(config.out.as_path());
+    print!("{}", allocgate_tool::cli::render_attach(&config, &run, out));
+    if let Err(e) = written {
+        return bad_input(e);
+    }
+    let held = matches!(config.hold, Hold::Baseline { .. });
+    let mut failures: Vec<String> = if config.gate {
+        allocgate_tool::attach::failures(&run.report, held)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if run.interrupted.is_none() {
+        match &config.hold {
+            Hold::Baseline { baseline, path } => {
+                let ratchet = baseline.compare(&site_counts(&run.report));
+                print!("{}", ratchet.render());
+                if !ratchet.passed() {
+                    failures.push(format!(
+                        "allocation sites exceed the baseline '{}' (NEW or HIGHER above)",
+                        path.display()
+                    ));
+                }
+            }
+            Hold::UpdateBaseline(path) => println!("baseline written: {}", path.display()),
+            Hold::Zero => {}
+        }
+    }
+    if let Some(why) = run.interrupted {
+        return interrupted(why, &failures);
+    }
+    let partial = run.report.attach.as_ref().and_then(|a| a.partial.clone());
+    if let Some(why) = partial {
+        for f in &failures {
+            eprintln!("error: {f}");
+        }
+        return bad_input(format!("partial report ({why})"));
+    }
+    verdict(&failures)
 }
 
 fn sweep(args: &allocgate_tool::cli::SweepArgs, stop: Option<Stop>) -> ExitCode {

@@ -70,14 +70,7 @@ impl GateArgs {
             None => scenario::defaults(),
         }
         .map_err(|e| UsageError::new(e.to_string()))?;
-        let hold = match (&self.baseline, self.update_baseline) {
-            (None, _) => Hold::Zero,
-            (Some(path), true) => Hold::UpdateBaseline(path.clone()),
-            (Some(path), false) => Hold::Baseline {
-                path: path.clone(),
-                baseline: Baseline::read(path).map_err(|e| UsageError::new(e.to_string()))?,
-            },
-        };
+        let hold = hold(self.baseline.as_ref(), self.update_baseline)?;
         Ok(GatePlan {
             config: GateConfig {
                 variant,
@@ -93,4 +86,17 @@ impl GateArgs {
             stop: None,
         })
     }
+}
+
+/// `--baseline FILE` and `--update-baseline`: what the run is held to,
+/// the baseline read now when it is compared with.
+pub(super) fn hold(baseline: Option<&PathBuf>, update: bool) -> Result<Hold, UsageError> {
+    Ok(match (baseline, update) {
+        (None, _) => Hold::Zero,
+        (Some(path), true) => Hold::UpdateBaseline(path.clone()),
+        (Some(path), false) => Hold::Baseline {
+            path: path.clone(),
+            baseline: Baseline::read(path).map_err(|e| UsageError::new(e.to_string()))?,
+        },
+    })
 }

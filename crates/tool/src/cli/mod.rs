@@ -4,6 +4,8 @@
 //! …), and what it prints. Kept in the library so tests reach it;
 //! `main.rs` parses arguments and dispatches here.
 
+mod attach_args;
+mod attach_summary;
 mod backend_args;
 mod baselines;
 mod compare;
@@ -18,6 +20,8 @@ mod soak;
 mod summary;
 mod sweep_args;
 
+pub use attach_args::AttachArgs;
+pub use attach_summary::render_attach;
 pub use backend_args::{BackendArgs, MAX_REAL_SECONDS};
 pub use baselines::{
     BASELINES_DIR, BaselineError, BaselinesArgs, CASE_FILES, CASES, Case, CaseRuns,
@@ -38,5 +42,5 @@ pub use progress::{Bar, SHOW_AFTER};
 pub use run_args::{MAX_SECONDS, RunArgs, UsageError, variant_and_sites};
 pub use signals::{FIRST_INTERRUPT, Interrupts};
 pub use soak::{MAX_SOAK_MINUTES, SoakArgs, render_soak};
-pub use summary::{render_sites, render_summary};
+pub use summary::{render_site_table, render_sites, render_summary};
 pub use sweep_args::{MAX_SWEEP_SECONDS, SWEEP_DIR, SweepArgs, SweepConfig};

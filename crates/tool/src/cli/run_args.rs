@@ -171,6 +171,19 @@ pub fn check_c_level() -> Result<(), UsageError> {
 /// Whether this build has the C-level layer (`--c-level`).
 pub const C_LEVEL_SUPPORTED: bool = cfg!(all(target_os = "linux", target_env = "gnu"));
 
+/// `--seconds`: more than 0 and at most [`MAX_SECONDS`], or a one-line
+/// refusal.
+pub(super) fn check_seconds(seconds: f64) -> Result<(), UsageError> {
+    if seconds.is_finite() && seconds > 0.0 && seconds <= MAX_SECONDS {
+        Ok(())
+    } else {
+        Err(UsageError(format!(
+            "{} seconds; expected more than 0 and at most {MAX_SECONDS}",
+            number(seconds)
+        )))
+    }
+}
+
 fn refuse(msg: String) -> Result<RunConfig, UsageError> {
     Err(UsageError(msg))
 }
@@ -259,12 +272,7 @@ impl RunArgs {
                 self.channels
             ));
         }
-        if !(self.seconds.is_finite() && self.seconds > 0.0 && self.seconds <= MAX_SECONDS) {
-            return refuse(format!(
-                "{} seconds; expected more than 0 and at most {MAX_SECONDS}",
-                number(self.seconds)
-            ));
-        }
+        check_seconds(self.seconds)?;
         let ppb = self.drift_ppm * 1000.0;
         let limit = Drift::LIMIT_PPB as f64;
         if !(ppb.is_finite() && ppb.abs() <= limit) {

@@ -3,7 +3,8 @@
 //! least of all), and one watcher thread takes them with `sigwait`. The
 //! first asks the work under way to stop at its next callback boundary
 //! ([`Stop`]); the second stops every JACK server the process started
-//! and exits at once with 128 plus the signal's number (after a file
+//! and the program `allocgate attach` runs (`SIGKILL` to its process
+//! group), and exits at once with 128 plus the signal's number (after a file
 //! write under way, if any, so that no temporary file is left behind).
 
 use std::io;
@@ -44,6 +45,8 @@ impl Interrupts {
 
 /// Stops what a process must not leave running when it exits at once.
 fn stop_children() {
+    #[cfg(unix)]
+    crate::attach::kill_running_group();
     #[cfg(all(feature = "jack", target_os = "linux"))]
     crate::drive::backend::jack::server::terminate_spawned();
 }

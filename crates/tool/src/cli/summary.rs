@@ -264,6 +264,14 @@ pub fn render_sites(r: &Report, t: &TraceSummary) -> String {
         t.truncated,
         t.nested
     );
+    s.push_str(&render_site_table(r));
+    s
+}
+
+/// The summary's table of a report's sites, at most 12 rows; a line
+/// saying so when it has none.
+pub fn render_site_table(r: &Report) -> String {
+    let mut s = String::new();
     if r.sites.is_empty() {
         let _ = writeln!(s, "  (no allocator call in any callback)");
         return s;
@@ -310,6 +318,6 @@ fn region_name(region: MacosRegion) -> &'static str {
     }
 }
 
-fn micros(ns: u64) -> String {
+pub(super) fn micros(ns: u64) -> String {
     format!("{:.1} µs", ns as f64 / 1000.0)
 }

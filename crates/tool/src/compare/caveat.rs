@@ -144,7 +144,8 @@ fn only(holds: fn(&Report) -> bool, before: &Report, after: &Report, what: &str)
 
 /// Where two runs differ in ways that change what their figures mean:
 /// rate, frames per callback, channels, length asked for, a run that
-/// ended early, site tracing, usage sampling, C-level counting.
+/// ended early or is partial (an attached program that crashed or was
+/// killed), site tracing, usage sampling, C-level counting.
 pub fn differences(before: &Report, after: &Report) -> Vec<Difference> {
     let (b, a) = (&before.config, &after.config);
     let mut d = Vec::new();
@@ -192,6 +193,12 @@ pub fn differences(before: &Report, after: &Report) -> Vec<Difference> {
                     (r.rates.seconds * 1000.0).round() / 1000.0,
                     r.config.seconds
                 ),
+            ));
+        }
+        if let Some(why) = r.attach.as_ref().and_then(|a| a.partial.as_deref()) {
+            d.push(Difference::new(
+                Caveat::Length,
+                format!("the {which} run is partial ({why})"),
             ));
         }
         if let Some(signal) = r.interrupted.as_deref() {

@@ -296,6 +296,26 @@ fn a_run_that_ended_early_is_refused_saying_how_long_it_ran() {
 }
 
 #[test]
+fn a_partial_attached_run_is_refused_saying_why_and_marked_when_forced() {
+    let before = report("synth", 2, 100);
+    let mut after = before.clone();
+    after.attach = Some(crate::report::AttachReport {
+        partial: Some("synth was killed by SIGSEGV after 1.0 s (it crashed)".to_owned()),
+        ..Default::default()
+    });
+    let why = refusal(&before, &after);
+    assert!(
+        why.contains(
+            "the after run is partial (synth was killed by SIGSEGV after 1.0 s (it crashed))"
+        ),
+        "{why}"
+    );
+    let c = forced(&before, &after);
+    assert_eq!(c.forced_differences[0].caveat, Caveat::Length);
+    assert!(compare(&before, &before.clone(), Options::default()).is_ok());
+}
+
+#[test]
 fn an_interrupted_run_is_refused_saying_which_signal_and_how_long_it_ran() {
     let mut before = report("prefix", 32, 100);
     before.config.seconds = 5.0;

@@ -55,6 +55,7 @@ impl Report {
             pacing: None,
             harness: HarnessReport::default(),
             backend: None,
+            attach: None,
         }
     }
 }
@@ -208,7 +209,7 @@ fn per_callback(h: &PerCallback) -> Vec<PerCallbackRow> {
         .collect()
 }
 
-fn summary(s: LatencySummary) -> LatencyReport {
+pub(crate) fn summary(s: LatencySummary) -> LatencyReport {
     LatencyReport {
         count: s.count,
         min_ns: s.min_ns,

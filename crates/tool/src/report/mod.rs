@@ -16,6 +16,7 @@
 //!   HdrHistogram interval log (`allocgate run --hdr-log`), for
 //!   HdrHistogram's own tools.
 
+mod attach;
 mod blocking;
 mod convert;
 mod environment;
@@ -27,7 +28,9 @@ mod integrity;
 mod schema;
 mod sites;
 
+pub use attach::{AttachReport, CaptureReport, ClientReport, ExitReport};
 pub use blocking::{BlockingCalls, blocking_calls, blocking_text};
+pub(crate) use convert::summary as latency_report;
 pub use environment::Environment;
 pub use error::ReportError;
 pub use file::{read_json, write_json};

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::Xruns;
 use allocgate_engine::sites::SiteSet;
 
+use super::attach::AttachReport;
 use super::blocking::BlockingCalls;
 use super::environment::Environment;
 use super::integrity::Integrity;
@@ -75,6 +76,10 @@ pub struct Report {
     /// clock.
     #[serde(default)]
     pub backend: Option<BackendReport>,
+    /// `allocgate attach` runs: the program, how it ended, its capture
+    /// and each callback slot; absent from other runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach: Option<AttachReport>,
 }
 
 /// A run on real audio threads.
