@@ -15,5 +15,6 @@
 mod exports;
 mod fixtures;
 mod marked;
+mod own_allocator;
 mod real_clients;
 mod rig;
