@@ -24,8 +24,10 @@
 //! - the C-level layer (`allocgate-interpose`): the `malloc` family and
 //!   the blocking calls, counted in the invocation's scope, with its C
 //!   functions exported by a second version script (see `build.rs`);
-//! - glibc's `__libc_malloc` family, counted when the program defines
-//!   `malloc` itself and forwards to them (see `libc_alloc`).
+//! - glibc's `__libc_malloc` family and the internal aliases of the
+//!   blocking calls (`__write`, `_IO_vfprintf`, …), counted when the
+//!   program defines the public functions itself and forwards to them
+//!   (see `libc_alloc` and `libc_aliases`).
 //!
 //! # Per invocation
 //!
@@ -79,7 +81,11 @@ mod config;
 #[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
 mod dl;
 #[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
+mod glibc;
+#[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
 mod jack;
+#[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
+mod libc_aliases;
 #[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
 mod libc_alloc;
 #[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
@@ -102,6 +108,7 @@ allocgate_interpose::install!();
 #[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
 extern "C" fn load() {
     libc_alloc::resolve();
+    libc_aliases::resolve();
     if let Some(config) = config::load() {
         collector::open(config);
     }

@@ -26,6 +26,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use allocgate::c_level::CAllocCall;
 use allocgate_interpose::count;
 
+use crate::glibc;
+
 /// The entry points defined here, in [`REAL`]'s order.
 #[derive(Clone, Copy)]
 enum Entry {
@@ -75,37 +77,7 @@ pub(crate) fn resolve() {
     for entry in Entry::ALL {
         real(entry);
     }
-    PROGRAM_MALLOC.store(!malloc_is_ours(), Ordering::Relaxed);
-}
-
-/// Whether `malloc` as the process finds it (`dlsym(RTLD_DEFAULT, …)`) is
-/// defined in this library.
-fn malloc_is_ours() -> bool {
-    // SAFETY: a NUL-terminated name; RTLD_DEFAULT searches the process's
-    // global scope, the executable first.
-    let process = unsafe { crate::dl::lookup_real(libc::RTLD_DEFAULT, c"malloc") };
-    let ours = resolve as fn() as *const c_void;
-    match (object_of(process), object_of(ours)) {
-        (Some(process), Some(ours)) => process == ours,
-        _ => true,
-    }
-}
-
-/// The base address of the object that defines `address`.
-fn object_of(address: *const c_void) -> Option<usize> {
-    if address.is_null() {
-        return None;
-    }
-    let mut info = libc::Dl_info {
-        dli_fname: std::ptr::null(),
-        dli_fbase: std::ptr::null_mut(),
-        dli_sname: std::ptr::null(),
-        dli_saddr: std::ptr::null_mut(),
-    };
-    // SAFETY: `info` is a valid, writable Dl_info; dladdr only reads the
-    // address.
-    let found = unsafe { libc::dladdr(address, &mut info) };
-    (found != 0).then_some(info.dli_fbase as usize)
+    PROGRAM_MALLOC.store(glibc::program_defines(c"malloc"), Ordering::Relaxed);
 }
 
 /// True when a call reaching these entry points is to be counted here.
@@ -126,31 +98,9 @@ fn real(entry: Entry) -> usize {
 
 #[cold]
 fn look_up(entry: Entry) -> usize {
-    // SAFETY: this thread's errno, valid for the thread's life.
-    let errno = unsafe { *libc::__errno_location() };
-    // SAFETY: NUL-terminated name and version; RTLD_NEXT from this library
-    // finds the next object's definition, the C library's.
-    let address = unsafe {
-        libc::dlvsym(
-            libc::RTLD_NEXT,
-            entry.symbol().as_ptr(),
-            c"GLIBC_2.2.5".as_ptr(),
-        )
-    };
-    if address.is_null() {
-        let text =
-            b"allocgate-preload: the C library does not define __libc_malloc and its family\n";
-        // SAFETY: a static buffer to standard error through the system
-        // call, then the process ends: an allocation has nowhere to go.
-        unsafe {
-            libc::syscall(libc::SYS_write, 2, text.as_ptr(), text.len());
-            libc::abort();
-        }
-    }
-    // SAFETY: as above.
-    unsafe { *libc::__errno_location() = errno };
-    REAL[entry as usize].store(address as usize, Ordering::Relaxed);
-    address as usize
+    let address = glibc::next(entry.symbol(), Some(c"GLIBC_2.2.5"));
+    REAL[entry as usize].store(address, Ordering::Relaxed);
+    address
 }
 
 type Alloc = unsafe extern "C" fn(usize) -> *mut c_void;
