@@ -1,6 +1,7 @@
 //! The library's dynamic symbols: the C-level layer's functions, the C
-//! ones included (a second version script exports them), the JACK
-//! wrappers, `dlsym` and the marking functions.
+//! ones included (a second version script exports them), glibc's entry
+//! points and aliases, the JACK wrappers, `dlsym` and the marking
+//! functions.
 
 use std::process::Command;
 
@@ -42,6 +43,13 @@ fn the_layer_the_wrappers_and_the_markers_are_exported() {
         "pthread_mutex_lock",
         "nanosleep",
         "write",
+        // glibc's entry points and aliases, for programs that define the
+        // public functions themselves
+        "__libc_malloc",
+        "__libc_free",
+        "__libc_memalign",
+        "__write",
+        "_IO_vfprintf",
         // this library's
         "dlsym",
         "jack_set_process_callback",

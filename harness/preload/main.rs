@@ -10,10 +10,12 @@
 //!
 //! The library under test is the one `cargo test` builds for this
 //! package, `target/<profile>/deps/liballocgate_preload.so` (see
-//! `rig::library`).
+//! `shared::library`).
 
 mod exports;
 mod fixtures;
 mod marked;
+mod own_allocator;
 mod real_clients;
 mod rig;
+mod shared;

@@ -3,65 +3,17 @@
 //! it wrote.
 
 use std::path::{Path, PathBuf};
+
+pub use crate::shared::{compile, on_path, require};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use allocgate_wire::Capture;
 
-/// True on CI, where a missing tool fails the test instead of skipping it.
-pub fn on_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// Skips (prints why and returns false) or, on CI, fails.
-pub fn require(ok: bool, test: &str, what: &str) -> bool {
-    if !ok {
-        assert!(!on_ci(), "{test}: {what}, and CI=true");
-        eprintln!("skipped {test}: {what}");
-    }
-    ok
-}
-
-/// True when `program` is on PATH.
-pub fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-}
-
-/// The library this package built for these tests: `cargo test` builds
-/// the package's library (`cdylib` and `rlib`) into `deps/`, next to the
-/// test binary, and copies it up to `target/<profile>/` only for `cargo
-/// build`. (With `cdylib` alone it would not be built for the tests at
-/// all: only an `rlib` makes the library a dependency of its tests.)
-/// Checked to be newer than every source file of the package.
+/// The library under test (see [`crate::shared::library`]), which `cargo
+/// test` builds before these tests.
 pub fn library() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's path");
-    let lib = exe.with_file_name(allocgate_wire::env::LIBRARY);
-    let built = std::fs::metadata(&lib)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|e| {
-            panic!(
-                "{} not found ({e}): cargo builds it before the tests",
-                lib.display()
-            )
-        });
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    for entry in std::fs::read_dir(&src)
-        .expect("the package's sources")
-        .flatten()
-    {
-        let changed = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .expect("a source's mtime");
-        assert!(
-            changed <= built,
-            "{} is newer than {}: a stale build",
-            entry.path().display(),
-            lib.display()
-        );
-    }
-    lib
+    crate::shared::library().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A scratch directory of its own for one test.
@@ -160,43 +112,6 @@ impl Drop for Server {
 unsafe extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
-}
-
-/// Compiles C `sources` into `out` with `cc`, linking JACK when asked;
-/// `None` (skipped) without a compiler or JACK's headers.
-pub fn compile(test: &str, sources: &[&str], out: &Path, jack: bool) -> Option<PathBuf> {
-    if !require(on_path("cc"), test, "no C compiler (cc) on PATH") {
-        return None;
-    }
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let fixtures = here.join("../../harness/preload/fixtures");
-    let mut cmd = Command::new("cc");
-    cmd.args(["-O1", "-g", "-Wall", "-Wextra", "-Werror", "-pthread"])
-        .arg("-I")
-        .arg(here.join("include"));
-    for s in sources {
-        cmd.arg(fixtures.join(s));
-    }
-    cmd.arg("-o").arg(out);
-    if jack {
-        cmd.arg("-ljack");
-    }
-    let o = cmd.output().expect("cc runs");
-    if !o.status.success() {
-        let stderr = String::from_utf8_lossy(&o.stderr);
-        let missing_jack = jack && stderr.contains("jack/jack.h");
-        if missing_jack
-            && !require(
-                false,
-                test,
-                "JACK's headers are missing (apt-get install libjack-jackd2-dev)",
-            )
-        {
-            return None;
-        }
-        panic!("cc failed:\n{stderr}");
-    }
-    Some(out.to_path_buf())
 }
 
 /// Runs `program ARGS` under the library, against `server` if any, with

@@ -10,6 +10,8 @@ mod rig;
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod attach;
+#[cfg(all(feature = "jack", target_os = "linux", target_env = "gnu"))]
+mod attach_jack;
 mod bad_input;
 mod baselines;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

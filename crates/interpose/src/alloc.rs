@@ -53,7 +53,7 @@ unsafe fn block_size(ptr: *mut c_void) -> usize {
 /// Records an allocation of `size` bytes, zeroed or not. Outside a scope
 /// this is one thread-local read.
 #[inline(always)]
-fn record_alloc_of(function: CAllocCall, size: usize, zeroed: bool) {
+pub fn record_alloc_of(function: CAllocCall, size: usize, zeroed: bool) {
     if c_level::counting() {
         c_level::record(function, Call::Alloc { size, zeroed });
     }
@@ -71,7 +71,7 @@ fn record_alloc(function: CAllocCall, size: usize) {
 /// # Safety
 /// `ptr` is null or a live block from this allocator.
 #[inline(always)]
-unsafe fn record_realloc(function: CAllocCall, ptr: *mut c_void, size: usize) {
+pub unsafe fn record_realloc(function: CAllocCall, ptr: *mut c_void, size: usize) {
     if ptr.is_null() {
         record_alloc(function, size);
     } else if c_level::counting() {
@@ -146,13 +146,23 @@ pub unsafe extern "C" fn free(ptr: *mut c_void) {
 /// The C library's contract for `free`; `ptr` is not null.
 #[inline(never)]
 unsafe extern "C" fn counted_free(ptr: *mut c_void) {
+    // SAFETY: `ptr` is a live block (caller's contract).
+    unsafe { record_free(CAllocCall::Free, ptr) };
+    // SAFETY: forwarded unchanged; glibc's `free` keeps `errno` itself.
+    unsafe { __libc_free(ptr) }
+}
+
+/// Records the deallocation of a live block, of its usable size.
+///
+/// # Safety
+/// `ptr` is a live, non-null block from this allocator.
+#[inline(always)]
+pub unsafe fn record_free(function: CAllocCall, ptr: *mut c_void) {
     // `errno` is untouched: `malloc_usable_size` does not set it, counting
     // is arithmetic, and a stack capture (site tracing) restores it.
     // SAFETY: `ptr` is a live block (caller's contract).
     let size = unsafe { block_size(ptr) };
-    c_level::record(CAllocCall::Free, Call::Free { size });
-    // SAFETY: forwarded unchanged; glibc's `free` keeps `errno` itself.
-    unsafe { __libc_free(ptr) }
+    c_level::record(function, Call::Free { size });
 }
 
 /// `calloc`, counted as a zeroed allocation of `count * size` bytes.

@@ -249,6 +249,16 @@ pub use io::{
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[doc(hidden)]
 pub use real::forwarded_address;
+/// How the allocation functions count a call, for a library that defines
+/// glibc's `__libc_malloc` family as well (the preload library behind
+/// `allocgate attach`). Not for direct use.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[doc(hidden)]
+pub mod count {
+    pub use crate::alloc::{
+        record_alloc_of as alloc, record_free as free, record_realloc as realloc,
+    };
+}
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub use stdio::{
     fclose, fflush, fgets, fopen, fopen64, fputc, fputs, fread, fwrite, putc, putchar, puts,

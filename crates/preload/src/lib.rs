@@ -23,7 +23,11 @@
 //!   (`include/allocgate.h`; without the library the calls do nothing);
 //! - the C-level layer (`allocgate-interpose`): the `malloc` family and
 //!   the blocking calls, counted in the invocation's scope, with its C
-//!   functions exported by a second version script (see `build.rs`).
+//!   functions exported by a second version script (see `build.rs`);
+//! - glibc's `__libc_malloc` family and the internal aliases of the
+//!   blocking calls (`__write`, `_IO_vfprintf`, …), counted when the
+//!   program defines the public functions itself and forwards to them
+//!   (see `libc_alloc` and `libc_aliases`).
 //!
 //! # Per invocation
 //!
@@ -61,8 +65,9 @@
 //! callbacks (port registration, graph order, …; they are not audio
 //! cycles and run unmeasured), site stacks for process threads and marked
 //! callbacks, nested marked callbacks (a `begin` while one is open is
-//! ignored), programs that define `malloc` themselves (their allocator
-//! calls bypass the layer), forks without `exec` (the child writes
+//! ignored), programs that define `malloc` themselves without forwarding
+//! to glibc's `__libc_*` entry points (their allocator calls bypass the
+//! library), forks without `exec` (the child writes
 //! nothing), the `_FORTIFY_SOURCE` variants (`__printf_chk`, …), and
 //! the `dlsym` interposition outside x86-64.
 
@@ -76,7 +81,13 @@ mod config;
 #[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
 mod dl;
 #[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
+mod glibc;
+#[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
 mod jack;
+#[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
+mod libc_aliases;
+#[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
+mod libc_alloc;
 #[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
 mod manual;
 #[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
@@ -96,6 +107,8 @@ allocgate_interpose::install!();
 /// Reads the settings and opens the stream, when the library loads.
 #[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
 extern "C" fn load() {
+    libc_alloc::resolve();
+    libc_aliases::resolve();
     if let Some(config) = config::load() {
         collector::open(config);
     }
