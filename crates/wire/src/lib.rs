@@ -1,7 +1,7 @@
 //! The stream between `liballocgate_preload.so`, loaded into a profiled
 //! program, and `allocgate attach`, which reads what it wrote.
 //!
-//! The tool sets the [`env`] variables before it starts the program; the
+//! The tool sets the [`env`](mod@env) variables before it starts the program; the
 //! preload library writes one file of length-prefixed frames (see
 //! [`Message`]), the tool reads it with [`Capture::read`] (everything at
 //! once) or [`Frames`] (frame by frame, resumable on a growing file).
