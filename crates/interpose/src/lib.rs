@@ -221,6 +221,8 @@ mod blocking;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod errno;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod fortify;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod io;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod real;
@@ -239,6 +241,11 @@ pub use blocking::{
     clock_nanosleep, nanosleep, pthread_cond_timedwait, pthread_cond_wait, pthread_mutex_lock,
     pthread_mutex_timedlock, pthread_mutex_trylock, pthread_rwlock_rdlock, pthread_rwlock_wrlock,
     pthread_spin_lock, sched_yield, sem_timedwait, sem_wait, sleep, usleep,
+};
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub use fortify::{
+    __fgets_chk, __fread_chk, __open_2, __open64_2, __openat_2, __openat64_2, __poll_chk,
+    __ppoll_chk, __pread_chk, __pread64_chk, __read_chk, __recv_chk, __recvfrom_chk,
 };
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub use io::{
@@ -305,6 +312,7 @@ pub fn attach() {
 pub extern "C" fn __link() {
     alloc::keep_definitions();
     blocking::keep_definitions();
+    fortify::keep_definitions();
     io::keep_definitions();
     stdio::keep_definitions();
     variadic::keep_definitions();
