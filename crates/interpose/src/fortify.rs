@@ -87,7 +87,7 @@ static REAL: [AtomicUsize; Checked::ALL.len()] =
 /// The C library's definition of `f`.
 #[inline(always)]
 pub(crate) fn real(f: Checked) -> usize {
-    cached(&REAL[f as usize], f.name(), None)
+    cached(&REAL[f as usize], || (f.name(), None))
 }
 
 /// Looks up every checking function, so that calls made in scopes never

@@ -108,23 +108,27 @@ fn version(call: BlockingCall) -> Option<&'static CStr> {
 /// else to go.
 #[inline(always)]
 pub(crate) fn real(call: BlockingCall) -> usize {
-    cached(&REAL[call as usize], call.name(), version(call))
+    cached(&REAL[call as usize], || (call.name(), version(call)))
 }
 
 /// The C library's `syscall`.
 #[inline(always)]
 pub(crate) fn syscall() -> usize {
-    cached(&SYSCALL, "syscall", None)
+    cached(&SYSCALL, || ("syscall", None))
 }
 
-/// The address in `slot`, looked up by `name` (and `version`) and kept
-/// there the first time.
+/// The address in `slot`; the first time, looked up by the name (and
+/// version) `what` gives, and kept there.
 #[inline(always)]
-pub(crate) fn cached(slot: &AtomicUsize, name: &str, version: Option<&CStr>) -> usize {
+pub(crate) fn cached(
+    slot: &AtomicUsize,
+    what: impl FnOnce() -> (&'static str, Option<&'static CStr>),
+) -> usize {
     let address = slot.load(Ordering::Relaxed);
     if address != 0 {
         return address;
     }
+    let (name, version) = what();
     let address = look_up(name, version);
     slot.store(address, Ordering::Relaxed);
     address
