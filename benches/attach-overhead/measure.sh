@@ -16,7 +16,9 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 here="$repo/benches/attach-overhead"
 rounds="${1:-5}"
-work="$(mktemp -d)"
+work="$repo/target/attach-overhead"
+rm -rf "$work"
+mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 
 (cd "$repo" && cargo build -q --release -p allocgate-tool -p allocgate-preload)
