@@ -279,9 +279,15 @@ impl OpenScope {
     pub(crate) fn open() -> OpenScope {
         let parent = STATE.with(|s| {
             let depth = s.depth.get();
+            // A nested scope keeps its parent's figures; an outermost one
+            // only clears the frame (no copy of it to throw away).
             let parent = s.with_frame(|f| {
-                let saved = std::mem::take(f);
-                (depth > 0).then_some(saved)
+                if depth > 0 {
+                    Some(std::mem::take(f))
+                } else {
+                    *f = Stats::new();
+                    None
+                }
             });
             s.depth.set(depth.saturating_add(1));
             s.update_mode();

@@ -2,16 +2,33 @@
 //!
 //! rustc's version script for a `cdylib` exports the Rust items marked
 //! `#[no_mangle]`, not the C functions of the interposition layer's
-//! static library (`open`, `syscall`, the `printf` family): they would
-//! stay local to the library and never interpose. A second version
-//! script, merged by the linker, makes them global.
+//! static library (`open`, `syscall`, the `printf` family and its
+//! `_FORTIFY_SOURCE` variants): they would stay local to the library and
+//! never interpose. A second version script, merged by the linker, makes
+//! them global.
 
 use std::path::PathBuf;
 
 /// The C functions of `allocgate-interpose`'s `variadic.c`.
 const C_FUNCTIONS: &[&str] = &[
-    "open", "open64", "openat", "openat64", "mremap", "syscall", "printf", "fprintf", "vprintf",
-    "vfprintf", "dprintf", "vdprintf",
+    "open",
+    "open64",
+    "openat",
+    "openat64",
+    "mremap",
+    "syscall",
+    "printf",
+    "fprintf",
+    "vprintf",
+    "vfprintf",
+    "dprintf",
+    "vdprintf",
+    "__printf_chk",
+    "__fprintf_chk",
+    "__vprintf_chk",
+    "__vfprintf_chk",
+    "__dprintf_chk",
+    "__vdprintf_chk",
 ];
 
 fn main() {

@@ -68,15 +68,28 @@ int fixture_vdprintf(int fd, const char *format, ...) {
 /// The fixture compiled and loaded, or `None` (said on standard error)
 /// when no C compiler is found outside CI; under CI its absence fails.
 fn fixture(dir: &TempDir) -> Option<*mut c_void> {
-    let source = dir.0.join("fixture.c");
-    let library = dir.0.join("libfixture.so");
-    std::fs::write(&source, SOURCE).unwrap();
     // Unoptimised and without _FORTIFY_SOURCE (on by default in some
     // distributions' compilers), so that the calls are the plain ones.
+    compile(dir, SOURCE, &["-O0", "-U_FORTIFY_SOURCE"]).map(|(handle, _)| handle)
+}
+
+/// `source` compiled with `flags` into a shared library in `dir` and
+/// loaded: its handle and path, or `None` (said on standard error) when
+/// no C compiler is found outside CI; under CI its absence fails.
+pub fn compile(
+    dir: &TempDir,
+    source: &str,
+    flags: &[&str],
+) -> Option<(*mut c_void, std::path::PathBuf)> {
+    let path = dir.0.join("fixture.c");
+    let library = dir.0.join("libfixture.so");
+    std::fs::write(&path, source).unwrap();
     let compiled = Command::new("cc")
-        .args(["-shared", "-fPIC", "-O0", "-U_FORTIFY_SOURCE", "-o"])
+        .args(["-shared", "-fPIC"])
+        .args(flags)
+        .arg("-o")
         .arg(&library)
-        .arg(&source)
+        .arg(&path)
         .arg("-lpthread")
         .output();
     let output = match compiled {
@@ -97,11 +110,11 @@ fn fixture(dir: &TempDir) -> Option<*mut c_void> {
     // binds every call at load, outside any scope.
     let handle = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
     assert!(!handle.is_null(), "dlopen failed");
-    Some(handle)
+    Some((handle, library))
 }
 
 /// The address of `name` in the fixture.
-fn symbol(handle: *mut c_void, name: &std::ffi::CStr) -> *mut c_void {
+pub fn symbol(handle: *mut c_void, name: &std::ffi::CStr) -> *mut c_void {
     // SAFETY: a live handle and a NUL-terminated name.
     let address = unsafe { libc::dlsym(handle, name.as_ptr()) };
     assert!(!address.is_null(), "{name:?}");

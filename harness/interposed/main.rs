@@ -7,6 +7,7 @@ mod c_alloc;
 mod c_fixture;
 mod cancel;
 mod fork;
+mod fortify;
 mod io;
 mod locks;
 #[path = "../common/panic_message.rs"]

@@ -35,6 +35,12 @@ fn the_layer_the_wrappers_and_the_markers_are_exported() {
         "open",
         "openat64",
         "dprintf",
+        "__printf_chk",
+        "__fprintf_chk",
+        "__vprintf_chk",
+        "__vfprintf_chk",
+        "__dprintf_chk",
+        "__vdprintf_chk",
         // Rust functions of the layer
         "malloc",
         "free",
@@ -43,6 +49,19 @@ fn the_layer_the_wrappers_and_the_markers_are_exported() {
         "pthread_mutex_lock",
         "nanosleep",
         "write",
+        // their _FORTIFY_SOURCE variants
+        "__read_chk",
+        "__pread64_chk",
+        "__recv_chk",
+        "__recvfrom_chk",
+        "__poll_chk",
+        "__ppoll_chk",
+        "__fread_chk",
+        "__fgets_chk",
+        "__open_2",
+        "__open64_2",
+        "__openat_2",
+        "__openat64_2",
         // glibc's entry points and aliases, for programs that define the
         // public functions themselves
         "__libc_malloc",

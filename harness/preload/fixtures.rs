@@ -303,3 +303,45 @@ fn traced_sites_name_the_c_function_with_its_counts() {
         assert_eq!(site.allocations, allocating, "{size} bytes");
     }
 }
+
+/// The fixture's `SIZES` (fixtures/clients.c).
+const SIZES: [usize; 15] = [
+    1, 16, 17, 32, 33, 500, 1008, 1009, 1024, 1025, 4096, 32768, 32769, 65536, 200_000,
+];
+
+#[test]
+fn the_request_sizes_on_the_wire_rebuild_every_cycles_size_classes() {
+    let Some((c, _)) = run("sizes", "sizes") else {
+        return;
+    };
+    let calls = cycle_slot(&c, "sizes", Role::JackProcess);
+    for call in &calls {
+        let i = call.index;
+        // From the fixture: the first i % 15 + 1 sizes, then reallocations
+        // to 3000 and back to 16 bytes.
+        let allocated = &SIZES[..(i % 15 + 1) as usize];
+        let k = &call.counts;
+        assert_eq!(k.allocations, allocated.len() as u64, "cycle {i}");
+        assert_eq!(k.deallocations, allocated.len() as u64, "cycle {i}");
+        assert_eq!(k.reallocations, 2, "cycle {i}");
+        assert_eq!(
+            k.bytes_allocated,
+            allocated.iter().sum::<usize>() as u64,
+            "cycle {i}"
+        );
+        let mut real = allocgate::Stats::new();
+        for &size in allocated.iter().chain(&[3000, 16]) {
+            real.add_requests(size, 1);
+        }
+        let mut replayed = allocgate::Stats::new();
+        for &(size, n) in &call.sizes {
+            replayed.add_requests(size as usize, n);
+        }
+        assert_eq!(replayed.requested(), real.requested(), "cycle {i}");
+        assert_eq!(replayed.macos_classes(), real.macos_classes(), "cycle {i}");
+        let pairs: u64 = call.sizes.iter().map(|&(_, n)| n).sum();
+        assert_eq!(pairs, allocated.len() as u64 + 2, "cycle {i}");
+    }
+    // Every prefix of the list was seen, the whole list included.
+    assert!(calls.iter().any(|call| call.index % 15 == 14));
+}

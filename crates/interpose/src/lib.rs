@@ -97,6 +97,7 @@
 //! | descriptors | `poll`, `ppoll`, `select`, `pselect`, `epoll_wait`, `epoll_pwait` |
 //! | files | `open`, `open64`, `openat`, `openat64`, `creat`, `creat64`, `read`, `write`, `pread`, `pread64`, `pwrite`, `pwrite64`, `readv`, `writev`, `close`, `fsync`, `fdatasync` |
 //! | streams | `fopen`, `fopen64`, `fclose`, `fread`, `fwrite`, `fflush`, `fputs`, `puts`, `fputc`, `putc`, `putchar`, `fgets`, `printf`, `fprintf`, `vprintf`, `vfprintf`, `dprintf`, `vdprintf` |
+//! | `_FORTIFY_SOURCE` variants, under the plain name | `__printf_chk`, `__fprintf_chk`, `__vprintf_chk`, `__vfprintf_chk`, `__dprintf_chk`, `__vdprintf_chk`, `__read_chk`, `__pread_chk`, `__pread64_chk`, `__recv_chk`, `__recvfrom_chk`, `__poll_chk`, `__ppoll_chk`, `__fread_chk`, `__fgets_chk`, `__open_2`, `__open64_2`, `__openat_2`, `__openat64_2` |
 //! | sockets | `send`, `sendto`, `sendmsg`, `recv`, `recvfrom`, `recvmsg` |
 //! | memory mapping | `mmap`, `mmap64`, `munmap`, `mprotect`, `madvise`, `mremap` |
 //!
@@ -118,11 +119,20 @@
 //! against, not the compatibility version glibc keeps beside it.
 //!
 //! Stable Rust cannot define a variadic function, so `open`, `open64`,
-//! `openat`, `openat64`, `mremap`, `syscall` and the `printf` family are
-//! defined in a small C file the build script compiles (with the `cc`
-//! crate, this crate's only build dependency); each calls into this crate
-//! to count the call and forwards its arguments itself (`syscall` passes
-//! six, as many as a system call takes).
+//! `openat`, `openat64`, `mremap`, `syscall` and the `printf` family (and
+//! its `_FORTIFY_SOURCE` variants) are defined in a small C file the build
+//! script compiles (with the `cc` crate, this crate's only build
+//! dependency); each calls into this crate to count the call and forwards
+//! its arguments itself (`syscall` passes six, as many as a system call
+//! takes).
+//!
+//! A program built with `_FORTIFY_SOURCE` (as distributions build their
+//! packages) calls checking variants in place of the plain functions: its
+//! `printf` is `__printf_chk`, counted as `printf`; `__read_chk` as
+//! `read`; `__open_2` as `open`. Each is forwarded to glibc's own checking
+//! function of that name (looked up as above; the `printf` family's to
+//! the `va_list` forms, `__vprintf_chk` and so on), so its checks still
+//! run.
 //!
 //! What is not seen:
 //! - calls the C library makes to itself: glibc calls its own functions
@@ -140,9 +150,8 @@
 //!   counted as `futex`. `std::thread::sleep` calls `clock_nanosleep` (Rust 1.95 on glibc),
 //!   `std::thread::yield_now` `sched_yield`, `std::fs` and `std::net`
 //!   `open64`, `read`, `write`, `close`, `send` and the like: all counted;
-//! - code built with `_FORTIFY_SOURCE` calls the checking variants
-//!   (`__printf_chk`, `__read_chk`, `__open_2`, …), which are not defined
-//!   here;
+//! - the `_FORTIFY_SOURCE` variants not listed above (`__snprintf_chk`,
+//!   `__readlink_chk`, …);
 //! - blocking calls are counted, not traced: site tracing records stacks
 //!   for allocator calls only.
 //!
@@ -221,6 +230,8 @@ mod blocking;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod errno;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod fortify;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod io;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod real;
@@ -239,6 +250,11 @@ pub use blocking::{
     clock_nanosleep, nanosleep, pthread_cond_timedwait, pthread_cond_wait, pthread_mutex_lock,
     pthread_mutex_timedlock, pthread_mutex_trylock, pthread_rwlock_rdlock, pthread_rwlock_wrlock,
     pthread_spin_lock, sched_yield, sem_timedwait, sem_wait, sleep, usleep,
+};
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub use fortify::{
+    __fgets_chk, __fread_chk, __open_2, __open64_2, __openat_2, __openat64_2, __poll_chk,
+    __ppoll_chk, __pread_chk, __pread64_chk, __read_chk, __recv_chk, __recvfrom_chk,
 };
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub use io::{
@@ -315,6 +331,7 @@ pub fn attach() {
 pub extern "C" fn __link() {
     alloc::keep_definitions();
     blocking::keep_definitions();
+    fortify::keep_definitions();
     io::keep_definitions();
     stdio::keep_definitions();
     variadic::keep_definitions();

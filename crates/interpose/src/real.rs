@@ -85,6 +85,7 @@ pub(crate) fn resolve_all() {
         real(call);
     }
     syscall();
+    crate::fortify::resolve_all();
 }
 
 /// The symbol version to ask for, where glibc keeps more than one.
@@ -107,24 +108,29 @@ fn version(call: BlockingCall) -> Option<&'static CStr> {
 /// else to go.
 #[inline(always)]
 pub(crate) fn real(call: BlockingCall) -> usize {
-    let address = REAL[call as usize].load(Ordering::Relaxed);
-    if address != 0 {
-        return address;
-    }
-    let address = look_up(call.name(), version(call));
-    REAL[call as usize].store(address, Ordering::Relaxed);
-    address
+    cached(&REAL[call as usize], || (call.name(), version(call)))
 }
 
 /// The C library's `syscall`.
 #[inline(always)]
 pub(crate) fn syscall() -> usize {
-    let address = SYSCALL.load(Ordering::Relaxed);
+    cached(&SYSCALL, || ("syscall", None))
+}
+
+/// The address in `slot`; the first time, looked up by the name (and
+/// version) `what` gives, and kept there.
+#[inline(always)]
+pub(crate) fn cached(
+    slot: &AtomicUsize,
+    what: impl FnOnce() -> (&'static str, Option<&'static CStr>),
+) -> usize {
+    let address = slot.load(Ordering::Relaxed);
     if address != 0 {
         return address;
     }
-    let address = look_up("syscall", None);
-    SYSCALL.store(address, Ordering::Relaxed);
+    let (name, version) = what();
+    let address = look_up(name, version);
+    slot.store(address, Ordering::Relaxed);
     address
 }
 
@@ -134,7 +140,11 @@ pub fn forwarded_address(name: &str) -> Option<usize> {
     if name == "syscall" {
         return Some(syscall());
     }
-    LOOKED_UP.into_iter().find(|c| c.name() == name).map(real)
+    LOOKED_UP
+        .into_iter()
+        .find(|c| c.name() == name)
+        .map(real)
+        .or_else(|| crate::fortify::forwarded_address(name))
 }
 
 #[cold]
@@ -183,15 +193,22 @@ fn missing() -> ! {
 /// arguments.
 macro_rules! forwarded {
     ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $call:ident) => {
+        $crate::real::forwarded!(
+            $(#[$doc])*
+            #[doc = concat!("`", stringify!($name), "`, counted as [`BlockingCall::", stringify!($call), "`](allocgate::BlockingCall::", stringify!($call), ").")]
+            $name($($arg: $ty),*) -> $ret = $call via $crate::real::real(allocgate::BlockingCall::$call)
+        );
+    };
+    // Counted as `$call`, forwarded to the function at `$address`.
+    ($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $call:ident via $address:expr) => {
         $(#[$doc])*
-        #[doc = concat!("`", stringify!($name), "`, counted as [`BlockingCall::", stringify!($call), "`](allocgate::BlockingCall::", stringify!($call), ").")]
         ///
         /// # Safety
         /// The C library's contract for this function.
         #[unsafe(no_mangle)]
         pub unsafe extern "C-unwind" fn $name($($arg: $ty),*) -> $ret {
             allocgate::c_level::record_blocking(allocgate::BlockingCall::$call);
-            let address = $crate::real::real(allocgate::BlockingCall::$call);
+            let address = $address;
             // SAFETY: `address` is the C library's definition of this
             // function (looked up by its name), with this signature.
             let f: unsafe extern "C-unwind" fn($($ty),*) -> $ret = unsafe { std::mem::transmute(address) };

@@ -1,8 +1,9 @@
 /*
- * The C library functions whose last arguments are variadic, which stable
- * Rust cannot define: each reads its arguments, has the Rust side count
- * the call (variadic.rs), and forwards to glibc's own function, through
- * an alias glibc exports or the address the Rust side looked up.
+ * The C library functions whose last arguments are variadic (or a
+ * va_list), which stable Rust cannot define: each reads its arguments, has
+ * the Rust side count the call (variadic.rs, fortify.rs), and forwards to
+ * glibc's own function, through an alias glibc exports or the address the
+ * Rust side looked up.
  */
 #undef _FORTIFY_SOURCE /* its inline wrappers would clash with these definitions */
 #define _GNU_SOURCE
@@ -168,10 +169,73 @@ int vdprintf(int fd, const char *format, va_list args) {
     return real(fd, format, args);
 }
 
+/*
+ * _FORTIFY_SOURCE's checking variants of the printf family, which a
+ * fortified build calls for every printf, fprintf, ...: counted as the
+ * plain function, forwarded to glibc's own checking function (its va_list
+ * form, which the Rust side looked up), so its checks still run. `flag`
+ * is the fortification level.
+ */
+typedef int (*vprintf_chk_fn)(int flag, const char *format, va_list args);
+typedef int (*vfprintf_chk_fn)(FILE *stream, int flag, const char *format, va_list args);
+typedef int (*vdprintf_chk_fn)(int fd, int flag, const char *format, va_list args);
+
+void *allocgate_interpose_forward_printf_chk(void);
+void *allocgate_interpose_forward_vprintf_chk(void);
+void *allocgate_interpose_forward_fprintf_chk(void);
+void *allocgate_interpose_forward_vfprintf_chk(void);
+void *allocgate_interpose_forward_dprintf_chk(void);
+void *allocgate_interpose_forward_vdprintf_chk(void);
+
+int __printf_chk(int flag, const char *format, ...) {
+    vprintf_chk_fn real = (vprintf_chk_fn)allocgate_interpose_forward_printf_chk();
+    va_list args;
+    va_start(args, format);
+    int written = real(flag, format, args);
+    va_end(args);
+    return written;
+}
+
+int __vprintf_chk(int flag, const char *format, va_list args) {
+    vprintf_chk_fn real = (vprintf_chk_fn)allocgate_interpose_forward_vprintf_chk();
+    return real(flag, format, args);
+}
+
+int __fprintf_chk(FILE *stream, int flag, const char *format, ...) {
+    vfprintf_chk_fn real = (vfprintf_chk_fn)allocgate_interpose_forward_fprintf_chk();
+    va_list args;
+    va_start(args, format);
+    int written = real(stream, flag, format, args);
+    va_end(args);
+    return written;
+}
+
+int __vfprintf_chk(FILE *stream, int flag, const char *format, va_list args) {
+    vfprintf_chk_fn real = (vfprintf_chk_fn)allocgate_interpose_forward_vfprintf_chk();
+    return real(stream, flag, format, args);
+}
+
+int __dprintf_chk(int fd, int flag, const char *format, ...) {
+    vdprintf_chk_fn real = (vdprintf_chk_fn)allocgate_interpose_forward_dprintf_chk();
+    va_list args;
+    va_start(args, format);
+    int written = real(fd, flag, format, args);
+    va_end(args);
+    return written;
+}
+
+int __vdprintf_chk(int fd, int flag, const char *format, va_list args) {
+    vdprintf_chk_fn real = (vdprintf_chk_fn)allocgate_interpose_forward_vdprintf_chk();
+    return real(fd, flag, format, args);
+}
+
 /* Referred to from Rust (keep_definitions), so that the linker takes this
  * object, and with it every definition above, into the program. */
-void *const allocgate_interpose_variadic[12] = {
-    (void *)open,     (void *)open64,  (void *)openat,  (void *)openat64,
-    (void *)mremap,   (void *)syscall, (void *)printf,  (void *)fprintf,
-    (void *)vprintf,  (void *)vfprintf, (void *)dprintf, (void *)vdprintf,
+void *const allocgate_interpose_variadic[18] = {
+    (void *)open,          (void *)open64,         (void *)openat,
+    (void *)openat64,      (void *)mremap,         (void *)syscall,
+    (void *)printf,        (void *)fprintf,        (void *)vprintf,
+    (void *)vfprintf,      (void *)dprintf,        (void *)vdprintf,
+    (void *)__printf_chk,  (void *)__vprintf_chk,  (void *)__fprintf_chk,
+    (void *)__vfprintf_chk, (void *)__dprintf_chk, (void *)__vdprintf_chk,
 };

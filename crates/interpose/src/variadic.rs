@@ -85,7 +85,7 @@ pub(crate) fn futex_waits(op: c_int) -> bool {
 
 unsafe extern "C" {
     /// The C definitions' addresses (`variadic.c`).
-    static allocgate_interpose_variadic: [*const c_void; 12];
+    static allocgate_interpose_variadic: [*const c_void; 18];
 }
 
 /// Refers to the C definitions (see

@@ -184,8 +184,15 @@ impl Writer {
 
     fn records(&mut self, slot: &Slot) {
         let mut consumer = slot.consumer.lock().unwrap_or_else(|e| e.into_inner());
-        while let Ok(sample) = consumer.pop() {
-            let c = callback(slot.number, &sample);
+        let (samples, figures) = &mut *consumer;
+        let clean = allocgate::Stats::new();
+        while let Ok(sample) = samples.pop() {
+            // Queued before the record, by the same thread.
+            let stats = match sample.made_calls {
+                true => figures.pop().unwrap_or(clean),
+                false => clean,
+            };
+            let c = callback(slot.number, &sample, &stats);
             allocgate_wire::encode(&Message::Callback(c), &mut self.buf);
         }
     }
@@ -212,9 +219,9 @@ impl Writer {
     }
 }
 
-/// A sample as a callback frame.
-fn callback(slot: u16, s: &Sample) -> Callback {
-    let c = &s.stats.counts;
+/// A sample and its figures as a callback frame.
+fn callback(slot: u16, s: &Sample, stats: &allocgate::Stats) -> Callback {
+    let c = &stats.counts;
     Callback {
         slot,
         index: s.index,
@@ -234,12 +241,12 @@ fn callback(slot: u16, s: &Sample) -> Callback {
             realloc_bytes_shrunk: c.realloc_bytes_shrunk,
             largest_request: c.largest_request,
         },
-        sizes: sizes(&s.stats),
+        sizes: sizes(stats),
         blocking: BlockingCall::ALL
             .iter()
             .enumerate()
             .filter_map(|(i, &call)| {
-                let n = s.stats.blocking.get(call);
+                let n = stats.blocking.get(call);
                 (n > 0).then_some((i as u16, n))
             })
             .collect(),

@@ -67,8 +67,10 @@
 //! callbacks, nested marked callbacks (a `begin` while one is open is
 //! ignored), programs that define `malloc` themselves without forwarding
 //! to glibc's `__libc_*` entry points (their allocator calls bypass the
-//! library), forks without `exec` (the child writes
-//! nothing), the `_FORTIFY_SOURCE` variants (`__printf_chk`, …), and
+//! library), forks without `exec` (the child writes nothing), the
+//! `_FORTIFY_SOURCE` variants the C-level layer leaves out
+//! (`__snprintf_chk`, …; those of blocking calls, `__printf_chk`,
+//! `__read_chk`, `__open_2`, …, are counted under the plain names), and
 //! the `dlsym` interposition outside x86-64.
 
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -12,21 +12,25 @@
 use std::cell::RefCell;
 use std::mem::ManuallyDrop;
 
+use allocgate::OpenedScope;
 use allocgate::hazard::ThreadUsage;
-use allocgate::{OpenedScope, Stats};
 
 use crate::config;
 use crate::slots::Slot;
 
-/// What the audio thread hands the collector for one invocation.
+/// What the audio thread hands the collector for one invocation; its
+/// figures ([`allocgate::Stats`]) follow in a queue of their own when it
+/// made a call.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Sample {
     pub index: u64,
     pub frames: u32,
     pub start_ns: u64,
     pub duration_ns: u64,
-    pub stats: Stats,
     pub usage: Option<ThreadUsage>,
+    /// It made an allocator or blocking call: its figures were queued.
+    /// Otherwise they are all zero.
+    pub made_calls: bool,
 }
 
 impl Sample {
@@ -35,8 +39,8 @@ impl Sample {
         frames: 0,
         start_ns: 0,
         duration_ns: 0,
-        stats: Stats::new(),
         usage: None,
+        made_calls: false,
     };
 }
 
@@ -82,14 +86,15 @@ impl Open {
         let usage = self
             .usage
             .and_then(|before| ThreadUsage::now().map(|after| after.since(&before)));
-        self.slot.push(Sample {
+        let sample = Sample {
             index: self.slot.next_index(),
             frames: self.frames,
             start_ns: self.start_ns,
             duration_ns: end_ns.saturating_sub(self.start_ns),
-            stats,
             usage,
-        });
+            made_calls: false,
+        };
+        self.slot.push(sample, &stats);
     }
 }
 

@@ -8,6 +8,7 @@ use std::cell::UnsafeCell;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
+use allocgate::Stats;
 use allocgate::trace::SiteTable;
 use allocgate_wire::Role;
 use rtrb::{Consumer, Producer, RingBuffer};
@@ -37,10 +38,12 @@ pub(crate) struct Registration {
 pub(crate) struct Slot {
     pub number: u16,
     pub registration: Registration,
-    /// The audio thread's end of the queue.
-    producer: UnsafeCell<Producer<Sample>>,
-    /// The collector's end.
-    pub consumer: Mutex<Consumer<Sample>>,
+    /// The audio thread's ends of the queues: every record, and the
+    /// figures of those that made a call (a clean invocation's are all
+    /// zero, and writing them would cost it several kilobytes of copying).
+    producer: UnsafeCell<(Producer<Sample>, Producer<Stats>)>,
+    /// The collector's ends.
+    pub consumer: Mutex<(Consumer<Sample>, Consumer<Stats>)>,
     next_index: AtomicU64,
     pub dropped: AtomicU64,
     /// Registered with JACK (or in use, for marked callbacks): the
@@ -62,15 +65,25 @@ impl Slot {
         self.next_index.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Queues a record, or counts it dropped. Audio thread: never
-    /// allocates, locks or blocks.
-    pub(crate) fn push(&self, sample: Sample) {
+    /// Queues a record with its figures (the figures only when it made a
+    /// call: see [`Sample::made_calls`]), or counts it dropped. Audio
+    /// thread: never allocates, locks or blocks.
+    pub(crate) fn push(&self, mut sample: Sample, stats: &Stats) {
         // SAFETY: see `unsafe impl Sync`: only this slot's audio thread
         // gets here, so this is the only reference.
-        let producer = unsafe { &mut *self.producer.get() };
-        if producer.push(sample).is_err() {
+        let (samples, figures) = unsafe { &mut *self.producer.get() };
+        sample.made_calls = !stats.counts.is_zero() || !stats.blocking.is_zero();
+        // Only this thread fills the queues: room seen now stays.
+        if samples.slots() == 0 || (sample.made_calls && figures.slots() == 0) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
         }
+        // The figures first: the collector finds them when it pops the
+        // record.
+        if sample.made_calls {
+            let _ = figures.push(*stats);
+        }
+        let _ = samples.push(sample);
     }
 }
 
@@ -94,19 +107,21 @@ pub(crate) fn register(registration: Registration) -> Option<&'static Slot> {
         }
         return None;
     }
-    let (mut producer, consumer) = RingBuffer::new(config.queue);
-    // Touch every page of the queue now, so the audio thread's first
+    let (mut samples, mut samples_out) = RingBuffer::new(config.queue);
+    let (mut figures, mut figures_out) = RingBuffer::new(config.queue);
+    // Touch every page of the queues now, so the audio thread's first
     // pushes do not fault them in.
     for _ in 0..config.queue {
-        let _ = producer.push(Sample::EMPTY);
+        let _ = samples.push(Sample::EMPTY);
+        let _ = figures.push(Stats::new());
     }
-    let mut consumer = consumer;
-    while consumer.pop().is_ok() {}
+    while samples_out.pop().is_ok() {}
+    while figures_out.pop().is_ok() {}
     let slot = Box::leak(Box::new(Slot {
         number: number as u16,
         registration,
-        producer: UnsafeCell::new(producer),
-        consumer: Mutex::new(consumer),
+        producer: UnsafeCell::new((samples, figures)),
+        consumer: Mutex::new((samples_out, figures_out)),
         next_index: AtomicU64::new(0),
         dropped: AtomicU64::new(0),
         ready: AtomicBool::new(false),

@@ -34,7 +34,8 @@ pub const QUEUE: &str = "ALLOCGATE_ATTACH_QUEUE";
 
 /// Records a slot's queue holds unless [`QUEUE`] says otherwise: over a
 /// second of callbacks at 48 kHz and 64 frames (750 a second), against a
-/// collector that empties it every 5 ms. A record is about 3 KiB.
+/// collector that empties it every 5 ms. The preload library's queues
+/// take about 3 KiB a record.
 pub const DEFAULT_QUEUE: usize = 1024;
 
 /// Smallest queue [`QUEUE`] may ask for.
