@@ -39,13 +39,16 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use allocgate::CountingAlloc;
 use assert_no_alloc::AllocDisabler;
 use criterion::Criterion;
 use stats_alloc::StatsAlloc;
+
+#[path = "common/side_by_side.rs"]
+mod side_by_side;
+use side_by_side::record;
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc::system();
@@ -96,26 +99,6 @@ fn alloc_free_loop<S: Shim>(iters: u64) -> Duration {
         S::dealloc(p, LAYOUT);
     }
     start.elapsed()
-}
-
-/// Per case, per sample: ns per iteration of the case and of the `System`
-/// sample taken right after it.
-type Samples = Vec<(&'static str, Vec<(f64, f64)>)>;
-static SIDE_BY_SIDE: Mutex<Samples> = Mutex::new(Vec::new());
-
-fn record(case: &'static str, own: Duration, system: Duration, iters: u64) {
-    let per_iter = |d: Duration| d.as_nanos() as f64 / iters as f64;
-    let sample = (per_iter(own), per_iter(system));
-    let mut rows = SIDE_BY_SIDE.lock().unwrap();
-    match rows.iter_mut().find(|r| r.0 == case) {
-        Some(r) => r.1.push(sample),
-        None => rows.push((case, vec![sample])),
-    }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn bench(c: &mut Criterion) {
@@ -235,20 +218,7 @@ fn main() {
     bench(&mut c);
     c.final_summary();
 
-    let rows = SIDE_BY_SIDE.lock().unwrap();
-    if rows.is_empty() {
-        return; // a filtered or --list run
-    }
-    // Medians over samples (warm-up samples included), robust to the odd
-    // preempted sample on a shared machine.
-    println!(
-        "\n| alloc + free of 48 bytes | ns (median) | System, interleaved (ns) | ratio to System (median of per-sample ratios) |"
+    side_by_side::print_table(
+        "| alloc + free of 48 bytes | ns (median) | System, interleaved (ns) | ratio to System (median of per-sample ratios) |",
     );
-    println!("|---|---:|---:|---:|");
-    for (case, samples) in rows.iter() {
-        let own = median(samples.iter().map(|s| s.0).collect());
-        let system = median(samples.iter().map(|s| s.1).collect());
-        let ratio = median(samples.iter().map(|s| s.0 / s.1).collect());
-        println!("| {case} | {own:.2} | {system:.2} | {ratio:.3} |");
-    }
 }

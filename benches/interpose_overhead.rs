@@ -20,12 +20,14 @@
 
 use std::ffi::{CStr, c_int, c_void};
 use std::hint::black_box;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use allocgate::{BlockingCall, CountingAlloc};
 use criterion::Criterion;
+
+#[path = "common/side_by_side.rs"]
+mod side_by_side;
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc::system();
@@ -94,9 +96,6 @@ fn lock_unlock_loop(f: LockPair, iters: u64) -> Duration {
     start.elapsed()
 }
 
-/// Per case, per sample: ns per iteration of the case and of glibc's.
-type Samples = Vec<(&'static str, Vec<(f64, f64)>)>;
-static SIDE_BY_SIDE: Mutex<Samples> = Mutex::new(Vec::new());
 static GLIBC_FIRST: AtomicBool = AtomicBool::new(false);
 
 /// Runs `own` and `glibc` for the same iterations, in alternating order,
@@ -115,19 +114,8 @@ fn paired(
         let o = own();
         (o, glibc())
     };
-    let per_iter = |d: Duration| d.as_nanos() as f64 / iters as f64;
-    let sample = (per_iter(own), per_iter(glibc));
-    let mut rows = SIDE_BY_SIDE.lock().unwrap();
-    match rows.iter_mut().find(|r| r.0 == case) {
-        Some(r) => r.1.push(sample),
-        None => rows.push((case, vec![sample])),
-    }
+    side_by_side::record(case, own, glibc, iters);
     own
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn bench(c: &mut Criterion) {
@@ -226,20 +214,7 @@ fn main() {
     bench(&mut c);
     c.final_summary();
 
-    let rows = SIDE_BY_SIDE.lock().unwrap();
-    if rows.is_empty() {
-        return; // a filtered or --list run
-    }
-    // Medians over samples (warm-up samples included), robust to the odd
-    // preempted sample on a shared machine.
-    println!(
-        "\n| case | layer, ns (median) | glibc, paired (ns) | ratio to glibc (median of per-sample ratios) |"
+    side_by_side::print_table(
+        "| case | layer, ns (median) | glibc, paired (ns) | ratio to glibc (median of per-sample ratios) |",
     );
-    println!("|---|---:|---:|---:|");
-    for (case, samples) in rows.iter() {
-        let own = median(samples.iter().map(|s| s.0).collect());
-        let glibc = median(samples.iter().map(|s| s.1).collect());
-        let ratio = median(samples.iter().map(|s| s.0 / s.1).collect());
-        println!("| {case} | {own:.2} | {glibc:.2} | {ratio:.3} |");
-    }
 }
